@@ -1,0 +1,148 @@
+// The profile schema: the one source of truth for what a profile may say. It validates
+// profiles (strict: unknown keys are errors) and yields profiles/profile.schema.json.
+import { z } from 'zod';
+
+/** The tap device(s) of the lab. */
+export const TapSchema = z.strictObject({
+  /** Queue capacity per queue (tx_queue_len; the ring size is set from it when the tap is attached). */
+  txQueueLen: z.number().int().min(1).max(65536).default(1000),
+  mtu: z.number().int().min(68).max(65535).default(1500),
+  /** Number of queues; > 1 makes a multi-queue tap with one reader per queue. */
+  queues: z.number().int().min(1).max(16).default(1),
+});
+
+/** trafgen (netsniff-ng): raw frames via AF_PACKET on the tap. */
+export const TrafgenSchema = z.strictObject({
+  type: z.literal('trafgen'),
+  /** Frame length in bytes, Ethernet header included (60..mtu+14). */
+  packetSize: z.number().int().min(60).max(65549).default(64),
+  /** Packets per second, all CPUs together; 0 = as fast as possible. */
+  rate: z.number().int().min(0).default(0),
+  /** Number of generator CPUs (trafgen processes), pinned from the top CPU downwards. */
+  cpus: z.number().int().min(1).max(64).default(1),
+  /** true: through the qdisc (dev_queue_xmit, trafgen -q); false: PACKET_QDISC_BYPASS straight to the driver. */
+  qdisc: z.boolean().default(true),
+});
+
+/** pktgen (/proc/net/pktgen): in-kernel generator; knobs named after the pktgen parameters. */
+export const PktgenSchema = z.strictObject({
+  type: z.literal('pktgen'),
+  /** pktgen kernel threads (one per CPU, from CPU 0 upwards). */
+  threads: z.number().int().min(1).max(64).default(1),
+  /** pkt_size: frame length in bytes without the FCS. */
+  pkt_size: z.number().int().min(60).max(65535).default(64),
+  /** burst: packets per xmit call. A tap accepts only 1 (see README). */
+  burst: z.number().int().min(1).max(1024).default(1),
+  /** clone_skb: a tap rejects > 0 (tun clears IFF_TX_SKB_SHARING). */
+  clone_skb: z.number().int().min(0).default(0),
+  /** rate in packets per second per thread (ratep); 0 = unlimited. */
+  rate: z.number().int().min(0).default(0),
+  /** xmit_mode: queue_xmit goes through the qdisc and the net_dev_* tracepoints; start_xmit calls the driver directly. */
+  xmit_mode: z.enum(['queue_xmit', 'start_xmit']).default('queue_xmit'),
+});
+
+export const GeneratorSchema = z.discriminatedUnion('type', [TrafgenSchema, PktgenSchema]);
+
+/** The sink consumer: a small C reader of the tap fd(s). */
+export const SinkSchema = z.strictObject({
+  type: z.literal('sink'),
+  /** blocking read(); poll() then non-blocking reads until EAGAIN; busy-poll: non-blocking reads in a spin. */
+  mode: z.enum(['blocking', 'poll', 'busy-poll']).default('blocking'),
+  /** Packets read per wake-up at most (poll and busy-poll modes). */
+  batch: z.number().int().min(1).max(4096).default(64),
+  /** Per-packet busy work in nanoseconds after each read, to model a slow guest. */
+  delayNs: z.number().int().min(0).max(100_000_000).default(0),
+  /** CPU to pin the reader to; -1 = no pinning; 'auto' = the lowest CPU not used by the generator. */
+  cpu: z.union([z.number().int().min(-1), z.literal('auto')]).default('auto'),
+});
+
+export const GuestSchema = z.strictObject({
+  type: z.literal('guest'),
+  /** Kernel image for the guest; default: Debian's linux-image package, fetched into .cache. */
+  kernel: z.string().optional(),
+  memoryMiB: z.number().int().min(64).default(256),
+  vhost: z.enum(['auto', 'on', 'off']).default('auto'),
+});
+
+export const ConsumerSchema = z.discriminatedUnion('type', [SinkSchema, GuestSchema]);
+
+export const WorkloadSchema = z.strictObject({
+  tap: TapSchema.default(TapSchema.parse({})),
+  generator: GeneratorSchema.default(TrafgenSchema.parse({ type: 'trafgen' })),
+  consumer: ConsumerSchema.default(SinkSchema.parse({ type: 'sink' })),
+});
+
+export const ProbesSchema = z.strictObject({
+  /** off: kernel counters only; counters: cheap per-CPU counts and occupancy samples; full: adds per-packet latency. */
+  level: z.enum(['off', 'counters', 'full']).default('counters'),
+  /** auto picks the most exact backend the kernel offers. */
+  backend: z.enum(['auto', 'tracepoint', 'kprobe', 'fentry']).default('auto'),
+  /** Occupancy sampling interval in milliseconds. */
+  sampleIntervalMs: z.number().int().min(1).max(1000).default(10),
+  /** Measure probe overhead: add a probes-off copy of each variant's trials to the plan. */
+  measureOverhead: z.boolean().default(false),
+});
+
+export const VariantSchema = z.strictObject({
+  name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'a name of letters, digits, . _ - (at most 64)'),
+  baseline: z.boolean().default(false),
+  description: z.string().optional(),
+  /** Overrides of the profile's workload, merged field by field (a different generator/consumer type replaces it whole). */
+  workload: z.record(z.string(), z.unknown()).default({}),
+  /** Overrides of the probe settings for this variant. */
+  probes: z.record(z.string(), z.unknown()).optional(),
+});
+
+export const GateSchema = z.strictObject({
+  /** Changes smaller than this fraction are 'unchanged' even when significant. */
+  noiseThreshold: z.number().min(0).max(1).default(0.02),
+  /** Significance level for the Mann-Whitney U test and the confidence intervals. */
+  alpha: z.number().gt(0).lt(1).default(0.05),
+  /** Metrics the gate judges. */
+  metrics: z.array(z.string()).default(['xmit_pps', 'rx_pps', 'drop_ratio']),
+  /** Largest tolerated regression (fraction) before the gate fails. */
+  maxRegression: z.number().min(0).max(1).default(0.05),
+});
+
+export const ProfileSchema = z.strictObject({
+  name: z.string().min(1),
+  description: z.string().default(''),
+  /** Where the trials run: this host, or a VM booted with a kernel under test. */
+  target: z.enum(['host', 'vm']).default('host'),
+  /** Measurement window per trial, seconds (ramp-up excluded). */
+  duration: z.number().gt(0).max(3600).default(10),
+  /** Ramp-up before the window, seconds: traffic flows but nothing is counted. */
+  rampUp: z.number().min(0).max(600).default(1),
+  /** Measured trials per variant. */
+  repetitions: z.number().int().min(1).max(1000).default(5),
+  /** Warm-up trials per variant, run first and discarded. */
+  warmupTrials: z.number().int().min(0).max(100).default(1),
+  /** interleaved: A B A B ...; shuffled: each round in a random order from the seed. */
+  order: z.enum(['interleaved', 'shuffled']).default('interleaved'),
+  seed: z.number().int().min(0).default(1),
+  /** Largest tolerated relative disagreement between a probe count and its kernel counter. */
+  crossCheckTolerance: z.number().min(0).max(1).default(0.01),
+  probes: ProbesSchema.default(ProbesSchema.parse({})),
+  workload: WorkloadSchema.default(WorkloadSchema.parse({})),
+  variants: z.array(VariantSchema).default([]),
+  gate: GateSchema.default(GateSchema.parse({})),
+});
+
+export type Tap = z.infer<typeof TapSchema>;
+export type TrafgenOptions = z.infer<typeof TrafgenSchema>;
+export type PktgenOptions = z.infer<typeof PktgenSchema>;
+export type GeneratorOptions = z.infer<typeof GeneratorSchema>;
+export type SinkOptions = z.infer<typeof SinkSchema>;
+export type GuestOptions = z.infer<typeof GuestSchema>;
+export type ConsumerOptions = z.infer<typeof ConsumerSchema>;
+export type Workload = z.infer<typeof WorkloadSchema>;
+export type ProbeSettings = z.infer<typeof ProbesSchema>;
+export type ProbeLevel = ProbeSettings['level'];
+export type GateSettings = z.infer<typeof GateSchema>;
+export type ProfileInput = z.input<typeof ProfileSchema>;
+export type Profile = z.infer<typeof ProfileSchema>;
+
+/** The JSON Schema of a profile (written to profiles/profile.schema.json). */
+export function profileJsonSchema(): unknown {
+  return z.toJSONSchema(ProfileSchema, { io: 'input' });
+}
