@@ -1,0 +1,45 @@
+#!/usr/bin/env -S node --import tsx
+// tunbench command line: dispatches to src/commands/<name>.ts, each exporting
+// `main(args: string[]): Promise<number>` that returns the exit code.
+import { UserError, formatUserError } from './errors.ts';
+
+const COMMANDS: Record<string, { summary: string; load: () => Promise<{ main(args: string[]): Promise<number> }> }> = {
+  bench: { summary: 'run a profile and write a result folder', load: () => import('./commands/bench.ts') },
+  doctor: { summary: 'print what this machine can do (--json for the record)', load: () => import('./commands/doctor.ts') },
+  compare: { summary: 'compare two saved results', load: () => import('./commands/compare.ts') },
+  gate: { summary: 'pass/fail regression verdict between a baseline and a candidate', load: () => import('./commands/gate.ts') },
+  baseline: { summary: 'save or list named baselines', load: () => import('./commands/baseline.ts') },
+  report: { summary: 'render the HTML/PNG/Markdown report of a result or comparison', load: () => import('./commands/report.ts') },
+};
+
+function usage(): string {
+  const lines = Object.entries(COMMANDS).map(([n, c]) => `  ${n.padEnd(9)} ${c.summary}`);
+  return `usage: tunbench <command> [options]\n\ncommands:\n${lines.join('\n')}\n\nRun 'tunbench <command> --help' for a command's options.`;
+}
+
+export async function run(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    console.log(usage());
+    return name ? 0 : 2;
+  }
+  const cmd = COMMANDS[name];
+  if (!cmd) {
+    console.error(`tunbench: unknown command '${name}'\n\n${usage()}`);
+    return 2;
+  }
+  try {
+    const mod = await cmd.load();
+    return await mod.main(rest);
+  } catch (e) {
+    if (e instanceof UserError) {
+      console.error(formatUserError(e));
+      return e.exitCode;
+    }
+    console.error(`tunbench: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+    return 2;
+  }
+}
+
+const code = await run(process.argv.slice(2));
+process.exitCode = code;
