@@ -1,4 +1,3 @@
-#!/usr/bin/env -S node --import tsx
 // tunbench command line: dispatches to src/commands/<name>.ts, each exporting
 // `main(args: string[]): Promise<number>` that returns the exit code.
 import { UserError, formatUserError } from './errors.ts';
