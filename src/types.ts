@@ -77,6 +77,8 @@ export interface GeneratorReport {
   errors: number | null;
   /** Its own rate figure, when it prints one. */
   reportedPps: number | null;
+  /** Seconds the generator ran (its own clock, or wall time between start and stop). */
+  seconds: number | null;
   command: string[];
   /** Anything it printed that we keep for the record (trimmed). */
   output: string;
