@@ -1,0 +1,67 @@
+// The lab: a private network namespace holding the tap device(s) under test. Traffic is
+// only ever driven into a tap that this module created, inside a namespace it created.
+import { execa } from 'execa';
+import { UserError } from '../errors.ts';
+import type { Tap } from '../profile/schema.ts';
+import { onCleanup } from './cleanup.ts';
+import { ip } from './ip.ts';
+import { isLabName, newLabNames } from './names.ts';
+import { deleteNetns } from './reap.ts';
+
+export interface Lab {
+  netns: string;
+  tap: string;
+  queues: number;
+  txQueueLen: number;
+  mtu: number;
+  /** Packets the queue(s) can hold: tx_queue_len x queues. */
+  capacity: number;
+  /** The tap's qdisc as the kernel reports it (pfifo_fast, mq, noqueue ...). */
+  qdisc: string;
+  destroy(): Promise<void>;
+}
+
+export async function createLab(tap: Tap): Promise<Lab> {
+  const { netns, tap: dev } = newLabNames();
+  let destroyed = false;
+  const destroy = async () => {
+    if (destroyed) return;
+    destroyed = true;
+    forget();
+    await deleteNetns(netns);
+  };
+  // Registered before anything exists, so a signal during set-up still cleans up.
+  const forget = onCleanup(`lab ${netns}`, destroy);
+  try {
+    await ip(['netns', 'add', netns]);
+    await ip(['link', 'set', 'lo', 'up'], { netns });
+    // No IPv6 autoconfiguration chatter on the tap: only the generator's packets flow.
+    await execa('ip', ['netns', 'exec', netns, 'sysctl', '-qw', 'net.ipv6.conf.all.disable_ipv6=1', 'net.ipv6.conf.default.disable_ipv6=1'], { reject: false });
+    const add = ['tuntap', 'add', 'dev', dev, 'mode', 'tap'];
+    if (tap.queues > 1) add.push('multi_queue');
+    await ip(add, { netns });
+    await ip(['link', 'set', 'dev', dev, 'txqueuelen', String(tap.txQueueLen), 'mtu', String(tap.mtu), 'addrgenmode', 'none', 'up'], { netns });
+    const info = JSON.parse(await ip(['-j', 'link', 'show', 'dev', dev], { netns })) as { qdisc?: string; txqlen?: number }[];
+    return {
+      netns,
+      tap: dev,
+      queues: tap.queues,
+      txQueueLen: tap.txQueueLen,
+      mtu: tap.mtu,
+      capacity: tap.txQueueLen * tap.queues,
+      qdisc: info[0]?.qdisc ?? 'unknown',
+      destroy,
+    };
+  } catch (e) {
+    await destroy();
+    if (e instanceof UserError) throw e;
+    throw new UserError(`could not build the lab: ${(e as Error).message}`, { hint: 'run as root on a kernel with network namespaces and /dev/net/tun' });
+  }
+}
+
+/** Guard used by every traffic source: refuse any namespace the harness did not create. */
+export function assertLabNamespace(netns: string): void {
+  if (!isLabName(netns)) {
+    throw new UserError(`refusing to drive traffic into namespace '${netns}': it was not created by tunbench`);
+  }
+}

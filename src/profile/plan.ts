@@ -1,0 +1,64 @@
+// The plan: which trials run, in which order. Variants are interleaved (A B A B ...) so that
+// slow drifts of the machine hit every variant alike; 'shuffled' permutes each round with a
+// recorded seed. Warm-up trials run first (one round per warm-up) and are marked; probe
+// overhead trials (a probes-off copy of each measured trial) sit right beside their twin.
+import type { Plan, PlannedTrial, ResolvedVariant } from '../types.ts';
+import { mergeWorkload } from './load.ts';
+import { ProbesSchema, WorkloadSchema, type Profile } from './schema.ts';
+
+/** Variants with their workloads merged onto the profile's; a profile without variants has one, 'default'. */
+export function resolveVariants(profile: Profile): ResolvedVariant[] {
+  if (profile.variants.length === 0) {
+    return [{ name: 'default', baseline: true, workload: profile.workload, probes: profile.probes }];
+  }
+  const anyBaseline = profile.variants.some((v) => v.baseline);
+  return profile.variants.map((v, i) => ({
+    name: v.name,
+    baseline: anyBaseline ? v.baseline : i === 0,
+    ...(v.description !== undefined ? { description: v.description } : {}),
+    workload: WorkloadSchema.parse(mergeWorkload(profile.workload, v.workload)),
+    probes: ProbesSchema.parse({ ...profile.probes, ...(v.probes ?? {}) }),
+  }));
+}
+
+/** mulberry32: small, seeded, good enough to shuffle a run order reproducibly. */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function shuffle<T>(items: T[], rand: () => number): T[] {
+  const a = [...items];
+  for (let i = a.length - 1; i > 0; i--) {
+    const j = Math.floor(rand() * (i + 1));
+    [a[i], a[j]] = [a[j]!, a[i]!];
+  }
+  return a;
+}
+
+export function buildPlan(profile: Profile, variants: ResolvedVariant[] = resolveVariants(profile)): Plan {
+  const rand = seededRandom(profile.seed);
+  const trials: PlannedTrial[] = [];
+  const order = (round: ResolvedVariant[]) => (profile.order === 'shuffled' ? shuffle(round, rand) : round);
+  const push = (v: ResolvedVariant, repetition: number, warmup: boolean) => {
+    const base = { variant: v.name, repetition, warmup };
+    trials.push({ ...base, index: trials.length, probeLevel: v.probes.level, overhead: false });
+    if (!warmup && v.probes.measureOverhead && v.probes.level !== 'off') {
+      trials.push({ ...base, index: trials.length, probeLevel: 'off', overhead: true });
+    }
+  };
+  for (let w = 0; w < profile.warmupTrials; w++) for (const v of order(variants)) push(v, -(w + 1), true);
+  for (let r = 0; r < profile.repetitions; r++) for (const v of order(variants)) push(v, r, false);
+  return { seed: profile.seed, order: profile.order, variants, trials };
+}
+
+/** Seconds a plan will take, roughly (window + ramp-up + set-up per trial). */
+export function estimatePlanSeconds(profile: Profile, plan: Plan, perTrialOverheadSeconds = 2.5): number {
+  return plan.trials.length * (profile.duration + profile.rampUp + perTrialOverheadSeconds);
+}
