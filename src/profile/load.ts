@@ -118,11 +118,11 @@ export function parseProfile(text: string, file: string): Profile {
   profile.variants.forEach((v, i) => {
     if (names.has(v.name)) problems.push(`${file}: variants[${i}].name: duplicate variant name '${v.name}'`);
     names.add(v.name);
-    const merged = mergeWorkload(isPlainObject(raw.workload) ? raw.workload : {}, v.workload);
+    const merged = mergeWorkload(profile.workload, v.workload);
     const w = WorkloadSchema.safeParse(merged);
     if (!w.success) problems.push(...formatIssues(file, w.error.issues, merged, ['variants', i, 'workload']));
     if (v.probes !== undefined) {
-      const mp = { ...(isPlainObject(raw.probes) ? raw.probes : {}), ...v.probes };
+      const mp = { ...profile.probes, ...v.probes };
       const p = ProbesSchema.safeParse(mp);
       if (!p.success) problems.push(...formatIssues(file, p.error.issues, mp, ['variants', i, 'probes']));
     }
