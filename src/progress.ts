@@ -1,0 +1,59 @@
+// Progress of a run: a live line on a terminal; plain lines or JSON lines otherwise (CI).
+export type ProgressMode = 'tty' | 'plain' | 'json' | 'quiet';
+
+export type ProgressEvent =
+  | { event: 'run-start'; profile: string; trials: number; estimatedSeconds: number; resultDir: string }
+  | { event: 'trial-start'; index: number; total: number; variant: string; repetition: number; warmup: boolean; secondsLeft: number }
+  | { event: 'live'; index: number; variant: string; rxPps: number; secondsIntoWindow: number }
+  | { event: 'trial-end'; index: number; variant: string; status: 'ok' | 'failed'; xmitPps: number | null; rxPps: number | null; dropRatio: number | null; error?: string }
+  | { event: 'warning'; message: string }
+  | { event: 'run-end'; status: string; resultDir: string; seconds: number };
+
+export function defaultProgressMode(): ProgressMode {
+  return process.stderr.isTTY ? 'tty' : 'plain';
+}
+
+const mpps = (v: number | null) => (v === null ? '-' : `${(v / 1e6).toFixed(3)} Mpps`);
+const pct = (v: number | null) => (v === null ? '-' : `${(v * 100).toFixed(2)}%`);
+
+export function createProgress(mode: ProgressMode, write: (s: string) => void = (s) => process.stderr.write(s)): (e: ProgressEvent) => void {
+  let liveShown = false;
+  const clearLive = () => {
+    if (liveShown) write('\r\x1b[2K');
+    liveShown = false;
+  };
+  return (e) => {
+    if (mode === 'quiet') return;
+    if (mode === 'json') {
+      write(`${JSON.stringify({ t: new Date().toISOString(), ...e })}\n`);
+      return;
+    }
+    if (e.event === 'live') {
+      if (mode !== 'tty') return; // plain mode: no per-second chatter
+      clearLive();
+      write(`  ${e.variant} t=${e.secondsIntoWindow.toFixed(0)}s live rx ${mpps(e.rxPps)}`);
+      liveShown = true;
+      return;
+    }
+    clearLive();
+    switch (e.event) {
+      case 'run-start':
+        write(`tunbench: profile ${e.profile}: ${e.trials} trials, about ${Math.ceil(e.estimatedSeconds)} s; results in ${e.resultDir}\n`);
+        break;
+      case 'trial-start':
+        write(`[${e.index + 1}/${e.total}] ${e.variant} ${e.warmup ? 'warm-up' : `rep ${e.repetition + 1}`} (about ${Math.ceil(e.secondsLeft)} s left)\n`);
+        break;
+      case 'trial-end':
+        write(e.status === 'ok'
+          ? `      xmit ${mpps(e.xmitPps)}  rx ${mpps(e.rxPps)}  drops ${pct(e.dropRatio)}\n`
+          : `      trial failed: ${e.error ?? 'unknown error'}\n`);
+        break;
+      case 'warning':
+        write(`tunbench: warning: ${e.message}\n`);
+        break;
+      case 'run-end':
+        write(`tunbench: run ${e.status} in ${e.seconds.toFixed(0)} s: ${e.resultDir}\n`);
+        break;
+    }
+  };
+}
