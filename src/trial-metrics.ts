@@ -31,7 +31,6 @@ export function mergeHistograms(a: Histogram, b: Histogram): Histogram {
 }
 
 const mean = (xs: number[]) => (xs.length === 0 ? null : xs.reduce((s, x) => s + x, 0) / xs.length);
-const sumValues = (r: Record<string, number>) => Object.values(r).reduce((s, x) => s + x, 0);
 
 export interface MetricInputs {
   windowSeconds: number;
@@ -52,7 +51,7 @@ export function deriveMetrics(i: MetricInputs): TrialMetrics {
   const w = i.windowSeconds;
   const p = i.probe;
   const xmit = p ? p.xmit : i.windowCounters.tx_packets;
-  const drops = p ? sumValues(p.drops) : i.windowCounters.tx_dropped;
+  const drops = p ? p.dropsTotal : i.windowCounters.tx_dropped;
   m.xmit_pps = xmit / w;
   m.drop_pps = drops / w;
   m.drop_ratio = xmit + drops > 0 ? drops / (xmit + drops) : 0;

@@ -125,7 +125,9 @@ export interface ProbeSamples {
   windowSeconds: number;
   /** Packets accepted into the queue (tun_net_xmit returned OK and did not drop). */
   xmit: number;
-  /** Drops at tun_net_xmit, by reason name (FULL_RING, ...). */
+  /** Drops at tun_net_xmit (all reasons): the exact total. */
+  dropsTotal: number;
+  /** Those drops by reason name (FULL_RING, ...); 'unattributed' where the kernel gave none. */
   drops: Record<string, number>;
   /** Packets copied to the reader by tun_do_read. */
   reads: number;

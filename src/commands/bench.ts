@@ -1,5 +1,92 @@
-// Placeholder while the command is being built (replaced by its implementation).
+// tunbench bench: run a profile, write DIR/result.json (+ raw probe output and the report).
+import { parseArgs } from 'node:util';
 import { UserError } from '../errors.ts';
-export async function main(_args: string[]): Promise<number> {
-  throw new UserError('the bench command is not built yet');
+import { loadProfile } from '../profile/load.ts';
+import { ProfileSchema, type Profile } from '../profile/schema.ts';
+import { createProgress, defaultProgressMode, type ProgressMode } from '../progress.ts';
+import { runProfile } from '../run.ts';
+
+const HELP = `usage: tunbench bench [options]     (npm run bench -- [options])
+
+  --profile NAME|PATH     profile to run (default: default); names are files in profiles/
+  --out DIR               result folder (default: results/<UTC time>-<profile>)
+  --duration SECONDS      measurement window per trial
+  --repetitions N         measured trials per variant
+  --warmup-trials N       warm-up trials per variant (discarded)
+  --probes off|counters|full   probe level for every variant
+  --backend auto|tracepoint|kprobe|fentry   probe backend
+  --seed N                seed for shuffled order and the bootstrap
+  --progress tty|plain|json|quiet   progress output (default: tty on a terminal, else plain)
+
+Exit codes: 0 success; 2 could not run (bad input, missing
+capability, failed trials), with a message.`;
+
+function num(name: string, v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isFinite(n)) throw new UserError(`--${name}: expected a number, found '${v}'`);
+  return n;
+}
+
+/** Apply command-line overrides and validate the result again with the profile schema. */
+export function applyOverrides(profile: Profile, o: { duration?: number; repetitions?: number; warmupTrials?: number; probes?: string; backend?: string; seed?: number }): Profile {
+  const next: Record<string, unknown> = structuredClone(profile);
+  if (o.duration !== undefined) next.duration = o.duration;
+  if (o.repetitions !== undefined) next.repetitions = o.repetitions;
+  if (o.warmupTrials !== undefined) next.warmupTrials = o.warmupTrials;
+  if (o.seed !== undefined) next.seed = o.seed;
+  if (o.probes !== undefined || o.backend !== undefined) {
+    const probes = { ...profile.probes, ...(o.probes ? { level: o.probes } : {}), ...(o.backend ? { backend: o.backend } : {}) };
+    next.probes = probes;
+    next.variants = profile.variants.map((v) => (v.probes ? { ...v, probes: { ...v.probes, ...(o.probes ? { level: o.probes } : {}), ...(o.backend ? { backend: o.backend } : {}) } } : v));
+  }
+  const parsed = ProfileSchema.safeParse(next);
+  if (!parsed.success) {
+    const first = parsed.error.issues[0]!;
+    throw new UserError(`command-line override rejected: ${first.path.join('.')}: ${first.message}`);
+  }
+  return parsed.data;
+}
+
+export async function main(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      profile: { type: 'string', default: 'default' },
+      out: { type: 'string' },
+      duration: { type: 'string' },
+      repetitions: { type: 'string' },
+      'warmup-trials': { type: 'string' },
+      probes: { type: 'string' },
+      backend: { type: 'string' },
+      seed: { type: 'string' },
+      progress: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    console.log(HELP);
+    return 0;
+  }
+  const mode = (values.progress ?? defaultProgressMode()) as ProgressMode;
+  if (!['tty', 'plain', 'json', 'quiet'].includes(mode)) throw new UserError(`--progress: expected tty, plain, json or quiet, found '${mode}'`);
+  const loaded = loadProfile(values.profile);
+  const profile = applyOverrides(loaded.profile, {
+    duration: num('duration', values.duration),
+    repetitions: num('repetitions', values.repetitions),
+    warmupTrials: num('warmup-trials', values['warmup-trials']),
+    probes: values.probes,
+    backend: values.backend,
+    seed: num('seed', values.seed),
+  });
+  const command = ['npm', 'run', 'bench', '--', ...args];
+  const { result, dir } = await runProfile({ profile, profileSource: loaded.path, out: values.out, command, progress: createProgress(mode) });
+
+  console.log(`result: ${dir}/result.json`);
+  if (result.status !== 'complete') {
+    console.error(`tunbench: run ${result.status}: ${result.statusReason ?? ''}`);
+    return 2;
+  }
+  return 0;
 }

@@ -3,16 +3,16 @@ import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 
 export interface CpuPlan {
-  /** CPUs for the generator's processes/threads (from the top CPU downwards). */
+  /** CPUs of the generator's workers: 0..n-1 (trafgen pins worker i to CPU i itself; pktgen thread i is kpktgend_i on CPU i). */
   generator: number[];
   /** CPU for the consumer (null: not pinned). */
   consumer: number | null;
 }
 
-/** Generators take CPUs from the top down; the consumer gets the lowest CPU they do not use. */
-export function planCpus(generatorCount: number, consumerCpu: number | 'auto', online = availableParallelism()): CpuPlan {
+/** Generators take CPUs 0..n-1; the consumer gets the lowest CPU they do not use (CPU 0 if they use all). */
+export function planCpus(generatorCount: number, consumerCpu: number | "auto", online = availableParallelism()): CpuPlan {
   const generator: number[] = [];
-  for (let i = 0; i < generatorCount; i++) generator.push((online - 1 - i + online * 64) % online);
+  for (let i = 0; i < generatorCount; i++) generator.push(i % online);
   let consumer: number | null;
   if (consumerCpu === 'auto') {
     consumer = [...Array(online).keys()].find((c) => !generator.includes(c)) ?? 0;

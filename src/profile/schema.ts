@@ -18,7 +18,7 @@ export const TrafgenSchema = z.strictObject({
   packetSize: z.number().int().min(60).max(65549).default(64),
   /** Packets per second, all CPUs together; 0 = as fast as possible. */
   rate: z.number().int().min(0).default(0),
-  /** Number of generator CPUs (trafgen processes), pinned from the top CPU downwards. */
+  /** Number of generator CPUs (trafgen processes), pinned to CPUs 0..cpus-1 (trafgen pins worker i to CPU i). */
   cpus: z.number().int().min(1).max(64).default(1),
   /** true: through the qdisc (dev_queue_xmit, trafgen -q); false: PACKET_QDISC_BYPASS straight to the driver. */
   qdisc: z.boolean().default(true),

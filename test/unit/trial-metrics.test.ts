@@ -21,7 +21,7 @@ test('merging histograms adds counts of equal buckets', () => {
 
 const probe = (over: Partial<ProbeSamples> = {}): ProbeSamples => ({
   backend: 'tracepoint', level: 'counters', windowSeconds: 2,
-  xmit: 2_000_000, drops: { FULL_RING: 20_000 }, reads: 2_000_000,
+  xmit: 2_000_000, dropsTotal: 20_000, drops: { FULL_RING: 20_000 }, reads: 2_000_000,
   occupancySeries: { intervalMs: 10, values: [0, 500, 1000, 1000] },
   occupancyAtEnqueue: h([0, 0, 10], [512, 1023, 89], [1024, 2047, 1]),
   series: { intervalMs: 10, xmit: [], drops: [], reads: [] },

@@ -1,0 +1,132 @@
+// Capability detection: one record of what this machine's kernel and tools can do. Printed
+// by `doctor`, stored in every result, and checked against a profile before any traffic.
+// Things are found by trying them (open the device, attach a probe, read BTF), not guessed.
+import { existsSync, openSync, closeSync, readFileSync } from 'node:fs';
+import { arch, cpus, hostname, release, totalmem, version } from 'node:os';
+import { execa } from 'execa';
+import type { Availability, Capabilities, TunQueue } from '../types.ts';
+import { sinkBinaryPath } from '../workload/consumers/sink.ts';
+import { detectProbeBackends } from '../probes/backends.ts';
+import { readDropReasons } from '../probes/drop-reasons.ts';
+
+const yes = (reason: string): Availability => ({ available: true, reason });
+const no = (reason: string): Availability => ({ available: false, reason });
+
+async function toolVersion(cmd: string, args: string[]): Promise<{ ok: boolean; version: string | null; reason: string }> {
+  const r = await execa(cmd, args, { reject: false, timeout: 10_000, all: true });
+  if ((r as { code?: string }).code === 'ENOENT' || r.exitCode === 127) return { ok: false, version: null, reason: `${cmd} not found on PATH` };
+  const text = (r.all ?? '').split('\n').find((l) => /\d+\.\d+/.test(l)) ?? '';
+  const m = /v?(\d+\.\d+(?:\.\d+)?)/.exec(text);
+  return { ok: true, version: m?.[1] ?? (text.trim() || null), reason: `found: ${text.trim()}` };
+}
+
+/** tracefs mounted (mounting it if needed); returns its path. */
+export async function ensureTracefs(): Promise<Availability & { path: string | null }> {
+  for (const p of ['/sys/kernel/tracing', '/sys/kernel/debug/tracing']) {
+    if (existsSync(`${p}/events`)) return { ...yes(`mounted at ${p}`), path: p };
+  }
+  if (existsSync('/sys/kernel/tracing')) {
+    const r = await execa('mount', ['-t', 'tracefs', 'nodev', '/sys/kernel/tracing'], { reject: false });
+    if (r.exitCode === 0 && existsSync('/sys/kernel/tracing/events')) return { ...yes('mounted by tunbench at /sys/kernel/tracing'), path: '/sys/kernel/tracing' };
+    return { ...no(`tracefs not mounted and mounting failed: ${r.stderr.trim()}`), path: null };
+  }
+  return { ...no('no /sys/kernel/tracing (kernel without CONFIG_TRACING?)'), path: null };
+}
+
+function devNetTun(): Availability {
+  if (!existsSync('/dev/net/tun')) return no('/dev/net/tun is missing (modprobe tun, or a kernel with CONFIG_TUN)');
+  try {
+    closeSync(openSync('/dev/net/tun', 'r+'));
+    return yes('/dev/net/tun opens read-write');
+  } catch (e) {
+    return no(`/dev/net/tun cannot be opened: ${(e as Error).message}`);
+  }
+}
+
+/** The tun queue implementation, read from the layout of struct tun_file in BTF. */
+export async function detectTunQueue(): Promise<{ queue: TunQueue; evidence: string }> {
+  const r = await execa('bpftrace', ['-lv', 'struct tun_file'], { reject: false, timeout: 20_000 });
+  if ((r as { code?: string }).code === 'ENOENT') return { queue: 'unknown', evidence: 'bpftrace missing: cannot read struct tun_file from BTF' };
+  const text = r.stdout;
+  if (!/struct tun_file \{/.test(text)) {
+    return { queue: 'unknown', evidence: `struct tun_file not found in BTF (tun not loaded, or no BTF): ${r.stderr.trim().split('\n')[0] ?? ''}` };
+  }
+  if (/struct ptr_ring tx_ring;/.test(text)) return { queue: 'ptr_ring', evidence: 'struct tun_file has "struct ptr_ring tx_ring" (BTF)' };
+  if (/struct skb_array tx_array;/.test(text)) return { queue: 'skb_array', evidence: 'struct tun_file has "struct skb_array tx_array" (BTF)' };
+  return { queue: 'sk_receive_queue', evidence: 'struct tun_file has neither tx_ring nor tx_array: packets queue on the socket\'s sk_receive_queue (BTF)' };
+}
+
+async function moduleAvailable(name: string): Promise<boolean> {
+  const r = await execa('modinfo', ['-F', 'filename', name], { reject: false });
+  return r.exitCode === 0 && r.stdout.trim() !== '' && !r.stdout.includes('(builtin)') ? true : r.exitCode === 0;
+}
+
+async function pktgen(): Promise<Availability> {
+  if (existsSync('/proc/net/pktgen')) return yes('/proc/net/pktgen present');
+  if (await moduleAvailable('pktgen')) return yes('loadable module (tunbench runs modprobe pktgen when a profile needs it)');
+  return no('no /proc/net/pktgen and no pktgen module (kernel without CONFIG_NET_PKTGEN): use the trafgen generator, or a VM target with a kernel that has pktgen');
+}
+
+async function vhostNet(): Promise<Availability> {
+  if (existsSync('/dev/vhost-net')) return yes('/dev/vhost-net present');
+  if (await moduleAvailable('vhost_net')) return yes('loadable module vhost_net');
+  return no('no /dev/vhost-net and no vhost_net module: a guest consumer uses QEMU\'s userspace tap backend');
+}
+
+function kvm(): Availability {
+  if (!existsSync('/dev/kvm')) return no('no /dev/kvm: QEMU runs under TCG (emulated speeds)');
+  try {
+    closeSync(openSync('/dev/kvm', 'r+'));
+  } catch (e) {
+    return no(`/dev/kvm cannot be opened: ${(e as Error).message}`);
+  }
+  return yes('/dev/kvm opens; whether a stock kernel boots under it is checked when a VM target starts (some hosts offer KVM only to paravirtualised guests)');
+}
+
+function cpuModel(): string {
+  try {
+    const m = /^model name\s*:\s*(.+)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'));
+    return m?.[1]?.trim() ?? cpus()[0]?.model ?? 'unknown';
+  } catch {
+    return cpus()[0]?.model ?? 'unknown';
+  }
+}
+
+export async function detectCapabilities(): Promise<Capabilities> {
+  const tracefs = await ensureTracefs();
+  const [bpftrace, trafgen, qemu, tun, backends, pktgenA, vhost] = await Promise.all([
+    toolVersion('bpftrace', ['--version']),
+    toolVersion('trafgen', ['--version']),
+    toolVersion('qemu-system-x86_64', ['--version']),
+    detectTunQueue(),
+    detectProbeBackends(),
+    pktgen(),
+    vhostNet(),
+  ]);
+  let dropReasons: Record<string, number> = {};
+  try {
+    if (tracefs.path) dropReasons = readDropReasons(tracefs.path);
+  } catch {
+    dropReasons = {};
+  }
+  const sink = sinkBinaryPath();
+  return {
+    kernel: { release: release(), version: version(), arch: arch() },
+    host: { hostname: hostname(), cpus: cpus().length, cpuModel: cpuModel(), memoryMiB: Math.round(totalmem() / 2 ** 20) },
+    root: process.getuid?.() === 0,
+    devNetTun: devNetTun(),
+    netns: existsSync('/proc/self/ns/net') ? yes('network namespaces supported') : no('no /proc/self/ns/net: kernel without CONFIG_NET_NS'),
+    tun,
+    btf: existsSync('/sys/kernel/btf/vmlinux') ? yes('/sys/kernel/btf/vmlinux present') : no('no /sys/kernel/btf/vmlinux (kernel without CONFIG_DEBUG_INFO_BTF): struct layouts cannot be read'),
+    tracefs,
+    probeBackends: backends,
+    dropReasons,
+    bpftrace: { available: bpftrace.ok, reason: bpftrace.ok ? bpftrace.reason : `${bpftrace.reason}: apt-get install bpftrace`, version: bpftrace.version },
+    trafgen: { available: trafgen.ok, reason: trafgen.ok ? trafgen.reason : `${trafgen.reason}: apt-get install netsniff-ng`, version: trafgen.version },
+    pktgen: pktgenA,
+    vhostNet: vhost,
+    kvm: kvm(),
+    qemu: { available: qemu.ok, reason: qemu.ok ? qemu.reason : `${qemu.reason}: apt-get install qemu-system-x86 (only for VM targets and guest consumers)`, version: qemu.version },
+    sink: existsSync(sink) ? { ...yes(`built at ${sink}`), path: sink } : { ...no(`${sink} is not built: run npm run setup (or make -C sink)`), path: null },
+  };
+}

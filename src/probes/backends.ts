@@ -1,0 +1,39 @@
+// Probe backends: found by really attaching a tiny script, never by guessing from config.
+import { execa } from 'execa';
+import { UserError } from '../errors.ts';
+import type { Availability, ProbeBackend } from '../types.ts';
+import { bpftraceError } from './start.ts';
+import { templatePath } from './render.ts';
+import { existsSync } from 'node:fs';
+
+const TRIAL_SCRIPTS: Record<ProbeBackend, string> = {
+  tracepoint: 'tracepoint:net:net_dev_xmit { @n = count(); } interval:ms:1 { exit(); }',
+  kprobe: 'kprobe:tun_net_xmit { @n = count(); } interval:ms:1 { exit(); }',
+  fentry: 'kfunc:tun_net_xmit { @n = count(); } interval:ms:1 { exit(); }',
+};
+
+export async function tryAttach(backend: ProbeBackend, bpftrace = 'bpftrace'): Promise<Availability> {
+  const r = await execa(bpftrace, ['-e', TRIAL_SCRIPTS[backend]], { reject: false, timeout: 20_000, stdin: 'ignore' });
+  if ((r as { code?: string }).code === 'ENOENT') return { available: false, reason: 'bpftrace not installed (apt-get install bpftrace)' };
+  if (r.exitCode === 0) {
+    if (!existsSync(templatePath(backend))) return { available: false, reason: `attaches, but tunbench has no ${backend} script yet (probes/${backend}.bt)` };
+    return { available: true, reason: `bpftrace attached ${TRIAL_SCRIPTS[backend].split(' ')[0]}` };
+  }
+  return { available: false, reason: `bpftrace: ${bpftraceError(`${r.stderr}\n${r.stdout}`)}` };
+}
+
+export async function detectProbeBackends(): Promise<Record<ProbeBackend, Availability>> {
+  const [tracepoint, kprobe, fentry] = await Promise.all([tryAttach('tracepoint'), tryAttach('kprobe'), tryAttach('fentry')]);
+  return { tracepoint, kprobe, fentry };
+}
+
+/** auto: the most exact backend available (fentry > kprobe > tracepoint). */
+export function chooseBackend(available: Record<ProbeBackend, Availability>, requested: 'auto' | ProbeBackend): ProbeBackend {
+  if (requested !== 'auto') {
+    const a = available[requested];
+    if (!a.available) throw new UserError(`the ${requested} probe backend is not available on this machine: ${a.reason}`, { hint: 'use --backend auto (or tracepoint), or a kernel with that capability' });
+    return requested;
+  }
+  for (const b of ['fentry', 'kprobe', 'tracepoint'] as const) if (available[b].available) return b;
+  throw new UserError(`no probe backend can attach on this machine: tracepoint: ${available.tracepoint.reason}`, { hint: 'run tunbench doctor; or run with --probes off' });
+}

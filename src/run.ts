@@ -1,0 +1,143 @@
+// A run: the plan's trials one after another, the result file rewritten (atomically) after
+// each one, so an interrupted or failed run keeps every trial already measured, marked
+// incomplete.
+import { readFileSync } from 'node:fs';
+import { detectCapabilities } from './lab/capabilities.ts';
+import { onSignal } from './lab/cleanup.ts';
+import { acquireRunLock } from './lab/lock.ts';
+import { missingRequirements } from './lab/requirements.ts';
+import { reapStaleLabs } from './lab/reap.ts';
+import { UserError } from './errors.ts';
+import { buildPlan, estimatePlanSeconds, resolveVariants } from './profile/plan.ts';
+import type { Profile } from './profile/schema.ts';
+import { chooseBackend } from './probes/backends.ts';
+import type { ProgressEvent } from './progress.ts';
+import { newResultDir, writeResult } from './result/store.ts';
+import { runTrial } from './trial.ts';
+import { RESULT_SCHEMA_VERSION, type ProbeBackend, type Result, type TrialResult } from './types.ts';
+
+const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
+export interface RunOptions {
+  profile: Profile;
+  profileSource: string;
+  out?: string;
+  command: string[];
+  progress: (e: ProgressEvent) => void;
+}
+
+export interface RunOutcome {
+  result: Result;
+  dir: string;
+}
+
+export async function runProfile(o: RunOptions): Promise<RunOutcome> {
+  const { profile } = o;
+  const variants = resolveVariants(profile);
+  const plan = buildPlan(profile, variants);
+  const caps = await detectCapabilities();
+  const probing = variants.some((v) => v.probes.level !== 'off');
+  let backend: ProbeBackend | null = null;
+  if (probing) {
+    const requested = variants.find((v) => v.probes.backend !== 'auto')?.probes.backend ?? 'auto';
+    try {
+      backend = chooseBackend(caps.probeBackends, requested);
+    } catch (e) {
+      if (!(e instanceof UserError)) throw e;
+      backend = null;
+      if (requested !== 'auto') throw e;
+    }
+  }
+  const missing = missingRequirements(caps, variants, backend, profile.target);
+  if (missing.length > 0) {
+    throw new UserError(`this machine cannot run profile '${profile.name}':\n  - ${missing.join('\n  - ')}`, { hint: 'run tunbench doctor for the full capability record' });
+  }
+  const releaseLock = acquireRunLock();
+  try {
+    const reaped = await reapStaleLabs();
+    const { dir, id } = newResultDir(profile.name, o.out);
+    const warnings: string[] = [];
+    if (reaped.length > 0) warnings.push(`removed lab namespaces left by killed runs: ${reaped.join(', ')}`);
+    if (backend === 'tracepoint' && caps.probeBackends.kprobe.available === false) {
+      warnings.push('probes use the tracepoint backend (no kprobes/fentry on this kernel): occupancy is derived as enqueued minus dequeued, not read from the ring');
+    }
+    if (!('FULL_RING' in caps.dropReasons)) warnings.push('this kernel has no FULL_RING drop reason: full-queue drops are counted by location (tun_net_xmit) only');
+    const result: Result = {
+      schemaVersion: RESULT_SCHEMA_VERSION,
+      tool: { name: 'tunbench', version: VERSION },
+      id,
+      status: 'incomplete',
+      statusReason: 'running',
+      startedAt: new Date().toISOString(),
+      finishedAt: null,
+      command: o.command,
+      profile,
+      profileSource: o.profileSource,
+      environment: { kernel: caps.kernel, tun: caps.tun, host: caps.host, target: profile.target, capabilities: caps },
+      plan,
+      variants: variants.map((v) => ({ ...v, trials: [] })),
+      warnings,
+    };
+    const save = () => writeResult(dir, result);
+    save();
+
+    const abort = new AbortController();
+    const forgetSignal = onSignal((sig) => {
+      abort.abort();
+      result.status = 'incomplete';
+      result.statusReason = `interrupted by ${sig}`;
+      result.finishedAt = new Date().toISOString();
+      save();
+      o.progress({ event: 'run-end', status: `interrupted (${sig}); ${countOk(result)} trials kept`, resultDir: dir, seconds: 0 });
+    });
+    const started = Date.now();
+    o.progress({ event: 'run-start', profile: profile.name, trials: plan.trials.length, estimatedSeconds: estimatePlanSeconds(profile, plan), resultDir: dir });
+    try {
+      for (const planned of plan.trials) {
+        const variant = variants.find((v) => v.name === planned.variant)!;
+        const left = estimatePlanSeconds(profile, { ...plan, trials: plan.trials.slice(planned.index) });
+        o.progress({ event: 'trial-start', index: planned.index, total: plan.trials.length, variant: variant.name, repetition: planned.repetition, warmup: planned.warmup, secondsLeft: left });
+        let trial: TrialResult;
+        try {
+          trial = await runTrial(planned, variant, { profile, caps, backend, resultDir: dir, total: plan.trials.length, progress: o.progress, signal: abort.signal });
+        } catch (e) {
+          // A capability/input problem: keep the failed trial and what came before, then stop.
+          const t = (e as { trial?: TrialResult }).trial;
+          if (t) result.variants.find((v) => v.name === variant.name)!.trials.push(t);
+          result.status = 'failed';
+          result.statusReason = (e as Error).message;
+          result.finishedAt = new Date().toISOString();
+          save();
+          throw e;
+        }
+        if (abort.signal.aborted) break;
+        result.variants.find((v) => v.name === variant.name)!.trials.push(trial);
+        for (const c of trial.crossCheck.filter((x) => !x.ok)) {
+          const msg = `trial ${trial.index} (${trial.variant}): cross-check failed: ${c.name}: probe ${c.probe} vs ${c.counter} (${(c.relativeDifference * 100).toFixed(2)}% > ${(c.tolerance * 100).toFixed(2)}%)`;
+          result.warnings.push(msg);
+          o.progress({ event: 'warning', message: msg });
+        }
+        save();
+        o.progress({ event: 'trial-end', index: trial.index, variant: trial.variant, status: trial.status, xmitPps: trial.metrics.xmit_pps, rxPps: trial.metrics.rx_pps, dropRatio: trial.metrics.drop_ratio, ...(trial.error ? { error: trial.error } : {}) });
+      }
+      if (!abort.signal.aborted) {
+        const failed = result.variants.flatMap((v) => v.trials).filter((t) => t.status === 'failed');
+        result.status = failed.length === 0 ? 'complete' : 'incomplete';
+        result.statusReason = failed.length === 0 ? undefined : `${failed.length} trial(s) failed: ${failed[0]!.error ?? ''}`;
+        if (result.statusReason === undefined) delete result.statusReason;
+        result.finishedAt = new Date().toISOString();
+        save();
+        o.progress({ event: 'run-end', status: result.status, resultDir: dir, seconds: (Date.now() - started) / 1000 });
+      }
+      return { result, dir };
+    } finally {
+      forgetSignal();
+    }
+  } finally {
+    releaseLock();
+  }
+}
+
+function countOk(r: Result): number {
+  return r.variants.flatMap((v) => v.trials).filter((t) => t.status === 'ok').length;
+}
