@@ -35,6 +35,11 @@ export async function run(argv: string[]): Promise<number> {
       console.error(formatUserError(e));
       return e.exitCode;
     }
+    const code = (e as { code?: string }).code ?? '';
+    if (code.startsWith('ERR_PARSE_ARGS_')) {
+      console.error(`tunbench ${name}: ${(e as Error).message}\n  fix: see 'tunbench ${name} --help'`);
+      return 2;
+    }
     console.error(`tunbench: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
     return 2;
   }

@@ -1,0 +1,128 @@
+// End to end on the real kernel: `bench` on the quick profile with real TAP devices, real
+// trafgen, real bpftrace; then the contract other tools rely on, interruption, and errors.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { execa } from 'execa';
+import type { Result } from '../../src/types.ts';
+
+const CLI = ['--import', 'tsx', 'src/cli.ts'];
+
+async function labNamespaces(): Promise<string[]> {
+  const out = (await execa('ip', ['netns', 'list'])).stdout;
+  return out.split('\n').map((l) => l.split(' ')[0] ?? '').filter((n) => n.startsWith('tunbench-'));
+}
+
+function bench(args: string[], env: NodeJS.ProcessEnv = {}) {
+  return execa(process.execPath, [...CLI, 'bench', '--progress', 'plain', ...args], { reject: false, env: { ...process.env, ...env }, all: true });
+}
+
+const tmp = () => mkdtempSync(join(tmpdir(), 'tunbench-test-'));
+
+test('bench --profile quick measures a real tap, and probes agree with the kernel counters', async () => {
+  const out = tmp();
+  const before = await labNamespaces();
+  const r = await bench(['--profile', 'quick', '--out', out]);
+  assert.equal(r.exitCode, 0, r.all);
+  const result = JSON.parse(readFileSync(join(out, 'result.json'), 'utf8')) as Result;
+
+  // The contract other tools rely on.
+  assert.equal(result.schemaVersion, 1);
+  assert.equal(result.status, 'complete');
+  assert.ok(result.environment.kernel.release.length > 0);
+  assert.ok(['ptr_ring', 'skb_array', 'sk_receive_queue'].includes(result.environment.tun.queue), result.environment.tun.evidence);
+  assert.equal(result.variants.length, 1);
+  const trials = result.variants[0]!.trials;
+  assert.equal(trials.length, 3);
+  for (const t of trials) {
+    assert.equal(t.status, 'ok', t.error);
+    const m = t.metrics;
+    for (const k of ['offered_pps', 'xmit_pps', 'rx_pps', 'drop_pps', 'drop_ratio', 'occupancy_mean', 'occupancy_p99', 'lock_contention_count'] as const) {
+      assert.equal(typeof m[k], 'number', `${k} missing in trial ${t.index}`);
+    }
+    assert.ok(m.xmit_pps! > 10_000, `a real flood: xmit ${m.xmit_pps}`);
+    assert.ok(m.occupancy_mean! >= 0 && m.occupancy_mean! <= 1);
+    assert.ok(t.counters && t.counters.tx_packets > 0);
+    assert.ok(t.rawProbeFile && existsSync(join(out, t.rawProbeFile)), 'raw probe output kept');
+
+    // Probe vs counter: accepted within 1% of tx_packets; drops == tx_dropped; reads == consumer.
+    const byName = (s: string) => t.crossCheck.find((c) => c.name.startsWith(s))!;
+    const acc = byName('accepted');
+    assert.ok(acc.relativeDifference <= 0.01, `accepted ${acc.probe} vs tx_packets ${acc.counter}`);
+    assert.equal(acc.counter, t.counters!.tx_packets);
+    const drops = byName('drops');
+    assert.equal(drops.probe, t.counters!.tx_dropped, 'probe drops == tx_dropped delta');
+    const reads = byName('reads');
+    assert.equal(reads.probe, t.counters!.consumer_packets, 'read events == consumer count');
+    assert.ok(t.crossCheck.every((c) => c.ok));
+  }
+  assert.deepEqual(await labNamespaces(), before, 'no lab namespace left behind');
+});
+
+test('SIGINT in the middle of a run keeps the trials measured, marks the result incomplete, leaves nothing', async () => {
+  const out = tmp();
+  const before = await labNamespaces();
+  const child = spawn(process.execPath, [...CLI, 'bench', '--profile', 'quick', '--repetitions', '6', '--out', out, '--progress', 'json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let err = '';
+  let trialsEnded = 0;
+  child.stderr.on('data', (d: Buffer) => {
+    err += d.toString();
+    trialsEnded = (err.match(/"event":"trial-end"/g) ?? []).length;
+    if (trialsEnded >= 1 && (err.match(/"event":"trial-start"/g) ?? []).length >= 2 && !child.killed) {
+      setTimeout(() => child.kill('SIGINT'), 700); // inside the second trial
+    }
+  });
+  const [code] = (await once(child, 'exit')) as [number | null];
+  assert.equal(code, 130, err);
+  const result = JSON.parse(readFileSync(join(out, 'result.json'), 'utf8')) as Result;
+  assert.equal(result.status, 'incomplete');
+  assert.match(result.statusReason ?? '', /SIGINT/);
+  const ok = result.variants[0]!.trials.filter((t) => t.status === 'ok');
+  assert.ok(ok.length >= 1, 'the first trial was kept');
+  assert.deepEqual(await labNamespaces(), before, 'no lab namespace left behind after SIGINT');
+  const taps = (await execa('ip', ['-o', 'link', 'show'])).stdout;
+  assert.ok(!/ tb\d+x\d+[:@]/.test(taps), 'no tap left in the root namespace');
+});
+
+test('a malformed profile exits 2 with the file and field, and no stack trace', async () => {
+  const dir = tmp();
+  const p = join(dir, 'bad.yaml');
+  writeFileSync(p, 'name: bad\nworkload:\n  tap: { txQueueLen: "big" }\n');
+  const r = await bench(['--profile', p]);
+  assert.equal(r.exitCode, 2);
+  assert.match(r.all ?? '', /bad\.yaml: workload\.tap\.txQueueLen: expected number/);
+  assert.doesNotMatch(r.all ?? '', /\n\s+at /, 'no stack trace');
+});
+
+test('an unavailable probe backend is refused before any traffic, exit 2', async (t) => {
+  const caps = JSON.parse((await execa(process.execPath, [...CLI, 'doctor', '--json'])).stdout) as { probeBackends: { kprobe: { available: boolean } } };
+  if (caps.probeBackends.kprobe.available) {
+    t.skip('this kernel has kprobes; the refusal path needs a kernel without them');
+    return;
+  }
+  const r = await bench(['--profile', 'quick', '--backend', 'kprobe']);
+  assert.equal(r.exitCode, 2);
+  assert.match(r.all ?? '', /kprobe/);
+  assert.doesNotMatch(r.all ?? '', /\n\s+at /);
+});
+
+test('not root: exit 2 saying root is needed', async () => {
+  const r = await execa('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, ...CLI, 'bench', '--profile', 'quick'], {
+    reject: false, all: true, env: { ...process.env, HOME: '/tmp', TUNBENCH_LOCK: '/tmp/tunbench-nonroot.lock' },
+  });
+  assert.equal(r.exitCode, 2, r.all);
+  assert.match(r.all ?? '', /root/);
+  assert.doesNotMatch(r.all ?? '', /\n\s+at /);
+});
+
+test('an unknown flag exits 2 with a usage hint, no stack trace', async () => {
+  const r = await bench(['--profile', 'quick', '--no-such-flag']);
+  assert.equal(r.exitCode, 2);
+  assert.match(r.all ?? '', /Unknown option '--no-such-flag'/);
+  assert.match(r.all ?? '', /--help/);
+  assert.doesNotMatch(r.all ?? '', /\n\s+at /);
+});
