@@ -1,5 +1,45 @@
-// Placeholder while the command is being built (replaced by its implementation).
+// tunbench compare A B: two saved results, variant by variant.
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { loadResultOrBaseline } from '../analysis/baselines.ts';
+import { compareResults, environmentDifferences } from '../analysis/compare.ts';
+import { comparisonTable } from '../analysis/format.ts';
+import { parseFraction } from '../analysis/percent.ts';
+import type { Comparison } from '../analysis/types.ts';
 import { UserError } from '../errors.ts';
-export async function main(_args: string[]): Promise<number> {
-  throw new UserError('the compare command is not built yet');
+import { writeJsonAtomic } from '../result/store.ts';
+import { mkdirSync } from 'node:fs';
+
+const HELP = `usage: tunbench compare A B [--force] [--noise 2%] [--out DIR] [--json]
+
+A and B are result.json files, result folders, or saved baseline names. Variants are
+matched by name; A is the baseline. Results that measured different things are refused
+with the list of differences unless --force (then the differences are recorded).
+--out DIR writes DIR/comparison.json. Exit 0, or 2 on bad or incomparable input.`;
+
+export function runCompare(a: string, b: string, o: { force?: boolean; noiseThreshold?: number }): { comparison: Comparison; warnings: string[] } {
+  const A = loadResultOrBaseline(a);
+  const B = loadResultOrBaseline(b);
+  const comparison = compareResults(A.result, B.result, { force: o.force ?? false, noiseThreshold: o.noiseThreshold, baselineSource: A.source, candidateSource: B.source });
+  return { comparison, warnings: environmentDifferences(A.result, B.result).map((d) => `environments differ: ${d}`) };
+}
+
+export async function main(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { force: { type: 'boolean', default: false }, noise: { type: 'string' }, out: { type: 'string' }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' } } });
+  if (values.help) {
+    console.log(HELP);
+    return 0;
+  }
+  if (positionals.length !== 2) throw new UserError('compare needs two results: tunbench compare A B', { hint: HELP.split('\n')[0] });
+  const { comparison, warnings } = runCompare(positionals[0]!, positionals[1]!, { force: values.force, noiseThreshold: values.noise ? parseFraction('--noise', values.noise) : undefined });
+  if (values.out) {
+    mkdirSync(values.out, { recursive: true });
+    writeJsonAtomic(join(values.out, 'comparison.json'), comparison);
+  }
+  if (values.json) console.log(JSON.stringify(comparison, null, 2));
+  else {
+    for (const w of [...warnings, ...comparison.differences.map((d) => `forced despite: ${d}`)]) console.log(`warning: ${w}`);
+    console.log(comparisonTable(comparison));
+  }
+  return 0;
 }

@@ -3,6 +3,7 @@
 // recorded seed. Warm-up trials run first (one round per warm-up) and are marked; probe
 // overhead trials (a probes-off copy of each measured trial) sit right beside their twin.
 import type { Plan, PlannedTrial, ResolvedVariant } from '../types.ts';
+import { seededRandom } from '../analysis/random.ts';
 import { mergeWorkload } from './load.ts';
 import { ProbesSchema, WorkloadSchema, type Profile } from './schema.ts';
 
@@ -19,18 +20,6 @@ export function resolveVariants(profile: Profile): ResolvedVariant[] {
     workload: WorkloadSchema.parse(mergeWorkload(profile.workload, v.workload)),
     probes: ProbesSchema.parse({ ...profile.probes, ...(v.probes ?? {}) }),
   }));
-}
-
-/** mulberry32: small, seeded, good enough to shuffle a run order reproducibly. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function shuffle<T>(items: T[], rand: () => number): T[] {
