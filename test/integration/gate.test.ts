@@ -1,0 +1,60 @@
+// The gate on real runs of this machine: A/A passes, a slowed reader is a regression (exit 1),
+// incomparable inputs cannot be judged (exit 2), --bisect maps that to 125.
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { before, test } from 'node:test';
+import { execa } from 'execa';
+
+const CLI = ['--import', 'tsx', 'src/cli.ts'];
+const dir = mkdtempSync(join(tmpdir(), 'tunbench-gate-'));
+const cli = (args: string[], env: NodeJS.ProcessEnv = {}) => execa(process.execPath, [...CLI, ...args], { reject: false, all: true, env: { ...process.env, ...env } });
+
+before(async () => {
+  for (const [name, profile] of [['a1', 'quick'], ['a2', 'quick'], ['slow', 'test/fixtures/profiles/slow-consumer.yaml']] as const) {
+    const r = await cli(['bench', '--profile', profile, '--repetitions', '5', '--out', join(dir, name), '--progress', 'quiet']);
+    assert.equal(r.exitCode, 0, r.all);
+  }
+});
+
+test('A/A: the same profile twice passes the gate', async () => {
+  const r = await cli(['gate', '--baseline', join(dir, 'a1'), '--candidate', join(dir, 'a2')]);
+  console.log(r.all);
+  assert.equal(r.exitCode, 0, r.all);
+  assert.match(r.all ?? '', /PASS/);
+});
+
+test('a slowed reader is a regression in rx_pps: exit 1, with the Markdown summary written and appended to GITHUB_STEP_SUMMARY', async () => {
+  const md = join(dir, 'gate.md');
+  const step = join(dir, 'step-summary.md');
+  const r = await cli(['gate', '--baseline', join(dir, 'a1'), '--candidate', join(dir, 'slow'), '--force', '--markdown', md], { GITHUB_STEP_SUMMARY: step });
+  console.log(r.all);
+  assert.equal(r.exitCode, 1, r.all);
+  assert.match(r.all ?? '', /FAIL \(regression\)/);
+  assert.match(r.all ?? '', /rx_pps .*regressed|rx_pps \(B:default vs A:default\)/);
+  const text = readFileSync(md, 'utf8');
+  assert.match(text, /## tunbench gate: FAIL/);
+  assert.match(text, /\| rx_pps \|/);
+  assert.equal(readFileSync(step, 'utf8'), text);
+});
+
+test('incomparable results (different workloads, no --force) cannot be judged: exit 2, and 125 with --bisect', async () => {
+  const r = await cli(['gate', '--baseline', join(dir, 'a1'), '--candidate', join(dir, 'slow')]);
+  assert.equal(r.exitCode, 2, r.all);
+  assert.match(r.all ?? '', /consumer\.delayNs: 0 vs 3000/);
+  const b = await cli(['gate', '--baseline', join(dir, 'a1'), '--candidate', join(dir, 'slow'), '--bisect']);
+  assert.equal(b.exitCode, 125, b.all);
+  const missing = await cli(['gate', '--baseline', join(dir, 'nope'), '--candidate', join(dir, 'a1'), '--bisect']);
+  assert.equal(missing.exitCode, 125, missing.all);
+});
+
+test('baselines: save, list, and gate against a name', async () => {
+  const env = { TUNBENCH_BASELINES: join(dir, 'baselines') };
+  assert.equal((await cli(['baseline', 'save', 'main', join(dir, 'a1')], env)).exitCode, 0);
+  const list = await cli(['baseline', 'list'], env);
+  assert.match(list.all ?? '', /^main /m);
+  const r = await cli(['gate', '--baseline', 'main', '--candidate', join(dir, 'a2')], env);
+  assert.equal(r.exitCode, 0, r.all);
+  assert.equal((await cli(['baseline', 'save', '../bad', join(dir, 'a1')], env)).exitCode, 2);
+});
