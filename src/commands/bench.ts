@@ -5,6 +5,7 @@ import { loadProfile } from '../profile/load.ts';
 import { ProfileSchema, type Profile } from '../profile/schema.ts';
 import { createProgress, defaultProgressMode, type ProgressMode } from '../progress.ts';
 import { runProfile } from '../run.ts';
+import { parseMetrics } from './gate.ts';
 
 const HELP = `usage: tunbench bench [options]     (npm run bench -- [options])
 
@@ -17,8 +18,10 @@ const HELP = `usage: tunbench bench [options]     (npm run bench -- [options])
   --backend auto|tracepoint|kprobe|fentry   probe backend
   --seed N                seed for shuffled order and the bootstrap
   --progress tty|plain|json|quiet   progress output (default: tty on a terminal, else plain)
+  --gate BASELINE         after the run, gate it against a baseline (saved name or result path),
+                          with the profile's gate settings
 
-Exit codes: 0 success; 2 could not run (bad input, missing
+Exit codes: 0 success; 1 --gate found a regression; 2 could not run (bad input, missing
 capability, failed trials), with a message.`;
 
 function num(name: string, v: string | undefined): number | undefined {
@@ -61,6 +64,7 @@ export async function main(args: string[]): Promise<number> {
       backend: { type: 'string' },
       seed: { type: 'string' },
       progress: { type: 'string' },
+      gate: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -87,6 +91,12 @@ export async function main(args: string[]): Promise<number> {
   if (result.status !== 'complete') {
     console.error(`tunbench: run ${result.status}: ${result.statusReason ?? ''}`);
     return 2;
+  }
+  if (values.gate) {
+    const { runGate, reportGate } = await import('./gate.ts');
+    const g = profile.gate;
+    const outcome = runGate({ baseline: values.gate, candidate: dir, maxRegression: g.maxRegression, metrics: parseMetrics(g.metrics.join(',')), noiseThreshold: g.noiseThreshold, alpha: g.alpha });
+    return reportGate(outcome, {});
   }
   return 0;
 }

@@ -22,7 +22,7 @@ export interface GateRun {
   outcome: GateOutcome;
 }
 
-export function runGate(o: { baseline: string; candidate: string; maxRegression: number; metrics: MetricName[]; noiseThreshold?: number; force?: boolean }): GateOutcome {
+export function runGate(o: { baseline: string; candidate: string; maxRegression: number; metrics: MetricName[]; noiseThreshold?: number; alpha?: number; force?: boolean }): GateOutcome {
   let comparison: Comparison | null = null;
   const errors: string[] = [];
   const warnings: string[] = [];
@@ -34,7 +34,7 @@ export function runGate(o: { baseline: string; candidate: string; maxRegression:
       else if (r.status === 'incomplete') warnings.push(`the ${label} run is incomplete: ${r.statusReason ?? ''}`);
     }
     warnings.push(...environmentDifferences(A.result, B.result).map((d) => `environments differ: ${d}`));
-    comparison = compareResults(A.result, B.result, { force: o.force ?? false, noiseThreshold: o.noiseThreshold, metrics: o.metrics, baselineSource: A.source, candidateSource: B.source });
+    comparison = compareResults(A.result, B.result, { force: o.force ?? false, noiseThreshold: o.noiseThreshold, alpha: o.alpha, metrics: o.metrics, baselineSource: A.source, candidateSource: B.source });
   } catch (e) {
     if (!(e instanceof UserError)) throw e;
     errors.push(e.message);
