@@ -20,6 +20,7 @@ const HELP = `usage: tunbench bench [options]     (npm run bench -- [options])
   --progress tty|plain|json|quiet   progress output (default: tty on a terminal, else plain)
   --gate BASELINE         after the run, gate it against a baseline (saved name or result path),
                           with the profile's gate settings
+  --no-report             do not render report.html, summary.md and the PNG charts
 
 Exit codes: 0 success; 1 --gate found a regression; 2 could not run (bad input, missing
 capability, failed trials), with a message.`;
@@ -65,6 +66,7 @@ export async function main(args: string[]): Promise<number> {
       seed: { type: 'string' },
       progress: { type: 'string' },
       gate: { type: 'string' },
+      'no-report': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -87,6 +89,14 @@ export async function main(args: string[]): Promise<number> {
   const command = ['npm', 'run', 'bench', '--', ...args];
   const { result, dir } = await runProfile({ profile, profileSource: loaded.path, out: values.out, command, progress: createProgress(mode) });
 
+  if (!values['no-report']) {
+    try {
+      const { writeRunReport } = await import('../report/write.ts');
+      console.log(`report: ${(await writeRunReport(result, dir)).html}`);
+    } catch (e) {
+      console.error(`tunbench: warning: the report could not be rendered (result.json is intact): ${(e as Error).message}`);
+    }
+  }
   console.log(`result: ${dir}/result.json`);
   if (result.status !== 'complete') {
     console.error(`tunbench: run ${result.status}: ${result.statusReason ?? ''}`);

@@ -1,0 +1,97 @@
+// report.html: one self-contained file. Chart.js is inlined from node_modules and the chart
+// specs are embedded as JSON; nothing is fetched, so the page opens offline from file://.
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { METRICS } from '../metrics.ts';
+import type { ReportModel } from './model.ts';
+
+const require = createRequire(import.meta.url);
+
+export function chartJsSource(): string {
+  // chart.js does not export its UMD file: find it beside the package's main file.
+  return readFileSync(join(dirname(require.resolve('chart.js')), 'chart.umd.js'), 'utf8');
+}
+
+export function escapeHtml(s: string): string {
+  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
+}
+
+/** JSON safe inside a <script> element: no '</script', no '<!--', no U+2028/2029 surprises. */
+export function scriptJson(value: unknown): string {
+  return JSON.stringify(value).replace(/</g, '\\u003c').replace(/>/g, '\\u003e').replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
+}
+
+/** A script body must not contain '</script' (case-insensitive) or '<!--'. */
+function safeScript(js: string): string {
+  return js.replace(/<\/script/gi, '<\\/script').replace(/<!--/g, '<\\!--');
+}
+
+const CSS = `
+body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;color:#1b1b1b;margin:24px auto;max-width:1180px;padding:0 16px}
+h1{font-size:22px;margin:0 0 8px}h2{font-size:17px;margin:28px 0 8px;border-bottom:1px solid #ddd;padding-bottom:4px}
+.verdict{padding:12px 16px;border-radius:6px;font-size:15px;margin:12px 0}
+.verdict.pass{background:#e6f4ea;border:1px solid #34a853}.verdict.fail{background:#fce8e6;border:1px solid #d93025}
+.verdict.info{background:#e8f0fe;border:1px solid #4285f4}.verdict.unknown{background:#fef7e0;border:1px solid #f9ab00}
+table{border-collapse:collapse;width:100%;margin:6px 0;font-size:13px;table-layout:auto;word-break:break-word}th,td{border:1px solid #ddd;padding:4px 6px;text-align:left;vertical-align:top}
+th{background:#f5f5f5}td.num{white-space:nowrap}.chg{display:block;font-size:11px;color:#555}
+.improved{background:#e6f4ea}.regressed{background:#fce8e6}.insufficient{background:#fef7e0}.fail{background:#fce8e6;font-weight:bold}
+.charts{display:grid;grid-template-columns:repeat(auto-fill,minmax(540px,1fr));gap:16px}
+figure{margin:0;border:1px solid #eee;padding:8px;border-radius:4px}figcaption{font-size:12px;color:#555;margin-top:4px}
+pre{background:#f7f7f7;padding:8px;overflow:auto;font-size:12px}ul.warnings li{margin:2px 0}
+@media print{.charts{display:block}figure{break-inside:avoid}}
+`;
+
+export function renderHtml(model: ReportModel): string {
+  const e = escapeHtml;
+  const head = model.headline.metrics.map((m) => `<th title="${e(METRICS[m].definition)}">${e(m)}</th>`).join('');
+  const rows = model.headline.rows.map((r) => `<tr><th>${e(r.variant)}${r.baseline ? ' (baseline)' : ''}<span class="chg">${r.trials} trials</span></th>${r.cells.map((c) => `<td class="${e(c.verdict)}"><b>${e(c.text)}</b>${c.ci ? `<span class="chg">${e(c.ci)}</span>` : ''}${c.change ? `<span class="chg">${e(c.change)}${c.verdict && c.verdict !== 'baseline' ? ` · ${e(c.verdict)}` : ''}</span>` : ''}</td>`).join('')}</tr>`).join('\n');
+  const figures = model.charts.map((c) => `<figure><canvas id="chart-${e(c.id)}" width="540" height="320" role="img" aria-label="${e(c.title)}"></canvas><figcaption><b>${e(c.title)}.</b> ${e(c.caption)}</figcaption></figure>`).join('\n');
+  const cross = model.crossChecks.map((x) => `<tr class="${x.check.ok ? '' : 'fail'}"><td>${e(x.variant)}</td><td>${x.trial}</td><td>${e(x.check.name)}</td><td class="num">${x.check.probe}</td><td class="num">${x.check.counter}</td><td class="num">${(x.check.relativeDifference * 100).toFixed(3)}%</td><td class="num">${(x.check.tolerance * 100).toFixed(2)}%</td><td>${x.check.ok ? 'ok' : 'DISAGREE'}</td></tr>`).join('\n');
+  const warnings = model.warnings.length ? `<ul class="warnings">${model.warnings.map((w) => `<li>${e(w)}</li>`).join('')}</ul>` : '<p>None.</p>';
+  const env = model.environment.map((x) => `<tr><th>${e(x.label)}</th><td>${e(x.value)}</td></tr>`).join('');
+  const profiles = model.profiles.map((p) => `<h3>${e(p.label)}</h3><pre>${e(p.yaml)}</pre>`).join('');
+  const commands = model.commands.map((c) => `<pre>${e(c)}</pre>`).join('');
+  const specs = scriptJson(model.charts.map((c) => ({ id: c.id, config: c.config })));
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>${e(model.title)}</title>
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:">
+<style>${CSS}</style></head>
+<body data-charts="${model.charts.length}">
+<h1>${e(model.title)}</h1>
+<section id="verdict"><div class="verdict ${e(model.verdict.level)}" id="verdict-text">${e(model.verdict.text)}</div>
+<table id="headline"><thead><tr><th>variant</th>${head}</tr></thead><tbody>
+${rows}
+</tbody></table>
+<p class="chg">Each cell: median [95% bootstrap CI of the median]; below it the change of the median against the baseline with the Mann-Whitney p-value and the verdict. Hover a column for the metric's definition.</p></section>
+<section id="charts"><h2>Charts</h2><div class="charts">
+${figures}
+</div></section>
+<section id="cross-check"><h2>Probes versus kernel counters</h2>
+<table><thead><tr><th>variant</th><th>trial</th><th>check</th><th>probe</th><th>counter</th><th>difference</th><th>tolerance</th><th></th></tr></thead><tbody>
+${cross || '<tr><td colspan="8">No probes were attached (probe level off).</td></tr>'}
+</tbody></table></section>
+<section id="warnings"><h2>Warnings</h2>${warnings}</section>
+<section id="environment"><h2>Environment and capabilities</h2><table>${env}</table></section>
+<section id="profile"><h2>Profile as run</h2>${profiles}</section>
+<section id="reproduce"><h2>Reproduce</h2>${commands}</section>
+<script>${safeScript(chartJsSource())}</script>
+<script id="chart-specs" type="application/json">${specs}</script>
+<script>
+(function () {
+  var specs = JSON.parse(document.getElementById('chart-specs').textContent);
+  var drawn = 0, blank = 0;
+  specs.forEach(function (s) {
+    var canvas = document.getElementById('chart-' + s.id);
+    new Chart(canvas.getContext('2d'), s.config);
+    var d = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data, painted = false;
+    for (var i = 3; i < d.length; i += 4) if (d[i] !== 0) { painted = true; break; }
+    if (painted) drawn++; else blank++;
+  });
+  document.body.setAttribute('data-charts-drawn', String(drawn));
+  document.body.setAttribute('data-charts-blank', String(blank));
+})();
+</script>
+</body></html>
+`;
+}

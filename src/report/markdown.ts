@@ -1,0 +1,27 @@
+// summary.md: the verdict, the headline table and the PNG charts, for CI job pages and pull requests.
+import type { ReportModel } from './model.ts';
+
+const cell = (s: string) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+
+export function renderMarkdown(model: ReportModel, pngs: Map<string, string>): string {
+  const m = model.headline.metrics;
+  const lines = [
+    `# ${cell(model.title)}`,
+    '',
+    `**${model.verdict.level === 'fail' ? 'FAIL' : model.verdict.level === 'pass' ? 'PASS' : model.verdict.level === 'unknown' ? 'CANNOT JUDGE' : 'RESULT'}**: ${model.verdict.text}`,
+    '',
+    `| variant | ${m.join(' | ')} |`,
+    `|---|${m.map(() => '---').join('|')}|`,
+    ...model.headline.rows.map((r) => `| ${cell(r.variant)}${r.baseline ? ' (baseline)' : ''} | ${r.cells.map((c) => cell(`${c.text}${c.ci ? ` ${c.ci}` : ''}${c.change ? ` ${c.change}` : ''}${c.verdict && c.verdict !== 'baseline' ? ` **${c.verdict}**` : ''}`)).join(' | ')} |`),
+    '',
+    'Median [95% bootstrap CI], change against the baseline (Mann-Whitney p) and verdict.',
+    '',
+  ];
+  for (const c of model.charts) {
+    const file = pngs.get(c.id);
+    if (file) lines.push(`### ${c.title}`, '', `![${c.title}](${file})`, '', c.caption, '');
+  }
+  if (model.warnings.length) lines.push('## Warnings', '', ...model.warnings.map((w) => `- ${cell(w)}`), '');
+  lines.push('Full report: [report.html](report.html)', '');
+  return lines.join('\n');
+}

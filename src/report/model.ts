@@ -1,0 +1,140 @@
+// What a report shows, computed once from saved data (results + comparison [+ gate]); the
+// HTML page and the Markdown summary both render this model.
+import { stringify } from 'yaml';
+import type { Comparison, GateOutcome, MetricComparison } from '../analysis/types.ts';
+import { formatValue } from '../analysis/format.ts';
+import { isMeasured } from '../analysis/summary.ts';
+import type { MetricName } from '../metrics.ts';
+import type { CrossCheck, Result } from '../types.ts';
+import { buildCharts, type ChartSpec, type ReportVariant } from './charts.ts';
+
+export const HEADLINE_METRICS: MetricName[] = ['xmit_pps', 'rx_pps', 'offered_pps', 'drop_ratio', 'occupancy_mean', 'occupancy_p99', 'lock_contention_count', 'latency_p50_ns', 'latency_p99_ns'];
+
+export interface HeadlineCell {
+  /** The median. */
+  text: string;
+  /** Its 95% bootstrap CI, '' when not computed. */
+  ci: string;
+  change: string;
+  verdict: MetricComparison['verdict'] | 'baseline' | '';
+}
+
+export interface ReportModel {
+  title: string;
+  verdict: { level: 'pass' | 'fail' | 'info' | 'unknown'; text: string };
+  headline: { metrics: MetricName[]; rows: { variant: string; baseline: boolean; trials: number; cells: HeadlineCell[] }[] };
+  charts: ChartSpec[];
+  crossChecks: { variant: string; trial: number; check: CrossCheck }[];
+  warnings: string[];
+  environment: { label: string; value: string }[];
+  profiles: { label: string; yaml: string }[];
+  commands: string[];
+  comparison: Comparison;
+}
+
+export interface ReportInput {
+  /** The result (one) or the baseline and candidate (two, labelled A and B). */
+  results: Result[];
+  comparison: Comparison;
+  gate?: GateOutcome;
+  title?: string;
+}
+
+function reportVariants(results: Result[]): ReportVariant[] {
+  const prefix = results.length > 1;
+  return results.flatMap((r, i) => r.variants.map((v) => ({ label: prefix ? `${i === 0 ? 'A' : 'B'}:${v.name}` : v.name, variant: v, capacity: v.workload.tap.txQueueLen * v.workload.tap.queues })));
+}
+
+function verdictOf(input: ReportInput, crossFails: number): ReportModel['verdict'] {
+  if (input.gate) {
+    const g = input.gate;
+    return { level: g.verdict === 'pass' ? 'pass' : g.verdict === 'regression' ? 'fail' : 'unknown', text: `Gate: ${g.verdict === 'pass' ? 'PASS' : g.verdict === 'regression' ? 'REGRESSION' : 'CANNOT JUDGE'} (limit -${(g.maxRegression * 100).toFixed(1)}% on ${g.metrics.join(', ')}). ${g.reasons.join(' ')}` };
+  }
+  const cs = input.comparison.comparisons.filter((c) => ['xmit_pps', 'rx_pps', 'drop_ratio'].includes(c.metric));
+  const cross = crossFails === 0 ? 'Every probe count agrees with its kernel counter.' : `${crossFails} probe-versus-counter cross-check(s) disagree: see below.`;
+  if (cs.length === 0) {
+    const n = input.results.flatMap((r) => r.variants.flatMap((v) => v.trials.filter(isMeasured))).length;
+    return { level: 'info', text: `One variant, ${n} measured trials: nothing to compare against. ${cross}` };
+  }
+  const count = (v: string) => cs.filter((c) => c.verdict === v).length;
+  const regressed = cs.filter((c) => c.verdict === 'regressed').map((c) => `${c.metric} of ${c.candidate}`);
+  const improved = cs.filter((c) => c.verdict === 'improved').map((c) => `${c.metric} of ${c.candidate}`);
+  const text = [
+    regressed.length ? `Regressed: ${regressed.join(', ')}.` : '',
+    improved.length ? `Improved: ${improved.join(', ')}.` : '',
+    `${count('unchanged')} unchanged, ${count('insufficient')} without enough trials (xmit_pps, rx_pps, drop_ratio against the baseline; significance p < ${input.comparison.alpha} and a change beyond ${(input.comparison.noiseThreshold * 100).toFixed(0)}%).`,
+    cross,
+  ].filter(Boolean).join(' ');
+  return { level: regressed.length ? 'fail' : 'pass', text };
+}
+
+export function buildReportModel(input: ReportInput): ReportModel {
+  const rvs = reportVariants(input.results);
+  const cmp = input.comparison;
+  const rows = cmp.summary.variants.map((sv) => {
+    const cells = HEADLINE_METRICS.map((m): HeadlineCell => {
+      const s = sv.metrics[m];
+      if (!s) return { text: '-', ci: '', change: '', verdict: '' };
+      const ci = Number.isFinite(s.ciLow) ? `[${formatValue(m, s.ciLow)} – ${formatValue(m, s.ciHigh)}]` : '';
+      const c = cmp.comparisons.find((x) => x.metric === m && x.candidate === sv.variant);
+      if (sv.baseline && !c) return { text: formatValue(m, s.median), ci, change: 'baseline', verdict: 'baseline' };
+      if (!c) return { text: formatValue(m, s.median), ci, change: '', verdict: '' };
+      const change = Number.isFinite(c.ratio) ? `${c.ratio >= 1 ? '+' : ''}${((c.ratio - 1) * 100).toFixed(1)}% (p=${c.pValue.toPrecision(2)})` : c.reason;
+      return { text: formatValue(m, s.median), ci, change, verdict: c.verdict };
+    });
+    return { variant: sv.variant, baseline: sv.baseline, trials: sv.trials, cells };
+  });
+  const crossChecks = rvs.flatMap((rv) => rv.variant.trials.flatMap((t) => t.crossCheck.map((check) => ({ variant: rv.label, trial: t.index, check }))));
+  const crossFails = crossChecks.filter((c) => !c.check.ok).length;
+
+  const warnings: string[] = [];
+  input.results.forEach((r, i) => {
+    const tag = input.results.length > 1 ? `${i === 0 ? 'A' : 'B'}: ` : '';
+    if (r.status !== 'complete') warnings.push(`${tag}run ${r.status}: ${r.statusReason ?? ''}`);
+    for (const w of r.warnings) warnings.push(`${tag}${w}`);
+    const caps = r.environment.capabilities;
+    if (!caps.pktgen.available) warnings.push(`${tag}pktgen is absent on ${r.environment.kernel.release}: traffic came from trafgen (userspace, AF_PACKET), not the in-kernel generator of the original measurement.`);
+    if (r.environment.target === 'vm') warnings.push(`${tag}trials ran in a VM${caps.kvm.available ? '' : ' under TCG (emulated): absolute speeds are not those of hardware'}.`);
+    for (const v of r.variants) {
+      const on = v.trials.filter((t) => isMeasured(t)).map((t) => t.metrics.rx_pps).filter((x): x is number => x !== null);
+      const off = v.trials.filter((t) => t.overhead && t.status === 'ok').map((t) => t.metrics.rx_pps).filter((x): x is number => x !== null);
+      if (on.length && off.length) {
+        const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]!;
+        warnings.push(`${tag}probe overhead (${v.name}): rx with probes ${v.probes.level} is ${((1 - med(on) / med(off)) * 100).toFixed(1)}% below the probes-off twins (${(med(on) / 1e6).toFixed(3)} vs ${(med(off) / 1e6).toFixed(3)} Mpps).`);
+      }
+    }
+  });
+  for (const sv of cmp.summary.variants) for (const s of Object.values(sv.metrics)) if (s) warnings.push(...s.warnings);
+  for (const d of cmp.differences) warnings.push(`compared despite a difference: ${d}`);
+  if (crossFails) warnings.push(`${crossFails} cross-check(s) between probes and kernel counters disagree beyond tolerance.`);
+  if (input.gate) warnings.push(...input.gate.warnings);
+
+  const environment = input.results.flatMap((r, i) => {
+    const tag = input.results.length > 1 ? `${i === 0 ? 'A' : 'B'} ` : '';
+    const c = r.environment.capabilities;
+    const yes = (a: { available: boolean; reason: string }) => `${a.available ? 'yes' : 'no'}: ${a.reason}`;
+    return [
+      { label: `${tag}result`, value: `${r.id} (${r.status}, ${r.startedAt})` },
+      { label: `${tag}kernel`, value: `${r.environment.kernel.release} ${r.environment.kernel.arch}` },
+      { label: `${tag}tun queue`, value: `${r.environment.tun.queue} (${r.environment.tun.evidence})` },
+      { label: `${tag}host`, value: `${r.environment.host.hostname}: ${r.environment.host.cpus} x ${r.environment.host.cpuModel}, ${r.environment.host.memoryMiB} MiB` },
+      { label: `${tag}target`, value: r.environment.target },
+      { label: `${tag}probe backends`, value: `tracepoint ${yes(c.probeBackends.tracepoint)}; kprobe ${yes(c.probeBackends.kprobe)}; fentry ${yes(c.probeBackends.fentry)}` },
+      { label: `${tag}bpftrace / trafgen`, value: `${c.bpftrace.version ?? 'absent'} / ${c.trafgen.version ?? 'absent'}` },
+      { label: `${tag}pktgen`, value: yes(c.pktgen) },
+      { label: `${tag}vhost-net / KVM`, value: `${yes(c.vhostNet)}; ${yes(c.kvm)}` },
+    ];
+  });
+  return {
+    title: input.title ?? (input.results.length > 1 ? `tunbench: ${input.results[0]!.id} vs ${input.results[1]!.id}` : `tunbench: ${input.results[0]!.id}`),
+    verdict: verdictOf(input, crossFails),
+    headline: { metrics: HEADLINE_METRICS, rows },
+    charts: buildCharts(rvs),
+    crossChecks,
+    warnings: [...new Set(warnings)],
+    environment,
+    profiles: input.results.map((r, i) => ({ label: input.results.length > 1 ? `${i === 0 ? 'A' : 'B'}: ${r.profileSource}` : r.profileSource, yaml: stringify(r.profile) })),
+    commands: input.results.map((r) => r.command.join(' ')),
+    comparison: cmp,
+  };
+}

@@ -1,0 +1,16 @@
+// PNG charts from the same specs as the HTML page, with chartjs-node-canvas.
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ChartJSNodeCanvas } from 'chartjs-node-canvas';
+import type { ChartSpec } from './charts.ts';
+
+export async function renderPngs(charts: ChartSpec[], dir: string, width = 900, height = 480): Promise<string[]> {
+  const canvas = new ChartJSNodeCanvas({ width, height, backgroundColour: 'white' });
+  const files: string[] = [];
+  for (const c of charts) {
+    const file = `chart-${c.id}.png`;
+    writeFileSync(join(dir, file), await canvas.renderToBuffer(structuredClone(c.config), 'image/png'));
+    files.push(file);
+  }
+  return files;
+}

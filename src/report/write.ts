@@ -1,0 +1,36 @@
+// Write a report folder: report.html (self-contained), chart-*.png and summary.md.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { compareWithinResult } from '../analysis/compare.ts';
+import type { Comparison, GateOutcome } from '../analysis/types.ts';
+import type { Result } from '../types.ts';
+import { renderHtml } from './html.ts';
+import { renderMarkdown } from './markdown.ts';
+import { buildReportModel } from './model.ts';
+import { renderPngs } from './png.ts';
+import { writeJsonAtomic } from '../result/store.ts';
+
+export interface ReportPaths {
+  html: string;
+  markdown: string;
+  pngs: string[];
+}
+
+export async function writeReport(input: { results: Result[]; comparison: Comparison; gate?: GateOutcome; title?: string }, outDir: string): Promise<ReportPaths> {
+  mkdirSync(outDir, { recursive: true });
+  const model = buildReportModel(input);
+  const pngs = await renderPngs(model.charts, outDir);
+  const html = join(outDir, 'report.html');
+  writeFileSync(html, renderHtml(model));
+  const markdown = join(outDir, 'summary.md');
+  writeFileSync(markdown, renderMarkdown(model, new Map(model.charts.map((c, i) => [c.id, pngs[i]!]))));
+  return { html, markdown, pngs: pngs.map((p) => join(outDir, p)) };
+}
+
+/** The report of one bench run (variants against its baseline variant); also saves analysis.json beside it. */
+export async function writeRunReport(result: Result, dir: string): Promise<ReportPaths> {
+  const comparison = compareWithinResult(result);
+  mkdirSync(dir, { recursive: true });
+  writeJsonAtomic(join(dir, 'analysis.json'), comparison);
+  return writeReport({ results: [result], comparison }, dir);
+}
