@@ -1,0 +1,85 @@
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { loadImage, createCanvas } from 'canvas';
+import { compareWithinResult } from '../../src/analysis/compare.ts';
+import { downsample } from '../../src/report/charts.ts';
+import { renderHtml, scriptJson } from '../../src/report/html.ts';
+import { buildReportModel } from '../../src/report/model.ts';
+import { writeReport } from '../../src/report/write.ts';
+import { fixtureResult } from '../helpers/result-fixture.ts';
+
+const fixtureReport = (o = {}) => {
+  const result = fixtureResult(o);
+  return { result, model: buildReportModel({ results: [result], comparison: compareWithinResult(result, { resamples: 500 }) }) };
+};
+
+test('report.html is one self-contained file: no external URL in src, href or CSS imports', () => {
+  const html = renderHtml(fixtureReport().model);
+  assert.doesNotMatch(html, /\s(src|href)\s*=\s*["']?(https?:)?\/\//i);
+  assert.doesNotMatch(html, /@import/);
+  assert.match(html, /<script>[\s\S]*Chart/, 'Chart.js inlined');
+  assert.match(html, /Content-Security-Policy" content="default-src 'none'/, 'the page may not fetch anything');
+});
+
+test('sections come in the required order', () => {
+  const html = renderHtml(fixtureReport({ full: true }).model);
+  const order = ['id="verdict"', 'id="headline"', 'id="charts"', 'chart-pps-per-trial', 'chart-occupancy-histogram', 'chart-occupancy-time', 'chart-latency', 'chart-drops-time', 'chart-lock-contention', 'id="cross-check"', 'id="warnings"', 'id="environment"', 'id="profile"', 'id="reproduce"'];
+  const pos = order.map((s) => html.indexOf(s));
+  pos.forEach((p, i) => assert.ok(p >= 0, `${order[i]} missing`));
+  for (let i = 1; i < pos.length; i++) assert.ok(pos[i]! > pos[i - 1]!, `${order[i]} out of order`);
+  assert.ok(!renderHtml(fixtureReport().model).includes('chart-latency'), 'latency chart only at the full level');
+});
+
+test('a hostile variant name cannot break out of the page', () => {
+  // Profiles refuse such names, but a result.json from elsewhere may carry anything.
+  const evil = '</script><script>alert(1)</script><!--';
+  const result = fixtureResult({ variants: ['base', 'x'] });
+  result.variants[1]!.name = evil;
+  for (const t of result.variants[1]!.trials) t.variant = evil;
+  const html = renderHtml(buildReportModel({ results: [result], comparison: compareWithinResult(result, { resamples: 200 }) }));
+  assert.ok(!html.includes(evil));
+  assert.equal(html.split('</script>').length - 1, 3, 'only the three script elements of the page end a script');
+  assert.equal(JSON.parse(scriptJson({ a: evil })).a, evil);
+});
+
+test('the headline names a regression and the verdict says so', () => {
+  const { model } = fixtureReport();
+  assert.equal(model.verdict.level, 'fail');
+  assert.match(model.verdict.text, /Regressed: .*rx_pps of slow/);
+  const slow = model.headline.rows.find((r) => r.variant === 'slow')!;
+  assert.equal(slow.cells[model.headline.metrics.indexOf('rx_pps')]!.verdict, 'regressed');
+});
+
+test('every PNG decodes and is not blank; summary.md links only files that exist', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tunbench-report-'));
+  const result = fixtureResult({ full: true });
+  const paths = await writeReport({ results: [result], comparison: compareWithinResult(result, { resamples: 500 }) }, dir);
+  assert.equal(paths.pngs.length, 6);
+  for (const p of paths.pngs) {
+    const buf = readFileSync(p);
+    assert.equal(buf.subarray(1, 4).toString(), 'PNG');
+    const img = await loadImage(buf);
+    assert.equal(img.width, 900);
+    const c = createCanvas(img.width, img.height);
+    const ctx = c.getContext('2d');
+    ctx.drawImage(img, 0, 0);
+    const data = ctx.getImageData(0, 0, img.width, img.height).data;
+    const colours = new Set<number>();
+    for (let i = 0; i < data.length && colours.size < 10; i += 4 * 97) colours.add((data[i]! << 16) | (data[i + 1]! << 8) | data[i + 2]!);
+    assert.ok(colours.size > 2, `${p} looks blank`);
+  }
+  const md = readFileSync(paths.markdown, 'utf8');
+  const links = [...md.matchAll(/\]\(([^)]+)\)/g)].map((m) => m[1]!);
+  assert.ok(links.length >= 7);
+  for (const l of links) assert.ok(existsSync(join(dir, l)), `summary.md links a missing file: ${l}`);
+});
+
+test('time series are averaged down to at most 300 points', () => {
+  const d = downsample(Array.from({ length: 1000 }, (_, i) => i));
+  assert.equal(d.length, 250, 'groups of ceil(1000 / 300) = 4');
+  assert.equal(d[0], 1.5, 'mean of 0, 1, 2, 3');
+  assert.deepEqual(downsample([1, 2, 3]), [1, 2, 3]);
+});
