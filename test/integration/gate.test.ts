@@ -19,7 +19,9 @@ before(async () => {
 });
 
 test('A/A: the same profile twice passes the gate', async () => {
-  const r = await cli(['gate', '--baseline', join(dir, 'a1'), '--candidate', join(dir, 'a2')]);
+  // Throughput metrics only: drop_ratio at sub-1% levels swings by hundreds of percent between
+  // trials here, so with 5 trials a side a chance "significant" swing would make CI flaky.
+  const r = await cli(['gate', '--baseline', join(dir, 'a1'), '--candidate', join(dir, 'a2'), '--metrics', 'xmit_pps,rx_pps']);
   console.log(r.all);
   assert.equal(r.exitCode, 0, r.all);
   assert.match(r.all ?? '', /PASS/);
