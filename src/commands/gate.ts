@@ -1,5 +1,7 @@
 // tunbench gate: pass/fail regression verdict for CI and git bisect run.
-import { appendFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { RESULTS_DIR, utcStamp, writeJsonAtomic } from '../result/store.ts';
 import { parseArgs } from 'node:util';
 import { loadResultOrBaseline } from '../analysis/baselines.ts';
 import { compareResults, environmentDifferences } from '../analysis/compare.ts';
@@ -16,7 +18,9 @@ A and B: result.json files, result folders, or saved baseline names (tunbench ba
 Exit 0 pass; 1 a gated metric regressed beyond --max-regression with significance;
 2 cannot judge (too few trials, incomparable results, failed run, bad input).
 --bisect maps 2 to 125 so that 'git bisect run' skips the commit.
---markdown FILE writes the summary; it is also appended to $GITHUB_STEP_SUMMARY when set.`;
+--markdown FILE writes the summary; it is also appended to $GITHUB_STEP_SUMMARY when set.
+--out DIR writes the report there (report.html with the gate verdict first, summary.md, PNG
+charts, gate.json; default results/gate-<UTC time>); --no-report skips it.`;
 
 export interface GateRun {
   outcome: GateOutcome;
@@ -67,7 +71,7 @@ export async function main(args: string[]): Promise<number> {
     options: {
       baseline: { type: 'string' }, candidate: { type: 'string' }, 'max-regression': { type: 'string', default: '5%' },
       metrics: { type: 'string', default: 'xmit_pps,rx_pps,drop_ratio' }, noise: { type: 'string' }, force: { type: 'boolean', default: false },
-      bisect: { type: 'boolean', default: false }, markdown: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+      bisect: { type: 'boolean', default: false }, markdown: { type: 'string' }, out: { type: 'string' }, 'no-report': { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' },
     },
   });
   if (values.help) {
@@ -80,6 +84,14 @@ export async function main(args: string[]): Promise<number> {
       baseline: values.baseline, candidate: values.candidate, maxRegression: parseFraction('--max-regression', values['max-regression']),
       metrics: parseMetrics(values.metrics), noiseThreshold: values.noise ? parseFraction('--noise', values.noise) : undefined, force: values.force,
     });
+    if (!values['no-report'] && outcome.comparison) {
+      const out = values.out ?? join(RESULTS_DIR, `gate-${utcStamp()}`);
+      const { writeReport } = await import('../report/write.ts');
+      const results = [values.baseline, values.candidate].map((r) => loadResultOrBaseline(r).result);
+      mkdirSync(out, { recursive: true });
+      writeJsonAtomic(join(out, 'gate.json'), outcome);
+      console.log(`report: ${(await writeReport({ results, comparison: outcome.comparison, gate: outcome }, out)).html}`);
+    }
     return reportGate(outcome, { markdown: values.markdown, bisect: values.bisect });
   } catch (e) {
     if (e instanceof UserError && values.bisect) {

@@ -21,7 +21,7 @@ before(async () => {
 test('A/A: the same profile twice passes the gate', async () => {
   // Throughput metrics only: drop_ratio at sub-1% levels swings by hundreds of percent between
   // trials here, so with 5 trials a side a chance "significant" swing would make CI flaky.
-  const r = await cli(['gate', '--baseline', join(dir, 'a1'), '--candidate', join(dir, 'a2'), '--metrics', 'xmit_pps,rx_pps']);
+  const r = await cli(['gate', '--baseline', join(dir, 'a1'), '--candidate', join(dir, 'a2'), '--metrics', 'xmit_pps,rx_pps', '--no-report']);
   console.log(r.all);
   assert.equal(r.exitCode, 0, r.all);
   assert.match(r.all ?? '', /PASS/);
@@ -30,7 +30,7 @@ test('A/A: the same profile twice passes the gate', async () => {
 test('a slowed reader is a regression in rx_pps: exit 1, with the Markdown summary written and appended to GITHUB_STEP_SUMMARY', async () => {
   const md = join(dir, 'gate.md');
   const step = join(dir, 'step-summary.md');
-  const r = await cli(['gate', '--baseline', join(dir, 'a1'), '--candidate', join(dir, 'slow'), '--force', '--markdown', md], { GITHUB_STEP_SUMMARY: step });
+  const r = await cli(['gate', '--baseline', join(dir, 'a1'), '--candidate', join(dir, 'slow'), '--force', '--markdown', md, '--out', join(dir, 'gate-report')], { GITHUB_STEP_SUMMARY: step });
   console.log(r.all);
   assert.equal(r.exitCode, 1, r.all);
   assert.match(r.all ?? '', /FAIL \(regression\)/);
@@ -39,6 +39,9 @@ test('a slowed reader is a regression in rx_pps: exit 1, with the Markdown summa
   assert.match(text, /## tunbench gate: FAIL/);
   assert.match(text, /\| rx_pps \|/);
   assert.equal(readFileSync(step, 'utf8'), text);
+  const html = readFileSync(join(dir, 'gate-report', 'report.html'), 'utf8');
+  assert.match(html, /Gate: REGRESSION/);
+  assert.match(html, /compared despite a difference: variant default: workload\.consumer\.delayNs: 0 vs 3000/);
 });
 
 test('incomparable results (different workloads, no --force) cannot be judged: exit 2, and 125 with --bisect', async () => {
@@ -56,7 +59,7 @@ test('baselines: save, list, and gate against a name', async () => {
   assert.equal((await cli(['baseline', 'save', 'main', join(dir, 'a1')], env)).exitCode, 0);
   const list = await cli(['baseline', 'list'], env);
   assert.match(list.all ?? '', /^main /m);
-  const r = await cli(['gate', '--baseline', 'main', '--candidate', join(dir, 'a2')], env);
+  const r = await cli(['gate', '--baseline', 'main', '--candidate', join(dir, 'a2'), '--no-report'], env);
   assert.equal(r.exitCode, 0, r.all);
   assert.equal((await cli(['baseline', 'save', '../bad', join(dir, 'a1')], env)).exitCode, 2);
 });
