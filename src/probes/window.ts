@@ -100,7 +100,10 @@ export function cutWindow(parsed: ParsedProbeOutput, o: WindowOptions): Windowed
   if (reasonless > 0 && c.xdrop > attributed) byReason.unattributed = c.xdrop - attributed;
 
   const hs = parsed.histSnapshots;
-  const h0: HistSnapshot | undefined = nearest(hs, first.t);
+  // Histograms are printed every 10th tick only. When no snapshot precedes the window's
+  // start, the baseline is the empty maps at attach (exact: nothing was counted before).
+  const attachBaseline: HistSnapshot = { t: parsed.attachedAt ?? 0, hists: {} };
+  const h0: HistSnapshot | undefined = hs.some((h) => h.t <= first.t) ? nearest(hs, first.t) : attachBaseline;
   const h1: HistSnapshot | undefined = nearest(hs, last.t);
   const hd = (name: HistName): Histogram => (h0 && h1 && h1.t > h0.t ? histogramDelta(h0.hists[name], h1.hists[name]) : { buckets: [] });
 
