@@ -99,7 +99,7 @@ export async function runProfile(o: RunOptions): Promise<RunOutcome> {
         o.progress({ event: 'trial-start', index: planned.index, total: plan.trials.length, variant: variant.name, repetition: planned.repetition, warmup: planned.warmup, secondsLeft: left });
         let trial: TrialResult;
         try {
-          trial = await runTrial(planned, variant, { profile, caps, backend, resultDir: dir, total: plan.trials.length, progress: o.progress, signal: abort.signal });
+          trial = await runTrial(planned, variant, { profile, caps, backend, resultDir: dir, progress: o.progress, signal: abort.signal });
         } catch (e) {
           // A capability/input problem: keep the failed trial and what came before, then stop.
           const t = (e as { trial?: TrialResult }).trial;

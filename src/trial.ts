@@ -23,7 +23,6 @@ export interface TrialContext {
   caps: Capabilities;
   backend: ProbeBackend | null;
   resultDir: string;
-  total: number;
   progress: (e: ProgressEvent) => void;
   /** Aborted on SIGINT/SIGTERM: the trial stops early and is reported failed. */
   signal: AbortSignal;

@@ -56,9 +56,10 @@ export async function detectTunQueue(): Promise<{ queue: TunQueue; evidence: str
   return { queue: 'sk_receive_queue', evidence: 'struct tun_file has neither tx_ring nor tx_array: packets queue on the socket\'s sk_receive_queue (BTF)' };
 }
 
+/** modinfo knows the module (loadable, or built in): modprobe can provide it. */
 async function moduleAvailable(name: string): Promise<boolean> {
   const r = await execa('modinfo', ['-F', 'filename', name], { reject: false });
-  return r.exitCode === 0 && r.stdout.trim() !== '' && !r.stdout.includes('(builtin)') ? true : r.exitCode === 0;
+  return r.exitCode === 0;
 }
 
 async function pktgen(): Promise<Availability> {
