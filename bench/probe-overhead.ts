@@ -2,8 +2,8 @@
 // counters / full alternated in rounds. Rate = the sink's packets per second.
 //   npx tsx bench/probe-overhead.ts [rounds=4] [seconds=3]
 // Figures (2-vCPU VM, kernel 6.18, tracepoint backend; medians, off / counters / full):
-//   quiet machine, 4 x 3 s:   1.083 / 0.681 (-37%) / 0.394 (-64%) Mpps
-//   loaded machine, 3 x 2 s:  0.416 / 0.352 (-15%) / 0.213 (-49%) Mpps (other jobs on the cores)
+//   quiet machine (README run): 1.083 / 0.681 (-37%) / 0.394 (-64%) Mpps
+//   loaded machine, 3 x 2 s:    0.416 / 0.352 (-15%) / 0.213 (-49%) Mpps (other jobs on the cores)
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
