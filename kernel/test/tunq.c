@@ -73,7 +73,8 @@ static unsigned long long tx_dropped(void)
 	return strtoull(buf, NULL, 10);
 }
 
-static void send_frame(int ps, int ifindex, unsigned int seq)
+/* Returns 0, or -1 with errno ENOBUFS when the tap dropped the frame. */
+static int send_frame(int ps, int ifindex, unsigned int seq)
 {
 	unsigned char f[FRAME_LEN] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
 				       0x02, 0, 0, 0, 0, 1 };
@@ -84,8 +85,11 @@ static void send_frame(int ps, int ifindex, unsigned int seq)
 	f[13] = ETHERTYPE & 0xff;
 	memcpy(f + 14, &seq, sizeof(seq));
 	memset(to.sll_addr, 0xff, ETH_ALEN);
-	if (sendto(ps, f, sizeof(f), 0, (struct sockaddr *)&to, sizeof(to)) != sizeof(f))
+	if (sendto(ps, f, sizeof(f), 0, (struct sockaddr *)&to, sizeof(to)) == sizeof(f))
+		return 0;
+	if (errno != ENOBUFS)
 		fail("sendto frame %u", seq);
+	return -1;
 }
 
 static void expect_frame(int fd, unsigned int seq, const char *how)
@@ -169,8 +173,11 @@ int main(int argc, char **argv)
 		fail("non-blocking read of an empty queue is not EAGAIN");
 
 	drop0 = tx_dropped();
+	/* With PACKET_QDISC_BYPASS, tun's NET_XMIT_DROP comes back as ENOBUFS. */
 	for (seq = 0; seq < QLEN + OVERFLOW; seq++)
-		send_frame(ps, ifindex, seq);
+		if (send_frame(ps, ifindex, seq) != (seq < QLEN ? 0 : -1))
+			fail("frame %u: sendto %s, want %s", seq, seq < QLEN ? "dropped" : "accepted",
+			     seq < QLEN ? "accepted" : "dropped (ENOBUFS)");
 	if (tx_dropped() - drop0 != OVERFLOW)
 		fail("tx_dropped grew by %llu, want %d", tx_dropped() - drop0, OVERFLOW);
 	if (!readable(fd, 0))
@@ -190,8 +197,7 @@ int main(int argc, char **argv)
 		fail("fork");
 	if (pid == 0) {
 		usleep(200000);
-		send_frame(ps, ifindex, 1000);
-		_exit(0);
+		_exit(send_frame(ps, ifindex, 1000) ? 1 : 0);
 	}
 	expect_frame(fd, 1000, "blocking");
 	if (waitpid(pid, &st, 0) != pid || !WIFEXITED(st) || WEXITSTATUS(st))
@@ -203,8 +209,7 @@ int main(int argc, char **argv)
 		fail("fork");
 	if (pid == 0) {
 		usleep(200000);
-		send_frame(ps, ifindex, 1001);
-		_exit(0);
+		_exit(send_frame(ps, ifindex, 1001) ? 1 : 0);
 	}
 	if (!readable(fd, 5000))
 		fail("poll not woken by a transmit within 5 s");
