@@ -11,6 +11,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 bz=${1:-$("$root/kernel/build.sh" | tail -n1)}
 [[ -f $bz ]] || { echo "error: no bzImage at $bz" >&2; exit 1; }
+bz=$(realpath "$bz")
 build=$(dirname "$bz")
 src=$(ls -d "$root"/.cache/kernel/src-*/ | head -n1)
 work="$root/.cache/kernel/vm"
@@ -36,6 +37,12 @@ mount -t devtmpfs dev /dev 2>/dev/null
 mount -t tmpfs tmp /tmp
 echo "TUNBENCH-VM booted: $(uname -r)"
 ip link set lo up
+mount -t tracefs nodev /sys/kernel/tracing
+missing=""
+for ev in lock/contention_begin lock/contention_end skb/kfree_skb skb/consume_skb skb/skb_copy_datagram_iovec net/net_dev_start_xmit net/net_dev_xmit; do
+  [ -d "/sys/kernel/tracing/events/$ev" ] || missing="$missing $ev"
+done
+[ -z "$missing" ]; echo "RESULT tracepoints any rc=$? missing:${missing:- none}"
 for mode in ring skq; do
   echo "$mode" > /sys/module/tun/parameters/queue_mode
   /bin/tun-selftest > /tmp/selftest.log 2>&1; rc=$?
@@ -62,7 +69,7 @@ tr -d '\r' < "$work/console.log" > "$work/console.txt"
 echo "VM ran $(( $(date +%s) - start )) s (qemu exit $qrc), console log: $work/console.log"
 
 fails=0
-for check in "tun-selftest ring" "tunq ring" "tun-selftest skq" "tunq skq"; do
+for check in "tracepoints any" "tun-selftest ring" "tunq ring" "tun-selftest skq" "tunq skq"; do
   line=$(grep -m1 "^RESULT $check rc=" "$work/console.txt" || true)
   if [[ $line == "RESULT $check rc=0"* ]]; then
     echo "PASS $check: ${line#RESULT $check }"

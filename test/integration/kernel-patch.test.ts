@@ -35,6 +35,7 @@ test('patched kernel passes the tun selftest and tunq in ring and skq modes', { 
     assert.match(out, new RegExp(`^PASS tunq ${mode}: rc=0`, 'm'), out);
     assert.match(out, new RegExp(`^PASS tunq mode=${mode}: fdinfo queue:${mode}, 8 queued \\+ 5 dropped`, 'm'), out);
   }
+  assert.match(out, /^PASS tracepoints any: rc=0 missing: none/m, out);
   assert.match(out, /^SUMMARY: PASS/m, out);
   assert.equal(vm.exitCode, 0, out);
 });
