@@ -2,7 +2,8 @@
 # tunbench set-up: installs only what is missing, then builds the C sink. Safe to run twice
 # (the second run takes a few seconds). Needs root and Debian 12 (or a derivative).
 #   bash scripts/setup.sh          everything a bench run needs
-#   bash scripts/setup.sh --test   also what the tests need (headless Chromium for the report test)
+#   bash scripts/setup.sh --test   also what the tests need (headless Chromium for the report test,
+#                                  QEMU and busybox for the kernel patch test)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -30,7 +31,7 @@ pkgs=(
   pkg-config libcairo2-dev libpango1.0-dev libjpeg-dev libgif-dev librsvg2-dev   # canvas (PNG charts) builds from source
   kmod                # modprobe/modinfo for pktgen and vhost_net detection
 )
-[ "$want_test" = 1 ] && pkgs+=(chromium)
+[ "$want_test" = 1 ] && pkgs+=(chromium qemu-system-x86 busybox-static)   # report test; kernel patch test in a TCG VM
 
 missing=()
 for p in "${pkgs[@]}"; do
