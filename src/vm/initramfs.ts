@@ -1,0 +1,69 @@
+// The VM's initramfs: busybox-static, a generated /init, and the kernel modules it needs (with
+// their dependencies from modules.dep, loaded in order). Cached by content hash in .cache/vm/initramfs/.
+import { createHash } from 'node:crypto';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync, mkdtempSync, chmodSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { execa } from 'execa';
+import { UserError } from '../errors.ts';
+import { repoRoot, type VmKernel } from './kernel-fetch.ts';
+import { initScript } from './init-script.ts';
+
+export const defaultInitramfsCache = join(repoRoot, '.cache/vm/initramfs');
+/** Modules the guest needs to mount its root and run tunbench; absent ones are fine if built in. */
+export const baseModules = ['virtio_pci', '9pnet_virtio', '9p', 'overlay', 'tun'];
+const busybox = '/bin/busybox';
+
+/** Module files (relative to modulesDir) for `names`, dependencies first, each once. Unknown names throw. */
+export function moduleLoadOrder(modulesDep: string, names: string[], optional: Set<string> = new Set()): string[] {
+  const deps = new Map<string, string[]>();
+  const byName = new Map<string, string>();
+  for (const line of modulesDep.split('\n')) {
+    const [mod, rest] = line.split(':');
+    if (!mod || rest === undefined) continue;
+    deps.set(mod, rest.trim() ? rest.trim().split(/\s+/) : []);
+    byName.set(basename(mod).replace(/\.ko(\.\w+)?$/, '').replace(/-/g, '_'), mod);
+  }
+  const order: string[] = [];
+  const visit = (mod: string): void => {
+    if (order.includes(mod)) return;
+    for (const d of deps.get(mod) ?? []) visit(d);
+    order.push(mod);
+  };
+  for (const n of names) {
+    const mod = byName.get(n.replace(/-/g, '_'));
+    if (mod) visit(mod);
+    else if (!optional.has(n)) throw new UserError(`kernel module ${n} not found in modules.dep`, { hint: 'check the name (modinfo), or build it into the kernel' });
+  }
+  return order;
+}
+
+/** Build (or reuse) the initramfs for `kernel` with `extraModules` loaded at boot. Returns its path. */
+export async function buildInitramfs(kernel: VmKernel, extraModules: string[] = [], cacheDir = defaultInitramfsCache): Promise<string> {
+  if (!existsSync(busybox)) throw new UserError('busybox is missing', { hint: 'apt-get install busybox-static' });
+  let mods: string[] = [];
+  if (kernel.modulesDir) {
+    const depPath = join(kernel.modulesDir, 'modules.dep');
+    if (!existsSync(depPath)) throw new UserError(`no modules.dep in ${kernel.modulesDir}`, { hint: `run depmod -b <root> ${kernel.release}` });
+    mods = moduleLoadOrder(readFileSync(depPath, 'utf8'), [...baseModules, ...extraModules], new Set(baseModules));
+  } else if (extraModules.length) {
+    throw new UserError(`extra modules ${extraModules.join(', ')} requested but the kernel has no modules directory`, { hint: 'build them in, or pass modulesDir' });
+  }
+  const init = initScript(mods.map((m) => basename(m)));
+  const h = createHash('sha256').update(readFileSync(busybox)).update(init).update(kernel.release);
+  for (const m of mods) h.update(m).update(readFileSync(join(kernel.modulesDir ?? '', m)));
+  const out = join(cacheDir, `${h.digest('hex').slice(0, 16)}.cpio.gz`);
+  if (existsSync(out)) return out;
+  mkdirSync(cacheDir, { recursive: true });
+  const tmp = mkdtempSync(join(cacheDir, '.build-'));
+  try {
+    const root = join(tmp, 'root');
+    for (const d of ['bin', 'modules', 'proc', 'sys', 'dev', 'ro', 'rw', 'newroot']) mkdirSync(join(root, d), { recursive: true });
+    copyFileSync(busybox, join(root, 'bin/busybox'));
+    chmodSync(join(root, 'bin/busybox'), 0o755);
+    for (const m of mods) copyFileSync(join(kernel.modulesDir ?? '', m), join(root, 'modules', basename(m)));
+    writeFileSync(join(root, 'init'), init, { mode: 0o755 });
+    await execa('sh', ['-c', `cd '${root}' && find . | cpio -o -H newc --quiet | gzip -1 > '${tmp}/out.gz'`]);
+    renameSync(join(tmp, 'out.gz'), out);
+  } finally { rmSync(tmp, { recursive: true, force: true }); }
+  return out;
+}

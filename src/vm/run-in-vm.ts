@@ -1,0 +1,115 @@
+// Boot a kernel in QEMU on the host's filesystem and run one command inside as root.
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { UserError } from '../errors.ts';
+import type { VmKernel } from './kernel-fetch.ts';
+import { buildInitramfs } from './initramfs.ts';
+import { marker } from './init-script.ts';
+import { runQemu } from './qemu.ts';
+import { detectAccel } from './accel.ts';
+
+export interface RunInVmOptions {
+  kernel: VmKernel;
+  /** Run inside the guest as root, cwd = `cwd` (the same path as on the host). */
+  command: string[];
+  cwd: string;
+  /** Shared read-write into the guest at the same path. Created if missing. */
+  outputDir: string;
+  /** Default 1024. */
+  memoryMiB?: number;
+  /** Default 1. */
+  cpus?: number;
+  /** Default 'auto' (detectAccel: KVM if a real test boot works, else TCG). */
+  accel?: 'auto' | 'kvm' | 'tcg';
+  timeoutSeconds: number;
+  /** Path: the full console is kept there. */
+  consoleLog: string;
+  /** Loaded at boot from kernel.modulesDir, e.g. pktgen, vhost_net. */
+  extraModules?: string[];
+  env?: Record<string, string>;
+  /** Extra raw QEMU args (-netdev/-device) for later. Default none: loopback only. */
+  netdevs?: string[];
+}
+export interface VmRunResult { exitCode: number; accel: 'kvm' | 'tcg'; bootSeconds: number; totalSeconds: number; consoleLog: string }
+
+const q = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
+const safePath = (what: string, p: string): string => {
+  const a = resolve(p);
+  if (/[\s,'"\\]/.test(a)) throw new UserError(`${what} path must not contain spaces, commas, quotes or backslashes: ${a}`);
+  return a;
+};
+
+/** The guest's job script: environment, cwd, then the command. */
+export function jobScript(command: string[], cwd: string, env: Record<string, string>): string {
+  const lines = ['export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root TERM=dumb'];
+  for (const [k, v] of Object.entries(env)) {
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k)) throw new UserError(`bad environment variable name: ${k}`);
+    lines.push(`export ${k}=${q(v)}`);
+  }
+  lines.push(`cd ${q(cwd)} || exit 126`, `exec ${command.map(q).join(' ')}`);
+  return lines.join('\n') + '\n';
+}
+
+export function qemuArgs(o: { kernel: string; initrd: string; accel: 'kvm' | 'tcg'; memoryMiB: number; cpus: number; jobDir: string; outputDir: string; extra: string[] }): string[] {
+  const fs9p = (id: string, path: string, ro: boolean): string[] => [
+    '-fsdev', `local,id=${id},path=${path},security_model=none,multidevs=remap${ro ? ',readonly=on' : ''}`,
+    '-device', `virtio-9p-pci,fsdev=${id},mount_tag=${id}`,
+  ];
+  return [
+    '-accel', o.accel, '-cpu', o.accel === 'kvm' ? 'host' : 'max', '-m', String(o.memoryMiB), '-smp', String(o.cpus),
+    '-display', 'none', '-serial', 'stdio', '-monitor', 'none', '-no-reboot', '-nic', 'none',
+    '-kernel', o.kernel, '-initrd', o.initrd,
+    '-append', 'console=ttyS0 panic=-1 quiet loglevel=4 rdinit=/init',
+    ...fs9p('hostroot', '/', true), ...fs9p('tbjob', o.jobDir, false), ...fs9p('tbout', o.outputDir, false),
+    ...o.extra,
+  ];
+}
+
+const panicRe = /Kernel panic|end Kernel panic|VFS: Unable to mount root|Attempted to kill init/;
+
+export async function runInVm(o: RunInVmOptions): Promise<VmRunResult> {
+  if (o.command.length === 0) throw new UserError('runInVm: empty command');
+  if (!(o.timeoutSeconds > 0)) throw new UserError('runInVm: timeoutSeconds must be > 0');
+  if (!existsSync(o.kernel.image) || !statSync(o.kernel.image).isFile()) throw new UserError(`kernel image not found: ${o.kernel.image}`, { hint: 'fetchDebianKernel() or kernelFromPath(<bzImage>)' });
+  const cwd = safePath('cwd', o.cwd);
+  if (!existsSync(cwd)) throw new UserError(`cwd does not exist on the host: ${cwd}`);
+  const outputDir = safePath('outputDir', o.outputDir);
+  mkdirSync(outputDir, { recursive: true });
+  const t0 = performance.now();
+  const accel = o.accel === undefined || o.accel === 'auto' ? (await detectAccel(o.kernel)).accel : o.accel;
+  const initrd = await buildInitramfs(o.kernel, o.extraModules ?? []);
+  const jobDir = mkdtempSync(join(tmpdir(), 'tbvm-job-'));
+  try {
+    writeFileSync(join(jobDir, 'run.sh'), jobScript(o.command, cwd, o.env ?? {}));
+    writeFileSync(join(jobDir, 'outdir'), outputDir);
+    writeFileSync(join(jobDir, 'modules'), o.kernel.modulesDir ? safePath('modulesDir', o.kernel.modulesDir) : '');
+    let bootSeconds = NaN;
+    let guestError: string | null = null;
+    let panic: string | null = null;
+    let markerRc: number | null = null;
+    const res = await runQemu({
+      args: qemuArgs({ kernel: o.kernel.image, initrd, accel, memoryMiB: o.memoryMiB ?? 1024, cpus: o.cpus ?? 1, jobDir, outputDir, extra: o.netdevs ?? [] }),
+      consoleLog: o.consoleLog,
+      timeoutSeconds: o.timeoutSeconds,
+      onLine: (line, s) => {
+        if (line.startsWith(marker.booted)) bootSeconds = s;
+        const m = new RegExp(`^${marker.exit} rc=(\\d+)`).exec(line);
+        if (m?.[1]) markerRc = Number(m[1]);
+        if (line.startsWith(marker.error)) { guestError = line.slice(marker.error.length).trim(); return 'stop'; }
+        if (panicRe.test(line)) { panic = line.trim(); return 'stop'; }
+      },
+    });
+    const where = `console log: ${o.consoleLog}`;
+    if (guestError !== null) throw new UserError(`VM setup failed in the guest: ${guestError} (${where})`);
+    if (panic !== null) throw new UserError(`VM boot failed: ${panic} (${where})`);
+    if (res.timedOut) throw new UserError(`VM timed out after ${o.timeoutSeconds} s ${Number.isNaN(bootSeconds) ? 'before the command started (boot hung)' : 'while running the command'}; QEMU killed (${where})`, { hint: 'raise timeoutSeconds, or check the console log' });
+    const exitFile = join(jobDir, 'exit');
+    const fileRc = existsSync(exitFile) ? Number(readFileSync(exitFile, 'utf8').trim()) : null;
+    const exitCode = fileRc ?? markerRc;
+    if (exitCode === null || Number.isNaN(exitCode)) throw new UserError(`VM ended (QEMU exit ${res.exitCode}) without the command's exit status (${where})`);
+    return { exitCode, accel, bootSeconds, totalSeconds: (performance.now() - t0) / 1000, consoleLog: o.consoleLog };
+  } finally {
+    rmSync(jobDir, { recursive: true, force: true });
+  }
+}
