@@ -1,5 +1,7 @@
 // The lab: a private network namespace holding the tap device(s) under test. Traffic is
 // only ever driven into a tap that this module created, inside a namespace it created.
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { release } from 'node:os';
 import { execa } from 'execa';
 import { UserError } from '../errors.ts';
 import type { Tap } from '../profile/schema.ts';
@@ -21,18 +23,39 @@ export interface Lab {
   destroy(): Promise<void>;
 }
 
-export async function createLab(tap: Tap): Promise<Lab> {
+export const QUEUE_MODE_PARAM = '/sys/module/tun/parameters/queue_mode';
+
+/** Set tun's queue_mode (a kernel with tunbench's tun patch); returns the previous value. */
+export function setQueueMode(mode: 'ring' | 'skq'): string {
+  if (!existsSync(QUEUE_MODE_PARAM)) {
+    throw new UserError(`tap.queueMode ${mode} needs a kernel with tunbench's tun patch (${QUEUE_MODE_PARAM} is missing on ${release()})`, { hint: "use target: vm with vm.kernel: patched (kernel/build.sh), or tap.queueMode: default" });
+  }
+  const before = readFileSync(QUEUE_MODE_PARAM, 'utf8').trim();
+  writeFileSync(QUEUE_MODE_PARAM, mode);
+  return before;
+}
+
+type LabTap = Pick<Tap, 'txQueueLen' | 'mtu' | 'queues'> & { queueMode?: Tap['queueMode'] };
+
+/** Build the lab. With tap.queueMode ring|skq, tun's queue_mode is set for the queues attached
+ * while the lab exists (the consumer attaches after this) and restored when it is destroyed. */
+export async function createLab(tap: LabTap): Promise<Lab> {
   const { netns, tap: dev } = newLabNames();
+  let modeBefore: string | null = null;
   let destroyed = false;
   const destroy = async () => {
     if (destroyed) return;
     destroyed = true;
     forget();
+    if (modeBefore !== null) {
+      try { writeFileSync(QUEUE_MODE_PARAM, modeBefore); } catch { /* module gone: nothing to restore */ }
+    }
     await deleteNetns(netns);
   };
   // Registered before anything exists, so a signal during set-up still cleans up.
   const forget = onCleanup(`lab ${netns}`, destroy);
   try {
+    if (tap.queueMode && tap.queueMode !== 'default') modeBefore = setQueueMode(tap.queueMode);
     await ip(['netns', 'add', netns]);
     await ip(['link', 'set', 'lo', 'up'], { netns });
     // No IPv6 autoconfiguration chatter on the tap: only the generator's packets flow.

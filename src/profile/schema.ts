@@ -9,6 +9,10 @@ export const TapSchema = z.strictObject({
   mtu: z.number().int().min(68).max(65535).default(1500),
   /** Number of queues; > 1 makes a multi-queue tap with one reader per queue. */
   queues: z.number().int().min(1).max(16).default(1),
+  /** Which queue the tap's readers get: the kernel's default, or (on a kernel with tunbench's
+   * tun patch, see kernel/) the ptr_ring or the old sk_receive_queue, set through
+   * /sys/module/tun/parameters/queue_mode before the queue is attached. */
+  queueMode: z.enum(['default', 'ring', 'skq']).default('default'),
 });
 
 /** trafgen (netsniff-ng): raw frames via AF_PACKET on the tap. */
@@ -104,11 +108,29 @@ export const GateSchema = z.strictObject({
   maxRegression: z.number().min(0).max(1).default(0.05),
 });
 
+/** The VM a 'vm' target boots (ignored for target: host). */
+export const VmSchema = z.strictObject({
+  /** debian: Debian's current linux-image package (apt-get download, cached); patched: the
+   * kernel/ build with the tun queue_mode switch (kernel/build.sh, cached); else a bzImage path. */
+  kernel: z.string().min(1).default('debian'),
+  /** lib/modules/<release> of a kernel given by path, when it has loadable modules. */
+  modulesDir: z.string().optional(),
+  cpus: z.number().int().min(1).max(64).default(2),
+  memoryMiB: z.number().int().min(256).max(65536).default(2048),
+  /** auto: KVM when a real test boot works, else TCG (emulated: absolute speeds are not real). */
+  accel: z.enum(['auto', 'kvm', 'tcg']).default('auto'),
+  /** Seconds allowed for boot and set-up on top of the plan's estimate, before the VM is killed. */
+  bootTimeoutSeconds: z.number().int().min(10).max(3600).default(180),
+  /** How much slower than the estimate the trials may run in the VM (TCG is slow) before it is killed. */
+  slowdown: z.number().min(1).max(100).default(4),
+});
+
 export const ProfileSchema = z.strictObject({
   name: z.string().min(1),
   description: z.string().default(''),
   /** Where the trials run: this host, or a VM booted with a kernel under test. */
   target: z.enum(['host', 'vm']).default('host'),
+  vm: VmSchema.default(VmSchema.parse({})),
   /** Measurement window per trial, seconds (ramp-up excluded). */
   duration: z.number().gt(0).max(3600).default(10),
   /** Ramp-up before the window, seconds: traffic flows but nothing is counted. */
@@ -141,6 +163,7 @@ export type ProbeLevel = ProbeSettings['level'];
 export type GateSettings = z.infer<typeof GateSchema>;
 export type ProfileInput = z.input<typeof ProfileSchema>;
 export type Profile = z.infer<typeof ProfileSchema>;
+export type VmSettings = z.infer<typeof VmSchema>;
 
 /** The JSON Schema of a profile (written to profiles/profile.schema.json). */
 export function profileJsonSchema(): unknown {

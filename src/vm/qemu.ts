@@ -7,8 +7,9 @@ export interface QemuRunOptions {
   args: string[];
   consoleLog: string;
   timeoutSeconds: number;
-  /** Called for every console line (CR stripped) with seconds since start; return 'stop' to kill QEMU. */
-  onLine?: (line: string, seconds: number) => 'stop' | void;
+  /** Called for every console line (CR stripped) with seconds since start; return 'stop' to kill
+   * QEMU now, or { stopAfterMs } to kill it then unless it has exited by itself. */
+  onLine?: (line: string, seconds: number) => 'stop' | { stopAfterMs: number } | void;
 }
 export interface QemuRunResult { exitCode: number | null; timedOut: boolean; stoppedByLine: boolean; seconds: number }
 
@@ -26,13 +27,18 @@ export async function runQemu(o: QemuRunOptions): Promise<QemuRunResult> {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   const timer = setTimeout(() => { timedOut = true; kill(); }, o.timeoutSeconds * 1000);
+  let graceTimer: NodeJS.Timeout | null = null;
   let pending = '';
   child.stdout.on('data', (b: Buffer) => {
     log.write(b);
     pending += b.toString('latin1');
     const lines = pending.split('\n');
     pending = lines.pop() ?? '';
-    for (const l of lines) if (o.onLine?.(l.replace(/\r/g, ''), secs()) === 'stop') { stoppedByLine = true; kill(); }
+    for (const l of lines) {
+      const r = o.onLine?.(l.replace(/\r/g, ''), secs());
+      if (r === 'stop') { stoppedByLine = true; kill(); }
+      else if (r && !graceTimer) graceTimer = setTimeout(() => { stoppedByLine = true; kill(); }, r.stopAfterMs);
+    }
   });
   child.stderr.on('data', (b: Buffer) => log.write(b));
   try {
@@ -43,6 +49,7 @@ export async function runQemu(o: QemuRunOptions): Promise<QemuRunResult> {
     return { exitCode, timedOut, stoppedByLine, seconds: secs() };
   } finally {
     clearTimeout(timer);
+    if (graceTimer) clearTimeout(graceTimer);
     kill();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);

@@ -30,6 +30,8 @@ export interface RunInVmOptions {
   env?: Record<string, string>;
   /** Extra raw QEMU args (-netdev/-device) for later. Default none: loopback only. */
   netdevs?: string[];
+  /** Every console line printed after the guest booted (the command's output), e.g. to show progress. */
+  onOutput?: (line: string) => void;
 }
 export interface VmRunResult { exitCode: number; accel: 'kvm' | 'tcg'; bootSeconds: number; totalSeconds: number; consoleLog: string }
 
@@ -95,7 +97,12 @@ export async function runInVm(o: RunInVmOptions): Promise<VmRunResult> {
       onLine: (line, s) => {
         if (line.startsWith(marker.booted)) bootSeconds = s;
         const m = new RegExp(`^${marker.exit} rc=(\\d+)`).exec(line);
-        if (m?.[1]) markerRc = Number(m[1]);
+        if (m?.[1]) {
+          markerRc = Number(m[1]);
+          // The guest powers off next; a kernel without ACPI only halts and QEMU would wait.
+          return { stopAfterMs: 3000 };
+        }
+        if (!Number.isNaN(bootSeconds) && markerRc === null && !line.startsWith(marker.booted)) o.onOutput?.(line);
         if (line.startsWith(marker.error)) { guestError = line.slice(marker.error.length).trim(); return 'stop'; }
         if (panicRe.test(line)) { panic = line.trim(); return 'stop'; }
       },
