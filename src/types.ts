@@ -182,6 +182,21 @@ export interface TrialResult {
   rawProbeFile: string | null;
 }
 
+/** How a 'vm' target's guest ran (recorded by the host). */
+export interface VmEnvironment {
+  kernel: { release: string; source: 'debian-package' | 'path'; image: string; spec: string };
+  accel: 'kvm' | 'tcg';
+  accelReason: string;
+  cpus: number;
+  memoryMiB: number;
+  /** Seconds from QEMU start to the guest running the bench command. */
+  bootSeconds: number;
+  /** Seconds from QEMU start to its end (boot + capability detection + trials). */
+  totalSeconds: number;
+  /** Console of the guest, relative to the result folder. */
+  consoleLog: string;
+}
+
 export interface VariantResult {
   name: string;
   baseline: boolean;
@@ -210,6 +225,8 @@ export interface Result {
     tun: Capabilities['tun'];
     host: Capabilities['host'];
     target: 'host' | 'vm';
+    /** For target vm: the capabilities above are the guest's; this is how the guest ran. */
+    vm?: VmEnvironment;
     capabilities: Capabilities;
   };
   plan: Plan;

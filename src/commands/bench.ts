@@ -6,6 +6,9 @@ import { ProfileSchema, type Profile } from '../profile/schema.ts';
 import { createProgress, defaultProgressMode, type ProgressMode } from '../progress.ts';
 import { runProfile } from '../run.ts';
 import { parseMetrics } from './gate.ts';
+import { insideVm, runProfileInVm } from '../vm/target.ts';
+import { writeResult } from '../result/store.ts';
+import type { Result } from '../types.ts';
 
 const HELP = `usage: tunbench bench [options]     (npm run bench -- [options])
 
@@ -87,7 +90,18 @@ export async function main(args: string[]): Promise<number> {
     seed: num('seed', values.seed),
   });
   const command = ['npm', 'run', 'bench', '--', ...args];
-  const { result, dir } = await runProfile({ profile, profileSource: loaded.path, out: values.out, command, progress: createProgress(mode) });
+  let outcome: { result: Result; dir: string };
+  if (profile.target === 'vm' && !insideVm()) {
+    // Boot the profile's kernel and run this same bench inside it; the guest writes the result here.
+    const r = await runProfileInVm({ profile, out: values.out, passArgs: [], log: (l) => console.log(l) });
+    r.result.command = command;
+    r.result.profileSource = loaded.path;
+    writeResult(r.dir, r.result);
+    outcome = r;
+  } else {
+    outcome = await runProfile({ profile, profileSource: loaded.path, out: values.out, command, progress: createProgress(mode) });
+  }
+  const { result, dir } = outcome;
 
   if (!values['no-report']) {
     try {

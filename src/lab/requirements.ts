@@ -12,7 +12,6 @@ export function missingRequirements(caps: Capabilities, variants: ResolvedVarian
   need(caps.devNetTun.available, `tun: ${caps.devNetTun.reason}`);
   need(caps.netns.available, `network namespaces: ${caps.netns.reason}`);
   need(caps.sink.available, `sink consumer: ${caps.sink.reason}`);
-  if (target === 'vm') out.push("target 'vm': this version runs trials on the host only; use target: host");
   const levels = new Set<ProbeLevel>(variants.map((v) => v.probes.level));
   const probing = [...levels].some((l) => l !== 'off');
   if (probing) {
