@@ -13,7 +13,7 @@ import { emptyMetrics } from './metrics.ts';
 import type { Profile } from './profile/schema.ts';
 import type { ProgressEvent } from './progress.ts';
 import { startProbes, type RunningProbes } from './probes/start.ts';
-import { crossCheck, deriveMetrics } from './trial-metrics.ts';
+import { crossCheck, crossValidate, deriveMetrics } from './trial-metrics.ts';
 import type { Capabilities, PlannedTrial, ProbeBackend, ResolvedVariant, TrialResult } from './types.ts';
 import { startSink, type RunningSink } from './workload/consumers/sink.ts';
 import { startGenerator, type RunningGenerator } from './workload/generators/start.ts';
@@ -79,6 +79,7 @@ export async function runTrial(planned: PlannedTrial, variant: ResolvedVariant, 
   let lab: Lab | null = null;
   let sink: RunningSink | null = null;
   let probes: RunningProbes | null = null;
+  let shadow: RunningProbes | null = null;
   let gen: RunningGenerator | null = null;
   try {
     if (w.consumer.type !== 'sink') throw new UserError(`consumer type '${w.consumer.type}' needs the VM lab, which this version cannot run yet`, { hint: 'use consumer type sink' });
@@ -92,12 +93,23 @@ export async function runTrial(planned: PlannedTrial, variant: ResolvedVariant, 
       probes = await startProbes({
         backend: ctx.backend,
         level,
-        target: { tapName: lab.tap, consumerPid: sink.pid, generator: w.generator.type, capacity: lab.capacity, queues: lab.queues },
+        target: { tapName: lab.tap, consumerPid: sink.pid, generator: w.generator.type, capacity: lab.capacity, queues: lab.queues, skqField: ctx.caps.tun.queueModeSwitch ?? false },
         sampleIntervalMs: variant.probes.sampleIntervalMs,
         dropReasons: ctx.caps.dropReasons,
         rawFile: join(ctx.resultDir, 'raw', rawName),
       });
       base.rawProbeFile = join('raw', rawName);
+      if (variant.probes.crossValidate && ctx.backend !== 'tracepoint') {
+        // The portable backend on the same traffic, to validate the exact one against it.
+        shadow = await startProbes({
+          backend: 'tracepoint',
+          level: 'counters',
+          target: { tapName: lab.tap, consumerPid: sink.pid, generator: w.generator.type, capacity: lab.capacity, queues: lab.queues },
+          sampleIntervalMs: variant.probes.sampleIntervalMs,
+          dropReasons: ctx.caps.dropReasons,
+          rawFile: join(ctx.resultDir, 'raw', rawName.replace(/\.bpftrace\.jsonl$/, '.tracepoint.bpftrace.jsonl')),
+        });
+      }
     }
 
     // Quiet span starts: nothing flows yet.
@@ -109,6 +121,7 @@ export async function runTrial(planned: PlannedTrial, variant: ResolvedVariant, 
 
     // The window.
     await probes?.markWindowStart();
+    await shadow?.markWindowStart();
     const t0 = process.hrtime.bigint();
     const winBefore = await readDeviceCounters(lab.netns, lab.tap);
     const sinkWinBefore = await sink.snapshot();
@@ -128,6 +141,7 @@ export async function runTrial(planned: PlannedTrial, variant: ResolvedVariant, 
       }
     }
     await probes?.markWindowEnd();
+    await shadow?.markWindowEnd();
     const windowSeconds = Number(process.hrtime.bigint() - t0) / 1e9;
     const winAfter = await readDeviceCounters(lab.netns, lab.tap);
     const sinkWinAfter = await sink.snapshot();
@@ -141,6 +155,8 @@ export async function runTrial(planned: PlannedTrial, variant: ResolvedVariant, 
     const sinkQuietAfter = await sink.snapshot();
     const probeResult = probes ? await probes.stop() : null;
     probes = null;
+    const shadowResult = shadow ? await shadow.stop() : null;
+    shadow = null;
     base.consumer = await sink.stop();
     sink = null;
 
@@ -166,7 +182,15 @@ export async function runTrial(planned: PlannedTrial, variant: ResolvedVariant, 
     });
     if (probeResult) {
       base.probe = probeResult.window;
-      base.crossCheck = crossCheck({ probe: probeResult.total, counters: base.counters, tolerance: profile.crossCheckTolerance });
+      base.crossCheck = crossCheck({
+        probe: probeResult.total,
+        counters: base.counters,
+        tolerance: profile.crossCheckTolerance,
+        readsInFlightAtAttach: ctx.backend === 'tracepoint' ? 0 : lab.queues,
+      });
+      if (shadowResult) {
+        base.crossCheck.push(...crossValidate(ctx.backend ?? 'kprobe', probeResult.total, shadowResult.total, profile.crossCheckTolerance));
+      }
     }
     base.status = 'ok';
     return base;
@@ -178,6 +202,7 @@ export async function runTrial(planned: PlannedTrial, variant: ResolvedVariant, 
     // Reverse order; each step tolerant of the others having failed.
     await gen?.stop().catch(() => undefined);
     await probes?.stop().catch(() => undefined);
+    await shadow?.stop().catch(() => undefined);
     await sink?.stop().catch(() => undefined);
     await lab?.destroy().catch(() => undefined);
   }

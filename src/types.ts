@@ -23,7 +23,8 @@ export interface Capabilities {
   root: boolean;
   devNetTun: Availability;
   netns: Availability;
-  tun: { queue: TunQueue; evidence: string };
+  /** queueModeSwitch: struct tun_file has tunbench's `bool skq` (kernel/ patch: tun.queue_mode). */
+  tun: { queue: TunQueue; evidence: string; queueModeSwitch?: boolean };
   btf: Availability;
   tracefs: Availability & { path: string | null };
   /** Found by attaching a trial probe, not by guessing. */
@@ -133,6 +134,9 @@ export interface ProbeSamples {
   reads: number;
   /** Occupancy samples at a fixed interval, in packets (all queues together). */
   occupancySeries: { intervalMs: number; values: number[] };
+  /** queue: read from the ring / sk_receive_queue at each enqueue (kprobe, fentry); accepted-minus-read:
+   * derived from the cumulative counts at each tick (tracepoint). Absent in older results. */
+  occupancySource?: 'queue' | 'accepted-minus-read';
   /** Occupancy seen at each enqueue, in packets. */
   occupancyAtEnqueue: Histogram;
   /** Per-interval counts for time-series charts. */
@@ -155,6 +159,8 @@ export interface CrossCheck {
   /** |probe - counter| / max(counter, 1). */
   relativeDifference: number;
   tolerance: number;
+  /** For exact checks: the probe may be short by at most this many (explained where it is set). */
+  allowedShortBy?: number;
   ok: boolean;
 }
 

@@ -44,14 +44,17 @@ function devNetTun(): Availability {
 }
 
 /** The tun queue implementation, read from the layout of struct tun_file in BTF. */
-export async function detectTunQueue(): Promise<{ queue: TunQueue; evidence: string }> {
+export async function detectTunQueue(): Promise<{ queue: TunQueue; evidence: string; queueModeSwitch?: boolean }> {
   const r = await execa('bpftrace', ['-lv', 'struct tun_file'], { reject: false, timeout: 20_000 });
   if ((r as { code?: string }).code === 'ENOENT') return { queue: 'unknown', evidence: 'bpftrace missing: cannot read struct tun_file from BTF' };
   const text = r.stdout;
   if (!/struct tun_file \{/.test(text)) {
     return { queue: 'unknown', evidence: `struct tun_file not found in BTF (tun not loaded, or no BTF): ${r.stderr.trim().split('\n')[0] ?? ''}` };
   }
-  if (/struct ptr_ring tx_ring;/.test(text)) return { queue: 'ptr_ring', evidence: 'struct tun_file has "struct ptr_ring tx_ring" (BTF)' };
+  if (/struct ptr_ring tx_ring;/.test(text)) {
+    if (/\bbool skq;/.test(text)) return { queue: 'ptr_ring', evidence: 'struct tun_file has "struct ptr_ring tx_ring" and tunbench\'s "bool skq" (BTF): tun.queue_mode selects ring or sk_receive_queue', queueModeSwitch: true };
+    return { queue: 'ptr_ring', evidence: 'struct tun_file has "struct ptr_ring tx_ring" (BTF)', queueModeSwitch: false };
+  }
   if (/struct skb_array tx_array;/.test(text)) return { queue: 'skb_array', evidence: 'struct tun_file has "struct skb_array tx_array" (BTF)' };
   return { queue: 'sk_receive_queue', evidence: 'struct tun_file has neither tx_ring nor tx_array: packets queue on the socket\'s sk_receive_queue (BTF)' };
 }

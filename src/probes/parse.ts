@@ -3,6 +3,7 @@
 import type { Histogram } from '../types.ts';
 
 export const COUNTERS = ['xmit', 'xdrop', 'reads', 'lock_x', 'lock_r', 'lock_x_ns', 'lock_r_ns'] as const;
+/** Exact backends also print @qlen[queue]: occupancy read from the queue (a gauge, summed over queues). */
 export type CounterName = (typeof COUNTERS)[number];
 export type Counters = Record<CounterName, number>;
 export const HISTS = ['lock_x_hist', 'lock_r_hist', 'occ', 'lat'] as const;
@@ -12,6 +13,8 @@ export interface Tick {
   /** CLOCK_MONOTONIC ns (bpftrace nsecs). */
   t: number;
   counts: Counters;
+  /** Occupancy read from the queue(s) at the last enqueue (exact backends only), all queues summed. */
+  qlen?: number;
   /** Drops by numeric skb_drop_reason, cumulative. */
   reasons: Record<string, number>;
 }
@@ -85,7 +88,9 @@ export function parseProbeOutput(text: string): ParsedProbeOutput {
       for (const [name, value] of Object.entries(j.data as Record<string, unknown>)) {
         const key = name.replace(/^@/, '');
         if ((COUNTERS as readonly string[]).includes(key) && typeof value === 'number') target.counts[key as CounterName] = value;
-        else if (key === 'reason' && value && typeof value === 'object') {
+        else if (key === 'qlen' && value && typeof value === 'object' && out.ticks.length > 0 && target !== out.end) {
+          out.ticks[out.ticks.length - 1]!.qlen = Object.values(value as Record<string, number>).reduce((a, b) => a + b, 0);
+        } else if (key === 'reason' && value && typeof value === 'object') {
           for (const [r, n] of Object.entries(value as Record<string, number>)) target.reasons[r] = n;
         } else if ((HISTS as readonly string[]).includes(key)) target.hists[key as HistName] = toHistogram(value);
       }

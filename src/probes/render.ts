@@ -15,6 +15,10 @@ export interface RenderParams {
   /** Queue capacity in packets (tx_queue_len x queues): the occupancy histogram's range. */
   capacity: number;
   level: 'counters' | 'full';
+  /** Queues of the tap (exact backends pick the queue's tun_file by skb->queue_mapping). */
+  queues?: number;
+  /** The kernel's struct tun_file has tunbench's `bool skq` (keeps the //@skq lines). */
+  skqField?: boolean;
 }
 
 const TAP_RE = /^[A-Za-z0-9_.-]{1,15}$/;
@@ -32,6 +36,14 @@ export function occupancyBuckets(capacity: number): { max: number; step: number 
   return { max: capacity + step, step };
 }
 
+/** bpftrace cannot index tfiles[] with a variable: one branch per extra queue. */
+export function tfileSelect(queues: number): string {
+  if (!Number.isInteger(queues) || queues < 1 || queues > 256) throw new UserError(`invalid queue count for a probe: ${String(queues)}`);
+  const lines: string[] = [];
+  for (let i = 1; i < queues; i++) lines.push(`\tif ($q == ${i}) { $tf = (struct tun_file *)$tun->tfiles[${i}]; }`);
+  return lines.join('\n');
+}
+
 export function renderScript(template: string, p: RenderParams): string {
   if (!TAP_RE.test(p.tap)) throw new UserError(`invalid tap name for a probe: ${JSON.stringify(p.tap)}`);
   for (const [k, v] of Object.entries({ readerPid: p.readerPid, sampleMs: p.sampleMs, capacity: p.capacity })) {
@@ -47,10 +59,13 @@ export function renderScript(template: string, p: RenderParams): string {
     SAMPLE_MS: String(p.sampleMs),
     OCC_MAX: String(occ.max),
     OCC_STEP: String(occ.step),
+    TFILE_SELECT: tfileSelect(p.queues ?? 1),
   };
   const lines = template.split('\n').map((line) => {
     const full = /^\/\/@full ?(.*)$/.exec(line);
     if (full) return p.level === 'full' ? full[1]! : null;
+    const skq = /^\/\/@skq ?(.*)$/.exec(line);
+    if (skq) return p.skqField ? skq[1]! : null;
     return line;
   });
   const out = lines.filter((l): l is string => l !== null).join('\n').replace(/\{\{([A-Z_]+)\}\}/g, (_, k: string) => {

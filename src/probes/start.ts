@@ -16,6 +16,8 @@ export interface ProbeTarget {
   generator: 'trafgen' | 'pktgen';
   capacity: number;
   queues: number;
+  /** The kernel has tunbench's tun queue_mode patch (struct tun_file.skq). */
+  skqField?: boolean;
 }
 
 export interface StartProbesOptions {
@@ -53,6 +55,8 @@ export async function startProbes(o: StartProbesOptions): Promise<RunningProbes>
     sampleMs: o.sampleIntervalMs,
     capacity: o.target.capacity,
     level: o.level,
+    queues: o.target.queues,
+    skqField: o.target.skqField ?? false,
   });
   const scriptFile = o.rawFile.replace(/\.jsonl$/, '') + '.bt';
   writeFileSync(scriptFile, script);

@@ -76,13 +76,15 @@ export function cutWindow(parsed: ParsedProbeOutput, o: WindowOptions): Windowed
   const drops: number[] = [];
   const reads: number[] = [];
   const occupancy: number[] = [];
+  // Exact backends read the occupancy from the queue itself; the tracepoint backend derives it.
+  const fromQueue = inWindow.some((t) => t.qlen !== undefined);
   for (let i = 1; i < inWindow.length; i++) {
     const a = inWindow[i - 1]!.counts;
     const b = inWindow[i]!.counts;
     xmit.push(b.xmit - a.xmit);
     drops.push(b.xdrop - a.xdrop);
     reads.push(b.reads - a.reads);
-    occupancy.push(Math.max(0, b.xmit - b.reads));
+    occupancy.push(fromQueue ? (inWindow[i]!.qlen ?? 0) : Math.max(0, b.xmit - b.reads));
   }
 
   // Drops by reason over the window. The reason map is read a few microseconds after the
@@ -116,7 +118,8 @@ export function cutWindow(parsed: ParsedProbeOutput, o: WindowOptions): Windowed
     drops: byReason,
     reads: c.reads,
     occupancySeries: { intervalMs: o.sampleMs, values: occupancy },
-    occupancyAtEnqueue: o.level === 'full' ? hd('occ') : occupancyFromSeries(occupancy, xmit, o.capacity),
+    occupancySource: fromQueue ? 'queue' : 'accepted-minus-read',
+    occupancyAtEnqueue: o.level === 'full' || fromQueue ? hd('occ') : occupancyFromSeries(occupancy, xmit, o.capacity),
     series: { intervalMs: o.sampleMs, xmit, drops, reads },
     lock: {
       xmit: { count: c.lock_x, waitNs: c.lock_x_ns, waitHist: hd('lock_x_hist') },

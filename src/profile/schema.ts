@@ -85,6 +85,9 @@ export const ProbesSchema = z.strictObject({
   sampleIntervalMs: z.number().int().min(1).max(1000).default(10),
   /** Measure probe overhead: add a probes-off copy of each variant's trials to the plan. */
   measureOverhead: z.boolean().default(false),
+  /** With an exact backend (kprobe, fentry): also attach the tracepoint backend on the same
+   * traffic and check that both count the same packets (a cross-check per trial). */
+  crossValidate: z.boolean().default(false),
 });
 
 export const VariantSchema = z.strictObject({

@@ -2,7 +2,7 @@
 // AF_PACKET socket, from inside the lab namespace. trafgen forks one worker per CPU and pins
 // worker i to CPU i itself, so its CPUs are 0..cpus-1. With qdisc: true the frames take
 // dev_queue_xmit (the qdisc and the net:net_dev_* tracepoints) before tun_net_xmit.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -67,12 +67,25 @@ export function parseTrafgenSummary(text: string): TrafgenSummary {
   return { packets: packets ? Number(packets[1]) : null, bytes: bytes ? Number(bytes[1]) : null, seconds };
 }
 
-function childrenOf(pid: number): number[] {
+/** Child pids: /proc/PID/task/PID/children, or (kernels without CONFIG_PROC_CHILDREN, such as
+ * the small kernel/ build) a scan of every process's parent in /proc/N/stat. */
+export function childrenOf(pid: number): number[] {
   try {
     return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
   } catch {
-    return [];
+    /* fall through to the scan */
   }
+  const out: number[] = [];
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid) out.push(Number(d));
+    } catch {
+      /* gone */
+    }
+  }
+  return out;
 }
 
 export interface StartTrafgenOptions {
