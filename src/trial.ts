@@ -9,6 +9,7 @@ import { UserError } from './errors.ts';
 import { planCpus, cpuSecondsOf } from './lab/cpus.ts';
 import { counterDelta, readDeviceCounters } from './lab/counters.ts';
 import { createLab, type Lab } from './lab/lab.ts';
+import { assertQueueMode } from './lab/queue-mode.ts';
 import { emptyMetrics } from './metrics.ts';
 import type { Profile } from './profile/schema.ts';
 import type { ProgressEvent } from './progress.ts';
@@ -87,6 +88,8 @@ export async function runTrial(planned: PlannedTrial, variant: ResolvedVariant, 
     const generatorCount = w.generator.type === 'trafgen' ? w.generator.cpus : w.generator.threads;
     const cpus = planCpus(generatorCount, w.consumer.cpu);
     sink = await startSink({ netns: lab.netns, dev: lab.tap, queues: lab.queues, options: w.consumer, cpu: cpus.consumer });
+
+    if (w.tap.queueMode !== 'default') base.queueMode = assertQueueMode(sink.pid, w.tap.queueMode, lab.queues);
 
     if (level !== 'off') {
       if (!ctx.backend) throw new UserError('no probe backend available', { hint: 'run tunbench doctor; or use --probes off' });

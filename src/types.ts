@@ -57,6 +57,8 @@ export interface PlannedTrial {
 export interface ResolvedVariant {
   name: string;
   baseline: boolean;
+  /** Compared against this variant instead of the baseline. */
+  compareTo?: string;
   description?: string;
   workload: Workload;
   probes: ProbeSettings;
@@ -184,6 +186,8 @@ export interface TrialResult {
   consumer: ConsumerReport | null;
   /** Probe samples kept for charts (time series and histograms). */
   probe: ProbeSamples | null;
+  /** The queue the reader got, read from its fdinfo (tap.queueMode ring|skq only). */
+  queueMode?: 'ring' | 'skq';
   /** Raw bpftrace output file, relative to the result folder. */
   rawProbeFile: string | null;
 }
@@ -206,6 +210,7 @@ export interface VmEnvironment {
 export interface VariantResult {
   name: string;
   baseline: boolean;
+  compareTo?: string;
   description?: string;
   workload: Workload;
   probes: ProbeSettings;

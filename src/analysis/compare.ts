@@ -70,11 +70,12 @@ export function compareWithinResult(result: Result, opts: CompareOptions = {}): 
   const comparisons: MetricComparison[] = [];
   for (const v of result.variants) {
     if (v === base) continue;
+    const ref = (v.compareTo !== undefined ? result.variants.find((x) => x.name === v.compareTo) : undefined) ?? base;
     for (const m of o.metrics) {
-      const a = metricValues(base.trials, m);
+      const a = metricValues(ref.trials, m);
       const b = metricValues(v.trials, m);
       if (a.length === 0 && b.length === 0) continue;
-      comparisons.push(compareSamples(m, { label: base.name, xs: a }, { label: v.name, xs: b }, o));
+      comparisons.push(compareSamples(m, { label: ref.name, xs: a }, { label: v.name, xs: b }, o));
     }
   }
   return { kind: 'tunbench-comparison', schemaVersion: 1, createdAt: new Date().toISOString(), baselineSource: result.id, candidateSource: result.id, noiseThreshold: o.noiseThreshold, alpha: o.alpha, differences: [], forced: false, summary: summarize(result, { seed: o.seed }), comparisons };

@@ -36,6 +36,9 @@ export function missingRequirements(caps: Capabilities, variants: ResolvedVarian
         out.push(`variant ${v.name}: pktgen xmit_mode start_xmit calls the driver directly and skips the net:net_dev_* tracepoints; use xmit_mode: queue_xmit with the tracepoint backend`);
       }
     }
+    if (v.workload.tap.queueMode !== 'default') {
+      need(caps.tun.queueModeSwitch === true, `variant ${v.name}: tap.queueMode ${v.workload.tap.queueMode} needs tunbench's tun patch (kernel/: tun.queue_mode), which kernel ${caps.kernel.release} does not have; use target: vm with vm.kernel: patched`);
+    }
     if (c.type === 'guest') out.push(`variant ${v.name}: consumer type guest needs the VM lab, which this version cannot run yet; use consumer type sink`);
   }
   return out;

@@ -127,6 +127,11 @@ export function parseProfile(text: string, file: string): Profile {
       if (!p.success) problems.push(...formatIssues(file, p.error.issues, mp, ['variants', i, 'probes']));
     }
   });
+  profile.variants.forEach((v, i) => {
+    if (v.compareTo === undefined) return;
+    if (!names.has(v.compareTo)) problems.push(`${file}: variants[${i}].compareTo: expected the name of another variant (${[...names].join(', ')}); found '${v.compareTo}'`);
+    else if (v.compareTo === v.name) problems.push(`${file}: variants[${i}].compareTo: a variant cannot be compared with itself`);
+  });
   if (profile.variants.length > 0 && profile.variants.filter((v) => v.baseline).length > 1) {
     problems.push(`${file}: variants: more than one variant has baseline: true; mark exactly one (or none: the first is the baseline)`);
   }

@@ -17,6 +17,7 @@ export function resolveVariants(profile: Profile): ResolvedVariant[] {
     name: v.name,
     baseline: anyBaseline ? v.baseline : i === 0,
     ...(v.description !== undefined ? { description: v.description } : {}),
+    ...(v.compareTo !== undefined ? { compareTo: v.compareTo } : {}),
     workload: WorkloadSchema.parse(mergeWorkload(profile.workload, v.workload)),
     probes: ProbesSchema.parse({ ...profile.probes, ...(v.probes ?? {}) }),
   }));

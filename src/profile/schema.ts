@@ -93,6 +93,9 @@ export const ProbesSchema = z.strictObject({
 export const VariantSchema = z.strictObject({
   name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'a name of letters, digits, . _ - (at most 64)'),
   baseline: z.boolean().default(false),
+  /** Compare this variant against the named variant instead of the baseline (paired sweeps:
+   * ring-64 against skq-64, ring-256 against skq-256 ...). */
+  compareTo: z.string().optional(),
   description: z.string().optional(),
   /** Overrides of the profile's workload, merged field by field (a different generator/consumer type replaces it whole). */
   workload: z.record(z.string(), z.unknown()).default({}),

@@ -62,7 +62,7 @@ function verdictOf(input: ReportInput, crossFails: number): ReportModel['verdict
   const text = [
     regressed.length ? `Regressed: ${regressed.join(', ')}.` : '',
     improved.length ? `Improved: ${improved.join(', ')}.` : '',
-    `${count('unchanged')} unchanged, ${count('insufficient')} without enough trials (xmit_pps, rx_pps, drop_ratio against the baseline; significance p < ${input.comparison.alpha} and a change beyond ${(input.comparison.noiseThreshold * 100).toFixed(0)}%).`,
+    `${count('unchanged')} unchanged, ${count('insufficient')} without enough trials (xmit_pps, rx_pps, drop_ratio against the baseline, or the variant a variant names in compareTo; significance p < ${input.comparison.alpha} and a change beyond ${(input.comparison.noiseThreshold * 100).toFixed(0)}%).`,
     cross,
   ].filter(Boolean).join(' ');
   return { level: regressed.length ? 'fail' : 'pass', text };
@@ -79,7 +79,8 @@ export function buildReportModel(input: ReportInput): ReportModel {
       const c = cmp.comparisons.find((x) => x.metric === m && x.candidate === sv.variant);
       if (sv.baseline && !c) return { text: formatValue(m, s.median), ci, change: 'baseline', verdict: 'baseline' };
       if (!c) return { text: formatValue(m, s.median), ci, change: '', verdict: '' };
-      const change = Number.isFinite(c.ratio) ? `${c.ratio >= 1 ? '+' : ''}${((c.ratio - 1) * 100).toFixed(1)}% (p=${c.pValue.toPrecision(2)})` : c.reason;
+      const vs = c.baseline !== cmp.summary.variants.find((b) => b.baseline)?.variant ? ` vs ${c.baseline}` : '';
+      const change = Number.isFinite(c.ratio) ? `${c.ratio >= 1 ? '+' : ''}${((c.ratio - 1) * 100).toFixed(1)}%${vs} (p=${c.pValue.toPrecision(2)})` : c.reason;
       return { text: formatValue(m, s.median), ci, change, verdict: c.verdict };
     });
     return { variant: sv.variant, baseline: sv.baseline, trials: sv.trials, cells };
