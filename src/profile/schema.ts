@@ -41,6 +41,8 @@ export const PktgenSchema = z.strictObject({
   clone_skb: z.number().int().min(0).default(0),
   /** rate in packets per second per thread (ratep); 0 = unlimited. */
   rate: z.number().int().min(0).default(0),
+  /** count: packets per thread, then pktgen stops by itself; 0 = until the trial stops it. */
+  count: z.number().int().min(0).default(0),
   /** xmit_mode: queue_xmit goes through the qdisc and the net_dev_* tracepoints; start_xmit calls the driver directly. */
   xmit_mode: z.enum(['queue_xmit', 'start_xmit']).default('queue_xmit'),
 });

@@ -3,7 +3,9 @@
 // network namespace, and /proc/<pid>/net/pktgen shows the namespace of <pid>, so the trial
 // passes procRoot = /proc/<a lab process>/net/pktgen instead of entering the namespace.
 // Knobs are named after the pktgen parameter they set.
+import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
+import { execa } from 'execa';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { UserError } from '../../errors.ts';
@@ -37,7 +39,7 @@ export function pktgenCommands(dev: string, o: PktgenOptions): PktgenCommand[] {
     cmds.push({ file: `kpktgend_${t}`, command: `add_device ${name}` });
     const set = (command: string) => cmds.push({ file: name, command });
     set('flag QUEUE_MAP_CPU');
-    set('count 0');
+    set(`count ${o.count}`);
     set(`pkt_size ${o.pkt_size}`);
     set(`burst ${o.burst}`);
     set(`clone_skb ${o.clone_skb}`);
@@ -94,6 +96,10 @@ export interface StartPktgenOptions {
   options: PktgenOptions;
   /** /proc/net/pktgen of the lab namespace, e.g. /proc/<sink pid>/net/pktgen. */
   procRoot: string;
+  /** The lab namespace. pgctrl acts on the WRITER's network namespace (pgctrl_write uses
+   * current->nsproxy->net_ns, net/core/pktgen.c), so reset/start/stop are written by a
+   * process inside it; the per-thread and per-device files act on their own namespace. */
+  netns?: string;
   /** Writes a control file (a stand-in in tests). */
   write?: (path: string, text: string) => void;
   read?: (path: string) => string;
@@ -108,7 +114,11 @@ function pktgenError(path: string, command: string, e: unknown): UserError {
 export async function startPktgen(o: StartPktgenOptions): Promise<RunningGenerator> {
   const problems = pktgenTapProblems(o.options);
   if (problems.length > 0) throw new UserError(`pktgen cannot drive a tap with these options: ${problems.join('; ')}`);
-  const write = o.write ?? ((p: string, t: string) => writeFileSync(p, `${t}\n`));
+  const inNetns = (command: string): string[] => ['netns', 'exec', o.netns!, 'sh', '-c', `echo ${command} > /proc/net/pktgen/pgctrl`];
+  const write = o.write ?? ((p: string, t: string) => {
+    if (o.netns && p.endsWith('/pgctrl')) execFileSync('ip', inNetns(t), { stdio: ['ignore', 'ignore', 'pipe'] });
+    else writeFileSync(p, `${t}\n`);
+  });
   const read = o.read ?? ((p: string) => readFileSync(p, 'utf8'));
   const cmds = pktgenCommands(o.dev, o.options);
   for (const c of cmds) {
@@ -123,7 +133,11 @@ export async function startPktgen(o: StartPktgenOptions): Promise<RunningGenerat
   const pgctrl = join(o.procRoot, 'pgctrl');
   const started = Date.now();
   // 'start' does not return until the run is stopped: run it without awaiting.
-  const running = (o.startWriter ?? (async (p: string) => {
+  const running = (o.startWriter ?? (o.netns ? async () => {
+    // Blocks in the kernel until 'stop'; exits non-zero if pktgen refuses to start.
+    const r = await execa('ip', inNetns('start'), { reject: false, stdin: 'ignore' });
+    if (r.exitCode !== 0) throw new Error(r.stderr.trim() || `exit ${r.exitCode}`);
+  } : async (p: string) => {
     const { open } = await import('node:fs/promises');
     const fh = await open(p, 'w');
     try {

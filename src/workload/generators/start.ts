@@ -21,5 +21,5 @@ export async function startGenerator(o: StartGeneratorOptions): Promise<RunningG
   const g = o.generator;
   if (g.type === 'trafgen') return startTrafgen({ netns: o.netns, dev: o.dev, options: g });
   await execa('modprobe', ['pktgen'], { reject: false });
-  return startPktgen({ dev: o.dev, options: g, procRoot: `/proc/${o.sinkPid}/net/pktgen` });
+  return startPktgen({ dev: o.dev, options: g, procRoot: `/proc/${o.sinkPid}/net/pktgen`, netns: o.netns });
 }
