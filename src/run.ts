@@ -58,8 +58,8 @@ export async function runProfile(o: RunOptions): Promise<RunOutcome> {
     const { dir, id } = newResultDir(profile.name, o.out);
     const warnings: string[] = [];
     if (reaped.length > 0) warnings.push(`removed lab namespaces left by killed runs: ${reaped.join(', ')}`);
-    if (backend === 'tracepoint' && caps.probeBackends.kprobe.available === false) {
-      warnings.push('probes use the tracepoint backend (no kprobes/fentry on this kernel): occupancy is derived as enqueued minus dequeued, not read from the ring');
+    if (backend === 'tracepoint' && !caps.probeBackends.kprobe.available && !caps.probeBackends.fentry.available) {
+      warnings.push(`probes use the tracepoint backend (kprobe: ${caps.probeBackends.kprobe.reason}): occupancy is derived as enqueued minus dequeued, not read from the ring`);
     }
     if (!('FULL_RING' in caps.dropReasons)) warnings.push('this kernel has no FULL_RING drop reason: full-queue drops are counted by location (tun_net_xmit) only');
     const result: Result = {
