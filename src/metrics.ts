@@ -26,17 +26,17 @@ export const METRICS = {
   xmit_pps: {
     unit: 'pps', better: 'higher', level: 'off',
     definition: 'Packets per second accepted into the tap queue by tun_net_xmit.',
-    source: 'Probes: net:net_dev_xmit with rc=NETDEV_TX_OK on the lab tap, minus drops inside tun_net_xmit (tracepoint backend); with probes off: tap tx_packets delta / window.',
+    source: 'Probes: net:net_dev_xmit with rc=NETDEV_TX_OK on the lab tap (tracepoint backend), or tun_net_xmit returning NETDEV_TX_OK (kretprobe/kretfunc: kprobe and fentry backends); with probes off: tap tx_packets delta / window.',
   },
   rx_pps: {
     unit: 'pps', better: 'higher', level: 'off',
     definition: 'Packets per second taken off the queue by the consumer (tun_do_read).',
-    source: "Consumer's own count (sink packets read, or the guest's receive counter) over the window; probes (skb:skb_copy_datagram_iovec by the reader) cross-check it.",
+    source: "Consumer's own count (sink packets read, or the guest's receive counter) over the window; probes (skb:skb_copy_datagram_iovec by the reader; tun_do_read returning > 0 for the exact backends) cross-check it.",
   },
   drop_pps: {
     unit: 'pps', better: 'lower', level: 'off',
     definition: 'Packets per second dropped by tun_net_xmit because the queue was full (or for another reason at that site).',
-    source: 'Probes: skb:kfree_skb at tun_net_xmit (all reasons; FULL_RING reported separately); counter: tap tx_dropped delta.',
+    source: 'Probes: net:net_dev_xmit rc != 0 (tracepoint) or tun_net_xmit returning NET_XMIT_DROP (exact backends), reasons from skb:kfree_skb (FULL_RING reported separately); counter: tap tx_dropped delta.',
   },
   drop_ratio: {
     unit: 'ratio', better: 'lower', level: 'off',
@@ -46,7 +46,7 @@ export const METRICS = {
   occupancy_mean: {
     unit: 'fraction', better: 'lower', level: 'counters',
     definition: 'Mean queue occupancy as a fraction of capacity (tx_queue_len x queues), sampled at a fixed interval.',
-    source: 'Probes: packets enqueued minus packets dequeued (tracepoint backend), or the ring indexes / qlen (exact backend).',
+    source: 'Probes: exact backends read the queue at each enqueue ((producer - consumer_head) mod size of the ptr_ring, or sk_receive_queue.qlen in the patched kernel skq mode); the tracepoint backend derives it as packets accepted minus packets read since attach. result trials[].probe.occupancySource says which.',
   },
   occupancy_p99: {
     unit: 'fraction', better: 'lower', level: 'counters',
@@ -61,17 +61,17 @@ export const METRICS = {
   lock_contention_count: {
     unit: 'count', better: 'lower', level: 'counters',
     definition: 'Contended spinlock acquisitions per second in the xmit and read contexts together.',
-    source: 'Probes: lock:contention_begin in the generator (xmit) and reader (read) contexts.',
+    source: 'Probes: lock:contention_begin in the xmit and read contexts: tracepoint backend, any lock taken by the generator process / the reader process; exact backends, a lock taken inside tun_net_xmit / tun_do_read (producer_lock, consumer_lock, or the one sk_receive_queue lock in skq mode).',
   },
   lock_contention_xmit: {
     unit: 'count', better: 'lower', level: 'counters',
     definition: 'Contended lock acquisitions per second in the xmit context (generator threads).',
-    source: 'Probes: lock:contention_begin attributed to the generator process.',
+    source: 'Probes: lock:contention_begin in the generator process (tracepoint backend) or inside tun_net_xmit (exact backends).',
   },
   lock_contention_read: {
     unit: 'count', better: 'lower', level: 'counters',
     definition: 'Contended lock acquisitions per second in the read context (consumer).',
-    source: 'Probes: lock:contention_begin attributed to the consumer process.',
+    source: 'Probes: lock:contention_begin in the reader process (tracepoint backend) or inside tun_do_read (exact backends).',
   },
   lock_wait_total_ns: {
     unit: 'ns', better: 'lower', level: 'counters',
@@ -86,7 +86,7 @@ export const METRICS = {
   latency_p50_ns: {
     unit: 'ns', better: 'lower', level: 'full',
     definition: 'Median queueing latency: time from acceptance in tun_net_xmit to the copy to the reader.',
-    source: 'Probes (full level only): per-packet timestamp keyed by skb address at net_dev_start_xmit, read at skb:skb_copy_datagram_iovec.',
+    source: 'Probes (full level only): per-packet timestamp keyed by skb address at net_dev_start_xmit (tracepoint) or tun_net_xmit entry (exact backends), read at skb:skb_copy_datagram_iovec.',
   },
   latency_p99_ns: {
     unit: 'ns', better: 'lower', level: 'full',
