@@ -16,6 +16,7 @@ import type { ProgressEvent } from './progress.ts';
 import { startProbes, type RunningProbes } from './probes/start.ts';
 import { crossCheck, crossValidate, deriveMetrics } from './trial-metrics.ts';
 import type { Capabilities, PlannedTrial, ProbeBackend, ResolvedVariant, TrialResult } from './types.ts';
+import { startGuestConsumer } from './workload/consumers/guest.ts';
 import { startSink, type RunningSink } from './workload/consumers/sink.ts';
 import { startGenerator, type RunningGenerator } from './workload/generators/start.ts';
 
@@ -83,11 +84,12 @@ export async function runTrial(planned: PlannedTrial, variant: ResolvedVariant, 
   let shadow: RunningProbes | null = null;
   let gen: RunningGenerator | null = null;
   try {
-    if (w.consumer.type !== 'sink') throw new UserError(`consumer type '${w.consumer.type}' needs the VM lab, which this version cannot run yet`, { hint: 'use consumer type sink' });
     lab = await createLab(w.tap);
     const generatorCount = w.generator.type === 'trafgen' ? w.generator.cpus : w.generator.threads;
-    const cpus = planCpus(generatorCount, w.consumer.cpu);
-    sink = await startSink({ netns: lab.netns, dev: lab.tap, queues: lab.queues, options: w.consumer, cpu: cpus.consumer });
+    const cpus = planCpus(generatorCount, w.consumer.type === 'sink' ? w.consumer.cpu : 'auto');
+    sink = w.consumer.type === 'sink'
+      ? await startSink({ netns: lab.netns, dev: lab.tap, queues: lab.queues, options: w.consumer, cpu: cpus.consumer })
+      : await startGuestConsumer({ netns: lab.netns, dev: lab.tap, queues: lab.queues, options: w.consumer, cpu: cpus.consumer, consoleLog: join(ctx.resultDir, 'raw', rawName.replace(/\.bpftrace\.jsonl$/, '.guest-console.log')) });
 
     if (w.tap.queueMode !== 'default') base.queueMode = assertQueueMode(sink.pid, w.tap.queueMode, lab.queues);
 

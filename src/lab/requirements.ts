@@ -39,7 +39,11 @@ export function missingRequirements(caps: Capabilities, variants: ResolvedVarian
     if (v.workload.tap.queueMode !== 'default') {
       need(caps.tun.queueModeSwitch === true, `variant ${v.name}: tap.queueMode ${v.workload.tap.queueMode} needs tunbench's tun patch (kernel/: tun.queue_mode), which kernel ${caps.kernel.release} does not have; use target: vm with vm.kernel: patched`);
     }
-    if (c.type === 'guest') out.push(`variant ${v.name}: consumer type guest needs the VM lab, which this version cannot run yet; use consumer type sink`);
+    if (c.type === 'guest') {
+      need(caps.qemu.available, `qemu (variant ${v.name}, consumer guest): ${caps.qemu.reason}`);
+      need(v.workload.tap.queues === 1, `variant ${v.name}: consumer type guest reads a single-queue tap; set tap.queues: 1`);
+      if (c.vhost === 'on') need(caps.vhostNet.available, `vhost-net (variant ${v.name}, consumer.vhost: on): ${caps.vhostNet.reason}; or vhost: auto`);
+    }
   }
   return out;
 }

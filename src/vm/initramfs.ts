@@ -38,17 +38,24 @@ export function moduleLoadOrder(modulesDep: string, names: string[], optional: S
 }
 
 /** Build (or reuse) the initramfs for `kernel` with `extraModules` loaded at boot. Returns its path. */
-export async function buildInitramfs(kernel: VmKernel, extraModules: string[] = [], cacheDir = defaultInitramfsCache): Promise<string> {
+export interface InitramfsFlavour {
+  /** Modules loaded when present (built-in is fine). Default: baseModules. */
+  base: string[];
+  /** The /init for the module files (in load order). Default: the harness guest's initScript. */
+  init: (moduleFiles: string[]) => string;
+}
+
+export async function buildInitramfs(kernel: VmKernel, extraModules: string[] = [], cacheDir = defaultInitramfsCache, flavour: InitramfsFlavour = { base: baseModules, init: initScript }): Promise<string> {
   if (!existsSync(busybox)) throw new UserError('busybox is missing', { hint: 'apt-get install busybox-static' });
   let mods: string[] = [];
   if (kernel.modulesDir) {
     const depPath = join(kernel.modulesDir, 'modules.dep');
     if (!existsSync(depPath)) throw new UserError(`no modules.dep in ${kernel.modulesDir}`, { hint: `run depmod -b <root> ${kernel.release}` });
-    mods = moduleLoadOrder(readFileSync(depPath, 'utf8'), [...baseModules, ...extraModules], new Set(baseModules));
+    mods = moduleLoadOrder(readFileSync(depPath, 'utf8'), [...flavour.base, ...extraModules], new Set(flavour.base));
   } else if (extraModules.length) {
     throw new UserError(`extra modules ${extraModules.join(', ')} requested but the kernel has no modules directory`, { hint: 'build them in, or pass modulesDir' });
   }
-  const init = initScript(mods.map((m) => basename(m)));
+  const init = flavour.init(mods.map((m) => basename(m)));
   const h = createHash('sha256').update(readFileSync(busybox)).update(init).update(kernel.release);
   for (const m of mods) h.update(m).update(readFileSync(join(kernel.modulesDir ?? '', m)));
   const out = join(cacheDir, `${h.digest('hex').slice(0, 16)}.cpio.gz`);

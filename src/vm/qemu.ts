@@ -5,6 +5,10 @@ import { createWriteStream } from 'node:fs';
 
 export interface QemuRunOptions {
   args: string[];
+  /** Run QEMU through these (e.g. ip netns exec NS taskset -c N); each execs the next, so the pid stays QEMU's. */
+  prefix?: string[];
+  /** Called once QEMU is spawned. */
+  onSpawn?: (pid: number) => void;
   consoleLog: string;
   timeoutSeconds: number;
   /** Called for every console line (CR stripped) with seconds since start; return 'stop' to kill
@@ -19,7 +23,9 @@ export async function runQemu(o: QemuRunOptions): Promise<QemuRunResult> {
   const start = performance.now();
   const secs = (): number => (performance.now() - start) / 1000;
   const log = createWriteStream(o.consoleLog);
-  const child = spawn(qemuBinary, o.args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const argv = [...(o.prefix ?? []), qemuBinary, ...o.args];
+  const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
+  if (child.pid !== undefined) o.onSpawn?.(child.pid);
   let timedOut = false;
   let stoppedByLine = false;
   const kill = (): void => { if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL'); };
