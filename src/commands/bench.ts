@@ -20,6 +20,8 @@ const HELP = `usage: tunbench bench [options]     (npm run bench -- [options])
   --probes off|counters|full   probe level for every variant
   --backend auto|tracepoint|kprobe|fentry   probe backend
   --seed N                seed for shuffled order and the bootstrap
+  --target host|vm        where the trials run (vm: boot a kernel in QEMU, see --kernel)
+  --kernel debian|patched|PATH   the VM target's kernel (sets target vm)
   --progress tty|plain|json|quiet   progress output (default: tty on a terminal, else plain)
   --gate BASELINE         after the run, gate it against a baseline (saved name or result path),
                           with the profile's gate settings
@@ -36,8 +38,13 @@ function num(name: string, v: string | undefined): number | undefined {
 }
 
 /** Apply command-line overrides and validate the result again with the profile schema. */
-export function applyOverrides(profile: Profile, o: { duration?: number; repetitions?: number; warmupTrials?: number; probes?: string; backend?: string; seed?: number }): Profile {
+export function applyOverrides(profile: Profile, o: { duration?: number; repetitions?: number; warmupTrials?: number; probes?: string; backend?: string; seed?: number; target?: string; kernel?: string }): Profile {
   const next: Record<string, unknown> = structuredClone(profile);
+  if (o.target !== undefined) next.target = o.target;
+  if (o.kernel !== undefined) {
+    next.target = 'vm';
+    next.vm = { ...profile.vm, kernel: o.kernel };
+  }
   if (o.duration !== undefined) next.duration = o.duration;
   if (o.repetitions !== undefined) next.repetitions = o.repetitions;
   if (o.warmupTrials !== undefined) next.warmupTrials = o.warmupTrials;
@@ -67,6 +74,8 @@ export async function main(args: string[]): Promise<number> {
       probes: { type: 'string' },
       backend: { type: 'string' },
       seed: { type: 'string' },
+      target: { type: 'string' },
+      kernel: { type: 'string' },
       progress: { type: 'string' },
       gate: { type: 'string' },
       'no-report': { type: 'boolean', default: false },
@@ -88,6 +97,8 @@ export async function main(args: string[]): Promise<number> {
     probes: values.probes,
     backend: values.backend,
     seed: num('seed', values.seed),
+    target: values.target,
+    kernel: values.kernel,
   });
   const command = ['npm', 'run', 'bench', '--', ...args];
   let outcome: { result: Result; dir: string };

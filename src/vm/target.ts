@@ -2,7 +2,7 @@
 // host's filesystem (read-only, under an overlay), writing the result straight into the
 // host's result folder (shared read-write). The host then adds what only it knows (the VM's
 // accelerator, boot time, console log) to the result.
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { UserError } from '../errors.ts';
@@ -72,22 +72,35 @@ export async function runProfileInVm(o: VmBenchOptions): Promise<{ result: Resul
   const forget = onSignal((sig) => markInterrupted(dir, `interrupted by ${sig} (VM killed)`));
   let exitCode: number;
   let run: Awaited<ReturnType<typeof runInVm>>;
+  const retries: string[] = [];
   try {
-    run = await runInVm({
-      kernel,
-      accel: accel.accel,
-      cpus: vm.cpus,
-      memoryMiB: vm.memoryMiB,
-      command: [process.execPath, join(repoRoot, 'bin/tunbench.js'), 'bench', '--profile', profileFile, '--out', dir, '--progress', 'plain', '--no-report', ...o.passArgs],
-      cwd: repoRoot,
-      outputDir: dir,
-      timeoutSeconds,
-      consoleLog,
-      extraModules: modulesFor(profile, kernel),
-      env: { [IN_VM_ENV]: '1' },
-      onOutput: (line) => o.log(`vm| ${line}`),
-    });
-    exitCode = run.exitCode;
+    for (let attempt = 1; ; attempt++) {
+      run = await runInVm({
+        kernel,
+        accel: accel.accel,
+        cpus: vm.cpus,
+        memoryMiB: vm.memoryMiB,
+        command: [process.execPath, join(repoRoot, 'bin/tunbench.js'), 'bench', '--profile', profileFile, '--out', dir, '--progress', 'plain', '--no-report', ...o.passArgs],
+        cwd: repoRoot,
+        outputDir: dir,
+        timeoutSeconds,
+        consoleLog,
+        extraModules: modulesFor(profile, kernel),
+        env: { [IN_VM_ENV]: '1' },
+        onOutput: (line) => o.log(`vm| ${line}`),
+      });
+      exitCode = run.exitCode;
+      // Seen about once in ten boots of the small patched kernel under TCG: node dies of a
+      // signal (SIGSEGV/SIGTRAP) before it has written anything. Nothing was measured, so one
+      // fresh boot is safe; it is recorded in the result's warnings.
+      if (exitCode > 128 && !existsSync(join(dir, 'result.json')) && attempt === 1) {
+        retries.push(`the bench process in the VM died of signal ${exitCode - 128} before it started measuring (console log kept as vm/console-attempt-1.log); the VM was booted again`);
+        renameSync(consoleLog, join(dir, 'vm', 'console-attempt-1.log'));
+        o.log(`vm: ${retries[retries.length - 1]}`);
+        continue;
+    }
+    break;
+    }
   } catch (e) {
     markInterrupted(dir, (e as Error).message);
     throw e;
@@ -109,6 +122,7 @@ export async function runProfileInVm(o: VmBenchOptions): Promise<{ result: Resul
     consoleLog: 'vm/console.log',
   };
   result.environment.vm = env;
+  result.warnings.push(...retries);
   if (accel.accel === 'tcg') {
     result.warnings.unshift(`the VM ran under TCG (QEMU's emulator: ${accel.reason}): absolute rates are emulated and far below real hardware; compare variants within this run only`);
   }
