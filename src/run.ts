@@ -36,21 +36,24 @@ export async function runProfile(o: RunOptions): Promise<RunOutcome> {
   const variants = resolveVariants(profile);
   const plan = buildPlan(profile, variants);
   const caps = await detectCapabilities();
-  const probing = variants.some((v) => v.probes.level !== 'off');
-  let backend: ProbeBackend | null = null;
-  if (probing) {
-    const requested = variants.find((v) => v.probes.backend !== 'auto')?.probes.backend ?? 'auto';
+  // Each variant's backend: its own request, or auto (the most exact one available).
+  const backends = new Map<string, ProbeBackend | null>();
+  for (const v of variants) {
+    if (v.probes.level === 'off' && !plan.trials.some((t) => t.variant === v.name && t.probeLevel !== 'off')) {
+      backends.set(v.name, null);
+      continue;
+    }
     try {
-      backend = chooseBackend(caps.probeBackends, requested);
+      backends.set(v.name, chooseBackend(caps.probeBackends, v.probes.backend));
     } catch (e) {
       if (!(e instanceof UserError)) throw e;
-      backend = null;
-      if (requested !== 'auto') throw e;
+      if (v.probes.backend !== 'auto') throw e;
+      backends.set(v.name, null);
     }
   }
-  const missing = missingRequirements(caps, variants, backend, profile.target);
+  const missing = variants.flatMap((v) => missingRequirements(caps, [v], backends.get(v.name) ?? null, profile.target));
   if (missing.length > 0) {
-    throw new UserError(`this machine cannot run profile '${profile.name}':\n  - ${missing.join('\n  - ')}`, { hint: 'run tunbench doctor for the full capability record' });
+    throw new UserError(`this machine cannot run profile '${profile.name}':\n  - ${[...new Set(missing)].join('\n  - ')}`, { hint: 'run tunbench doctor for the full capability record' });
   }
   const releaseLock = acquireRunLock();
   try {
@@ -58,7 +61,7 @@ export async function runProfile(o: RunOptions): Promise<RunOutcome> {
     const { dir, id } = newResultDir(profile.name, o.out);
     const warnings: string[] = [];
     if (reaped.length > 0) warnings.push(`removed lab namespaces left by killed runs: ${reaped.join(', ')}`);
-    if (backend === 'tracepoint' && !caps.probeBackends.kprobe.available && !caps.probeBackends.fentry.available) {
+    if ([...backends.values()].includes('tracepoint') && !caps.probeBackends.kprobe.available && !caps.probeBackends.fentry.available) {
       warnings.push(`probes use the tracepoint backend (kprobe: ${caps.probeBackends.kprobe.reason}): occupancy is derived as enqueued minus dequeued, not read from the ring`);
     }
     if (!('FULL_RING' in caps.dropReasons)) warnings.push('this kernel has no FULL_RING drop reason: full-queue drops are counted by location (tun_net_xmit) only');
@@ -99,7 +102,7 @@ export async function runProfile(o: RunOptions): Promise<RunOutcome> {
         o.progress({ event: 'trial-start', index: planned.index, total: plan.trials.length, variant: variant.name, repetition: planned.repetition, warmup: planned.warmup, secondsLeft: left });
         let trial: TrialResult;
         try {
-          trial = await runTrial(planned, variant, { profile, caps, backend, resultDir: dir, progress: o.progress, signal: abort.signal });
+          trial = await runTrial(planned, variant, { profile, caps, backend: backends.get(variant.name) ?? null, resultDir: dir, progress: o.progress, signal: abort.signal });
         } catch (e) {
           // A capability/input problem: keep the failed trial and what came before, then stop.
           const t = (e as { trial?: TrialResult }).trial;

@@ -65,8 +65,12 @@ export async function runProfileInVm(o: VmBenchOptions): Promise<{ result: Resul
   mkdirSync(join(dir, 'vm'), { recursive: true });
   const profileFile = join(dir, 'vm', 'profile.json');
   writeFileSync(profileFile, `${JSON.stringify(profile, null, 2)}\n`);
-  const estimate = estimatePlanSeconds(profile, buildPlan(profile));
-  const timeoutSeconds = Math.ceil(vm.bootTimeoutSeconds + estimate * vm.slowdown);
+  const plan = buildPlan(profile);
+  const estimate = estimatePlanSeconds(profile, plan);
+  // A guest consumer inside the VM is a nested QEMU: under TCG its boot alone takes a minute or more.
+  const guestVariants = new Set(resolveVariants(profile).filter((v) => v.workload.consumer.type === 'guest').map((v) => v.name));
+  const nestedGuestSeconds = plan.trials.filter((t) => guestVariants.has(t.variant)).length * 150;
+  const timeoutSeconds = Math.ceil(vm.bootTimeoutSeconds + estimate * vm.slowdown + nestedGuestSeconds);
   const consoleLog = join(dir, 'vm', 'console.log');
   o.log(`vm: booting ${kernel.release} (${accel.accel}: ${accel.reason}), ${vm.cpus} CPUs, ${vm.memoryMiB} MiB; the run may take up to ${timeoutSeconds} s`);
   const forget = onSignal((sig) => markInterrupted(dir, `interrupted by ${sig} (VM killed)`));
