@@ -139,6 +139,9 @@ export interface ProbeSamples {
   /** queue: read from the ring / sk_receive_queue at each enqueue (kprobe, fentry); accepted-minus-read:
    * derived from the cumulative counts at each tick (tracepoint). Absent in older results. */
   occupancySource?: 'queue' | 'accepted-minus-read';
+  /** Exact backends on a kernel with tunbench's tun patch: packets enqueued since attach by the
+   * queue their tun_file used (tun_file.skq read through BTF): evidence of the queue in use. */
+  enqueuesByQueueMode?: { ring: number; skq: number };
   /** Occupancy seen at each enqueue, in packets. */
   occupancyAtEnqueue: Histogram;
   /** Per-interval counts for time-series charts. */

@@ -29,6 +29,8 @@ export interface ParsedProbeOutput {
   ticks: Tick[];
   histSnapshots: HistSnapshot[];
   end: (Tick & { hists: Partial<Record<HistName, Histogram>> }) | null;
+  /** Exact backends on a kernel with tunbench's patch: enqueues by queue mode since attach (end record). */
+  queueModes: { ring: number; skq: number } | null;
   /** Non-data lines (warnings), kept for the record. */
   messages: string[];
 }
@@ -46,7 +48,7 @@ function toHistogram(v: unknown): Histogram {
 }
 
 export function parseProbeOutput(text: string): ParsedProbeOutput {
-  const out: ParsedProbeOutput = { attachedAt: null, ticks: [], histSnapshots: [], end: null, messages: [] };
+  const out: ParsedProbeOutput = { attachedAt: null, ticks: [], histSnapshots: [], end: null, queueModes: null, messages: [] };
   // Where map lines go: the current tick, the current histogram snapshot, or the end record.
   let target: { counts: Counters; reasons: Record<string, number>; hists: Partial<Record<HistName, Histogram>> } | null = null;
   for (const raw of text.split('\n')) {
@@ -88,7 +90,10 @@ export function parseProbeOutput(text: string): ParsedProbeOutput {
       for (const [name, value] of Object.entries(j.data as Record<string, unknown>)) {
         const key = name.replace(/^@/, '');
         if ((COUNTERS as readonly string[]).includes(key) && typeof value === 'number') target.counts[key as CounterName] = value;
-        else if (key === 'qlen' && value && typeof value === 'object' && out.ticks.length > 0 && target !== out.end) {
+        else if (key === 'qmode' && value && typeof value === 'object' && target === out.end) {
+          const m = value as Record<string, number>;
+          out.queueModes = { ring: m['0'] ?? 0, skq: m['1'] ?? 0 };
+        } else if (key === 'qlen' && value && typeof value === 'object' && out.ticks.length > 0 && target !== out.end) {
           out.ticks[out.ticks.length - 1]!.qlen = Object.values(value as Record<string, number>).reduce((a, b) => a + b, 0);
         } else if (key === 'reason' && value && typeof value === 'object') {
           for (const [r, n] of Object.entries(value as Record<string, number>)) target.reasons[r] = n;

@@ -128,6 +128,7 @@ export function cutWindow(parsed: ParsedProbeOutput, o: WindowOptions): Windowed
     latencyNs: o.level === 'full' ? hd('lat') : null,
     messages: parsed.messages.filter((m) => !/RLIMIT_MEMLOCK/.test(m)).slice(0, 20),
   };
+  if (parsed.queueModes) window.enqueuesByQueueMode = parsed.queueModes;
   const endCounts = endRecord.counts;
   return { window, total: { xmit: endCounts.xmit, drops: endCounts.xdrop, reads: endCounts.reads } };
 }

@@ -79,6 +79,11 @@ test('queue-compare-quick: sk_receive_queue vs ring on the patched kernel, pktge
       assert.equal(tr.queueMode, v.name);
       assert.equal(tr.probeBackend, 'kprobe');
       assert.equal(tr.probe?.occupancySource, 'queue', 'occupancy read from the queue itself');
+      // The probes read tun_file.skq through BTF on every enqueue: only the named queue was used.
+      const modes = tr.probe?.enqueuesByQueueMode;
+      assert.ok(modes, 'enqueues by queue mode recorded');
+      assert.ok(modes[v.name as 'ring' | 'skq'] > 0, JSON.stringify(modes));
+      assert.equal(modes[v.name === 'ring' ? 'skq' : 'ring'], 0, JSON.stringify(modes));
       // Exact backend vs tracepoint backend on the same traffic: the cross-validation checks ran.
       assert.equal(tr.crossCheck.filter((c) => /vs tracepoint backend/.test(c.name)).length, 3);
       // pktgen for real: every packet it sent was accepted or dropped by the tap.

@@ -124,3 +124,43 @@ test('backend choice: auto takes the most exact available; a requested missing o
   assert.throws(() => chooseBackend(a, 'kprobe'), (e: unknown) => e instanceof UserError && /no kprobes/.test(e.message));
   assert.throws(() => chooseBackend({ ...a, tracepoint: { available: false, reason: 'x' } }, 'auto'), UserError);
 });
+
+test('exact templates: skq lines only for a patched kernel, one tun_file branch per extra queue, no placeholder left', () => {
+  for (const backend of ['kprobe', 'fentry'] as const) {
+    const base = { tap: 'tb1x0', readerPid: 42, generator: 'pktgen' as const, sampleMs: 10, capacity: 256, level: 'counters' as const };
+    const plain = renderScript(loadTemplate(backend), { ...base, queues: 1, skqField: false });
+    assert.doesNotMatch(plain, /\$tf->skq|@qmode\[|\{\{/);
+    assert.doesNotMatch(plain, /tfiles\[1\]/);
+    const patched = renderScript(loadTemplate(backend), { ...base, queues: 3, skqField: true });
+    assert.match(patched, /if \(\$tf->skq\)/);
+    assert.match(patched, /@qmode\[\(uint64\)\$tf->skq\] = count\(\)/);
+    assert.match(patched, /if \(\$q == 2\) \{ \$tf = \(struct tun_file \*\)\$tun->tfiles\[2\]; \}/);
+    assert.doesNotMatch(patched, /\/\/@/);
+  }
+});
+
+test('parser: exact backends give occupancy from @qlen (summed over queues) and enqueues by queue mode', () => {
+  const lines = [
+    { type: 'printf', data: 'tunbench-attached 100\n' },
+    { type: 'printf', data: 'tick 1000000000\n' },
+    { type: 'map', data: { '@xmit': 10 } },
+    { type: 'map', data: { '@reads': 4 } },
+    { type: 'map', data: { '@qlen': { '0': 5, '1': 2 } } },
+    { type: 'printf', data: 'tick 1010000000\n' },
+    { type: 'map', data: { '@xmit': 20 } },
+    { type: 'map', data: { '@reads': 18 } },
+    { type: 'map', data: { '@qlen': { '0': 1, '1': 0 } } },
+    { type: 'printf', data: 'end 1020000000\n' },
+    { type: 'map', data: { '@qlen': { '0': 0 } } },
+    { type: 'map', data: { '@qmode': { '1': 20 } } },
+    { type: 'printf', data: 'done 1020000001\n' },
+    { type: 'map', data: { '@qmode': {} } },
+  ].map((l) => JSON.stringify(l)).join('\n');
+  const p = parseProbeOutput(lines);
+  assert.deepEqual(p.ticks.map((t) => t.qlen), [7, 1]);
+  assert.deepEqual(p.queueModes, { ring: 0, skq: 20 });
+  const w = cutWindow(p, { backend: 'kprobe', level: 'counters', capacity: 256, sampleMs: 10, start: 1000000000, end: 1010000000, dropReasons: {} });
+  assert.equal(w.window.occupancySource, 'queue');
+  assert.deepEqual(w.window.occupancySeries.values, [1]);
+  assert.deepEqual(w.window.enqueuesByQueueMode, { ring: 0, skq: 20 });
+});

@@ -15,3 +15,8 @@ test('README states the two commands, and .ci/run runs the test one', () => {
   assert.ok(readme.includes('bash scripts/setup.sh --test && npm test'));
   assert.ok(ci.includes('bash scripts/setup.sh --test && npm test'));
 });
+
+test('README lists every shipped profile', async () => {
+  const { listProfiles } = await import('../../src/profile/load.ts');
+  for (const name of listProfiles()) assert.ok(readme.includes(`| \`${name}\` |`), `profiles/${name}.yaml is not in the README's profile table`);
+});
