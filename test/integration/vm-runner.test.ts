@@ -9,13 +9,15 @@ import { fetchDebianKernel, kernelFromPath, runInVm } from '../../src/vm/index.t
 import { UserError } from '../../src/errors.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'tbvm-test-'));
+const missing = process.getuid?.() !== 0 ? 'needs root' : !existsSync('/usr/bin/qemu-system-x86_64') ? 'qemu-system-x86_64 not installed (bash scripts/setup.sh --test)' : !existsSync('/bin/busybox') ? 'busybox not installed (bash scripts/setup.sh --test)' : null;
 const out = join(dir, 'out');
 const run = async (cmd: string, timeoutSeconds = 120) => runInVm({
   kernel: await fetchDebianKernel(), command: ['sh', '-c', cmd], cwd: process.cwd(), outputDir: out,
   accel: 'tcg', timeoutSeconds, consoleLog: join(dir, `console-${Date.now()}.log`), extraModules: ['pktgen'],
 });
 
-test('uname, node writes into outputDir, exit status propagates', { timeout: 150_000 }, async () => {
+test('uname, node writes into outputDir, exit status propagates', { timeout: 150_000 }, async (t) => {
+  if (missing) return t.skip(missing);
   const k = await fetchDebianKernel();
   const r = await run(`uname -r > ${out}/uname; node -e "require('fs').writeFileSync('${out}/node', 'ok')"; exit 7`);
   assert.equal(r.exitCode, 7);
@@ -25,7 +27,8 @@ test('uname, node writes into outputDir, exit status propagates', { timeout: 150
   console.log(`boot ${r.bootSeconds.toFixed(1)} s, total ${r.totalSeconds.toFixed(1)} s`);
 });
 
-test('tap device, bpftrace attach, pktgen', { timeout: 150_000 }, async () => {
+test('tap device, bpftrace attach, pktgen', { timeout: 150_000 }, async (t) => {
+  if (missing) return t.skip(missing);
   const r = await run(`set -e; ip tuntap add dev tbtap0 mode tap; ip link show tbtap0 > ${out}/tap; ls /proc/net/pktgen > ${out}/pktgen; ` +
     `timeout 60 bpftrace -e 'tracepoint:net:net_dev_xmit { @n = count(); } interval:ms:100 { exit(); }' > ${out}/bpf 2>&1`);
   assert.match(readFileSync(join(out, 'tap'), 'utf8'), /tbtap0/);
@@ -38,7 +41,8 @@ test('bad kernel path is a UserError', () => {
   assert.throws(() => kernelFromPath('/etc/hostname'), /not an x86 bzImage/);
 });
 
-test('a hanging command hits the timeout and QEMU is gone', { timeout: 120_000 }, async () => {
+test('a hanging command hits the timeout and QEMU is gone', { timeout: 120_000 }, async (t) => {
+  if (missing) return t.skip(missing);
   await assert.rejects(run('sleep 1000', 30), (e: unknown) => e instanceof UserError && /timed out.*console log/.test(e.message));
   assert.equal(existsSync(dir), true);
   const ps = execFileSync('ps', ['-eo', 'args']).toString();
