@@ -6,15 +6,20 @@
 /** Console markers the host parses. */
 export const marker = { booted: 'TBVM-BOOTED', exit: 'TBVM-EXIT', error: 'TBVM-ERROR' } as const;
 
-export function initScript(moduleFiles: string[]): string {
+/** The start every busybox /init shares: applets, /proc /sys /dev, the modules in load order. */
+export function initPrologue(moduleFiles: string[], tag: string): string {
   return `#!/bin/busybox sh
 /bin/busybox --install -s /bin
 export PATH=/bin
 mount -t proc proc /proc
 mount -t sysfs sys /sys
 mount -t devtmpfs dev /dev
-fail() { echo "${marker.error} $*"; echo o > /proc/sysrq-trigger; poweroff -f; }
-for m in ${moduleFiles.join(' ')}; do insmod /modules/$m || echo "tbvm: insmod $m failed"; done
+for m in ${moduleFiles.join(' ')}; do insmod /modules/$m || echo "${tag}: insmod $m failed"; done
+`;
+}
+
+export function initScript(moduleFiles: string[]): string {
+  return `${initPrologue(moduleFiles, 'tbvm')}fail() { echo "${marker.error} $*"; echo o > /proc/sysrq-trigger; poweroff -f; }
 M9=trans=virtio,version=9p2000.L,msize=512000
 mount -t 9p -o $M9,ro,cache=loose hostroot /ro || fail "9p mount of the host root failed"
 mount -t tmpfs -o mode=0755 tbvm-rw /rw

@@ -10,15 +10,9 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { execa } from 'execa';
 import type { Result } from '../../src/types.ts';
+import { vmMissing } from '../helpers/vm.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'tunbench-guest-'));
-
-function missing(): string | null {
-  if (process.getuid?.() !== 0) return 'needs root (lab namespace, tap)';
-  if (!existsSync('/usr/bin/qemu-system-x86_64')) return 'qemu-system-x86_64 not installed (bash scripts/setup.sh --test)';
-  if (!existsSync('/bin/busybox')) return 'busybox not installed (bash scripts/setup.sh --test)';
-  return null;
-}
 
 function profile(name: string, consumer: string): string {
   const file = join(tmp, `${name}.yaml`);
@@ -41,7 +35,7 @@ function profile(name: string, consumer: string): string {
 const qemuLeft = (): boolean => /qemu-system.*tunbench-guest|qemu-system.*ifname=tb\d+x/.test(execFileSync('ps', ['-eo', 'args']).toString());
 
 test('guest consumer: the guest receives exactly the packets the tap accepted', { timeout: 10 * 60_000 }, async (t) => {
-  const why = missing();
+  const why = vmMissing();
   if (why) return t.skip(why);
   const out = join(tmp, 'ok');
   const r = await execa(process.execPath, ['bin/tunbench.js', 'bench', '--profile', profile('guest-ok', '{ type: guest, memoryMiB: 256 }'), '--out', out, '--no-report', '--progress', 'plain'], { reject: false, all: true });
@@ -63,7 +57,7 @@ test('guest consumer: the guest receives exactly the packets the tap accepted', 
 });
 
 test('guest consumer: a kernel that is not a bzImage fails cleanly, QEMU not left behind', { timeout: 5 * 60_000 }, async (t) => {
-  const why = missing();
+  const why = vmMissing();
   if (why) return t.skip(why);
   const out = join(tmp, 'bad');
   const r = await execa(process.execPath, ['bin/tunbench.js', 'bench', '--profile', profile('guest-bad', '{ type: guest, kernel: /etc/hostname }'), '--out', out, '--no-report', '--progress', 'plain'], { reject: false, all: true });

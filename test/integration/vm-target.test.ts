@@ -5,28 +5,16 @@
 // doctor --target vm. The patched-kernel tests need a kernel build: cached in .cache/kernel,
 // or TUNBENCH_KERNEL_BUILD=1 (CI) to build it (about 6 minutes cold).
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { execa } from 'execa';
 import type { Result, TrialResult } from '../../src/types.ts';
+import { patchedKernelMissing, vmMissing } from '../helpers/vm.ts';
 
 const root = process.cwd();
 const tmp = mkdtempSync(join(tmpdir(), 'tunbench-vmtarget-'));
-
-function vmMissing(): string | null {
-  if (process.getuid?.() !== 0) return 'needs root (tap devices, bpftrace inside the VM)';
-  if (!existsSync('/usr/bin/qemu-system-x86_64')) return 'qemu-system-x86_64 not installed (bash scripts/setup.sh --test)';
-  if (!existsSync('/bin/busybox')) return 'busybox not installed (bash scripts/setup.sh --test)';
-  return null;
-}
-
-function patchedMissing(): string | null {
-  const cached = existsSync('.cache/kernel') && readdirSync('.cache/kernel').some((d) => d.startsWith('build-') && existsSync(`.cache/kernel/${d}/bzImage`));
-  if (!cached && process.env.TUNBENCH_KERNEL_BUILD !== '1') return 'no cached patched kernel in .cache/kernel; run kernel/build.sh or set TUNBENCH_KERNEL_BUILD=1 (cold build: several minutes)';
-  return vmMissing();
-}
 
 async function bench(args: string[]): Promise<{ exitCode: number; out: string; result: Result; dir: string }> {
   const dir = join(tmp, `run-${Date.now()}`);
@@ -65,7 +53,7 @@ test("vm target: the quick profile runs inside a VM booted with Debian's kernel"
 });
 
 test('queue-compare-quick: sk_receive_queue vs ring on the patched kernel, pktgen, kprobe backend cross-validated', { timeout: 30 * 60_000 }, async (t) => {
-  const why = patchedMissing();
+  const why = patchedKernelMissing();
   if (why) return t.skip(why);
   const { exitCode, out, result, dir } = await bench(['--profile', 'queue-compare-quick', '--backend', 'kprobe']);
   assert.equal(exitCode, 0, out);
@@ -101,7 +89,7 @@ test('queue-compare-quick: sk_receive_queue vs ring on the patched kernel, pktge
 });
 
 test('pktgen inside the VM sends the requested count (fentry backend, cross-validated)', { timeout: 20 * 60_000 }, async (t) => {
-  const why = patchedMissing();
+  const why = patchedKernelMissing();
   if (why) return t.skip(why);
   const profile = join(tmp, 'pktgen-count.yaml');
   writeFileSync(profile, [
@@ -130,7 +118,7 @@ test('pktgen inside the VM sends the requested count (fentry backend, cross-vali
 });
 
 test('doctor --target vm --kernel patched reports the guest: exact backends, the queue switch, pktgen', { timeout: 15 * 60_000 }, async (t) => {
-  const why = patchedMissing();
+  const why = patchedKernelMissing();
   if (why) return t.skip(why);
   const r = await execa(process.execPath, ['bin/tunbench.js', 'doctor', '--target', 'vm', '--kernel', 'patched', '--json'], { cwd: root, reject: false });
   assert.equal(r.exitCode, 0, r.stderr);

@@ -13,6 +13,7 @@ import type { GuestOptions } from '../../profile/schema.ts';
 import type { ConsumerReport } from '../../types.ts';
 import { detectAccel } from '../../vm/accel.ts';
 import { buildInitramfs, defaultInitramfsCache } from '../../vm/initramfs.ts';
+import { initPrologue } from '../../vm/init-script.ts';
 import { fetchDebianKernel, kernelFromPath } from '../../vm/kernel-fetch.ts';
 import { qemuBinary, runQemu } from '../../vm/qemu.ts';
 import type { RunningSink, SinkSnapshot } from './sink.ts';
@@ -21,14 +22,7 @@ export const GUEST_MARK = 'TBGUEST';
 
 /** The consumer guest's /init: eth0 up, then its counters every 100 ms, forever. */
 export function guestInitScript(moduleFiles: string[]): string {
-  return `#!/bin/busybox sh
-/bin/busybox --install -s /bin
-export PATH=/bin
-mount -t proc proc /proc
-mount -t sysfs sys /sys
-mount -t devtmpfs dev /dev
-for m in ${moduleFiles.join(' ')}; do insmod /modules/$m || echo "tbguest: insmod $m failed"; done
-n=0
+  return `${initPrologue(moduleFiles, 'tbguest')}n=0
 while [ ! -e /sys/class/net/eth0 ] && [ $n -lt 100 ]; do usleep 100000; n=$((n+1)); done
 [ -e /sys/class/net/eth0 ] || { echo "${GUEST_MARK} error no eth0"; poweroff -f; }
 ip link set eth0 up
