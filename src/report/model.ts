@@ -95,7 +95,7 @@ export function buildReportModel(input: ReportInput): ReportModel {
     for (const w of r.warnings) warnings.push(`${tag}${w}`);
     const caps = r.environment.capabilities;
     if (!caps.pktgen.available) warnings.push(`${tag}pktgen is absent on ${r.environment.kernel.release}: traffic came from trafgen (userspace, AF_PACKET), not the in-kernel generator of the original measurement.`);
-    if (r.environment.target === 'vm') warnings.push(`${tag}trials ran in a VM${caps.kvm.available ? '' : ' under TCG (emulated): absolute speeds are not those of hardware'}.`);
+    if (r.environment.target === 'vm') warnings.push(`${tag}trials ran in a VM${r.environment.vm?.accel === 'kvm' ? ' under KVM' : ' under TCG (emulated): absolute speeds are not those of hardware'}.`);
     for (const v of r.variants) {
       const on = v.trials.filter((t) => isMeasured(t)).map((t) => t.metrics.rx_pps).filter((x): x is number => x !== null);
       const off = v.trials.filter((t) => t.overhead && t.status === 'ok').map((t) => t.metrics.rx_pps).filter((x): x is number => x !== null);
@@ -119,7 +119,7 @@ export function buildReportModel(input: ReportInput): ReportModel {
       { label: `${tag}kernel`, value: `${r.environment.kernel.release} ${r.environment.kernel.arch}` },
       { label: `${tag}tun queue`, value: `${r.environment.tun.queue} (${r.environment.tun.evidence})` },
       { label: `${tag}host`, value: `${r.environment.host.hostname}: ${r.environment.host.cpus} x ${r.environment.host.cpuModel}, ${r.environment.host.memoryMiB} MiB` },
-      { label: `${tag}target`, value: r.environment.target },
+      { label: `${tag}target`, value: r.environment.vm ? `vm: ${r.environment.vm.kernel.spec} kernel ${r.environment.vm.kernel.release}, ${r.environment.vm.accel} (${r.environment.vm.accelReason}), ${r.environment.vm.cpus} vCPUs, boot ${r.environment.vm.bootSeconds.toFixed(1)} s` : r.environment.target },
       { label: `${tag}probe backends`, value: `tracepoint ${yes(c.probeBackends.tracepoint)}; kprobe ${yes(c.probeBackends.kprobe)}; fentry ${yes(c.probeBackends.fentry)}` },
       { label: `${tag}bpftrace / trafgen`, value: `${c.bpftrace.version ?? 'absent'} / ${c.trafgen.version ?? 'absent'}` },
       { label: `${tag}pktgen`, value: yes(c.pktgen) },
