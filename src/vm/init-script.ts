@@ -40,7 +40,8 @@ mkdir -p $R/dev/pts $R/dev/shm $R/dev/net; mount -t devpts devpts $R/dev/pts; mo
 mount -t tracefs nodev $R/sys/kernel/tracing
 mount -t debugfs nodev $R/sys/kernel/debug 2>/dev/null
 mount -t bpf bpf $R/sys/fs/bpf
-mount -t tmpfs tmpfs $R/tmp
+# No tmpfs over /tmp: the overlay already makes it writable, and the repository or the
+# result folder may live under the host's /tmp (CI clones there).
 mkdir -p $R/run/tbjob
 mount -t 9p -o $M9 tbjob $R/run/tbjob || fail "9p mount of the job share failed"
 OUT=$(cat $R/run/tbjob/outdir)
