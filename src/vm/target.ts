@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { UserError } from '../errors.ts';
 import { onSignal } from '../lab/cleanup.ts';
+import { acquireRunLock } from '../lab/lock.ts';
 import { buildPlan, estimatePlanSeconds, resolveVariants } from '../profile/plan.ts';
 import type { Profile, VmSettings } from '../profile/schema.ts';
 import { newResultDir, readResult, writeResult } from '../result/store.ts';
@@ -57,6 +58,16 @@ export interface VmBenchOptions {
 }
 
 export async function runProfileInVm(o: VmBenchOptions): Promise<{ result: Result; dir: string; exitCode: number }> {
+  // One run at a time on this host, VM or not: a second run would share its CPUs.
+  const releaseLock = acquireRunLock();
+  try {
+    return await runLocked(o);
+  } finally {
+    releaseLock();
+  }
+}
+
+async function runLocked(o: VmBenchOptions): Promise<{ result: Result; dir: string; exitCode: number }> {
   const { profile } = o;
   const vm = profile.vm;
   const kernel = await resolveVmKernel(vm, o.log);
