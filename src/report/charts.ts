@@ -74,12 +74,23 @@ function histBars(vs: ReportVariant[], pick: (t: TrialResult) => Histogram | nul
   return { labels, datasets };
 }
 
+/** Where the occupancy figures came from, in words: the exact backends read the queue. */
+function occupancySources(vs: ReportVariant[]): { fromQueue: boolean; derived: boolean } {
+  const ts = vs.flatMap((rv) => measured(rv.variant)).filter((t) => t.probe);
+  return { fromQueue: ts.some((t) => t.probe!.occupancySource === 'queue'), derived: ts.some((t) => t.probe!.occupancySource !== 'queue') };
+}
+
 function occupancyHistogram(vs: ReportVariant[]): ChartSpec {
   const { labels, datasets } = histBars(vs, (t) => t.probe?.occupancyAtEnqueue, (rv, x) => x / rv.capacity);
+  const src = occupancySources(vs);
+  const how = [
+    src.fromQueue ? 'kprobe/fentry backends: read from the queue at every enqueue (ring indexes, or sk_receive_queue qlen)' : '',
+    src.derived ? 'tracepoint backend: at the counters level sampled every interval and weighted by the packets enqueued in it, at the full level per packet' : '',
+  ].filter(Boolean).join('; ');
   return {
     id: 'occupancy-histogram',
     title: 'Queue occupancy seen at enqueue',
-    caption: 'Share of enqueued packets by queue occupancy (fraction of capacity = tx_queue_len x queues), all measured trials. Counters level: occupancy sampled every interval, weighted by the packets enqueued in it; full level: exact per packet.',
+    caption: `Share of enqueued packets by queue occupancy (fraction of capacity = tx_queue_len x queues), all measured trials. ${how}.`,
     config: { type: 'bar', data: { labels, datasets }, options: base('occupancy at enqueue', 'occupancy (fraction of capacity, bucket start)', 'share of packets') } as ChartConfiguration,
   };
 }
@@ -102,7 +113,7 @@ function latency(vs: ReportVariant[]): ChartSpec | null {
   return {
     id: 'latency',
     title: 'Queueing latency (full probe level)',
-    caption: 'Time from net_dev_start_xmit to the copy to the reader, per packet, all measured trials (power-of-two buckets, lower edge in microseconds).',
+    caption: 'Time from net_dev_start_xmit (tracepoint backend) or tun_net_xmit entry (kprobe/fentry) to the copy to the reader, per packet, all measured trials (power-of-two buckets, lower edge in microseconds).',
     config: { type: 'bar', data: { labels, datasets }, options: base('queueing latency', 'latency (us, bucket start)', 'share of packets') } as ChartConfiguration,
   };
 }
@@ -116,7 +127,7 @@ function lockBySide(vs: ReportVariant[]): ChartSpec {
   return {
     id: 'lock-contention',
     title: 'Lock contention by side',
-    caption: 'Median contended lock acquisitions per second (lock:contention_begin) in the xmit context (generator) and the read context (reader).',
+    caption: `Median contended lock acquisitions per second (lock:contention_begin): ${occupancySources(vs).fromQueue ? 'kprobe/fentry backends, waits inside tun_net_xmit (xmit side) and tun_do_read (read side)' : ''}${occupancySources(vs).fromQueue && occupancySources(vs).derived ? '; ' : ''}${occupancySources(vs).derived ? 'tracepoint backend, waits in the generator (xmit side) and the reader (read side)' : ''}.`,
     config: {
       type: 'bar',
       data: {
@@ -136,7 +147,7 @@ export function buildCharts(vs: ReportVariant[]): ChartSpec[] {
   const charts: (ChartSpec | null)[] = [
     ppsPerTrial(vs),
     occupancyHistogram(vs),
-    series(vs, 'occupancy-time', 'Queue occupancy over time', 'Occupancy (accepted minus read) as a fraction of capacity, first measured trial of each variant, sampled every interval (averaged down to at most 300 points).', 'fraction of capacity', (t, rv) => t.probe ? t.probe.occupancySeries.values.map((v) => v / rv.capacity) : null, iv),
+    series(vs, 'occupancy-time', 'Queue occupancy over time', `Occupancy (${occupancySources(vs).fromQueue ? 'read from the queue at the last enqueue before each sample' : 'accepted minus read'}${occupancySources(vs).fromQueue && occupancySources(vs).derived ? ', or accepted minus read for tracepoint trials' : ''}) as a fraction of capacity, first measured trial of each variant, sampled every interval (averaged down to at most 300 points).`, 'fraction of capacity', (t, rv) => t.probe ? t.probe.occupancySeries.values.map((v) => v / rv.capacity) : null, iv),
     latency(vs),
     series(vs, 'drops-time', 'Drops over time', 'Packets dropped by tun_net_xmit per sample interval, first measured trial of each variant.', 'drops per interval', (t) => t.probe?.series.drops ?? null, (t) => t.probe?.series.intervalMs ?? 10),
     lockBySide(vs),
