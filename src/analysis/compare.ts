@@ -27,12 +27,25 @@ export function improvement(metric: MetricName, ratio: number): number {
   return METRICS[metric].better === 'higher' ? ratio - 1 : 1 - ratio;
 }
 
+/** The smallest two-sided exact Mann-Whitney p-value for sample sizes m and n: 2 / C(m+n, m). */
+export function smallestPossibleP(m: number, n: number): number {
+  let c = 1;
+  for (let i = 1; i <= m; i++) c = (c * (n + i)) / i;
+  return Math.min(1, 2 / c);
+}
+
 export function compareSamples(metric: MetricName, baseline: { label: string; xs: number[] }, candidate: { label: string; xs: number[] }, o: Required<Omit<CompareOptions, 'metrics'>>): MetricComparison {
   const a = baseline.xs;
   const b = candidate.xs;
   const base = { metric, baseline: baseline.label, candidate: candidate.label };
   if (a.length < o.minTrials || b.length < o.minTrials) {
     return { ...base, baselineMedian: a.length ? median(a) : NaN, candidateMedian: b.length ? median(b) : NaN, ratio: NaN, ratioCiLow: NaN, ratioCiHigh: NaN, changePct: NaN, pValue: NaN, verdict: 'insufficient', reason: `needs at least ${o.minTrials} measured trials on each side (have ${a.length} and ${b.length})` };
+  }
+  const minP = smallestPossibleP(a.length, b.length);
+  if (minP >= o.alpha) {
+    let need = Math.min(a.length, b.length);
+    while (smallestPossibleP(need, need) >= o.alpha) need++;
+    return { ...base, baselineMedian: median(a), candidateMedian: median(b), ratio: ratioOfMedians(a, b), ratioCiLow: NaN, ratioCiHigh: NaN, changePct: improvement(metric, ratioOfMedians(a, b)) * 100, pValue: NaN, verdict: 'insufficient', reason: `with ${a.length} and ${b.length} trials the smallest p-value the Mann-Whitney test can give is ${minP.toPrecision(2)}, not below alpha ${o.alpha}: run at least ${need} trials a side to judge` };
   }
   const ratio = ratioOfMedians(a, b);
   const [lo, hi] = bootstrapRatioCI(a, b, { resamples: o.resamples, confidence: 1 - o.alpha, rand: seededRandom(o.seed) });

@@ -80,7 +80,8 @@ export function buildReportModel(input: ReportInput): ReportModel {
       if (sv.baseline && !c) return { text: formatValue(m, s.median), ci, change: 'baseline', verdict: 'baseline' };
       if (!c) return { text: formatValue(m, s.median), ci, change: '', verdict: '' };
       const vs = c.baseline !== cmp.summary.variants.find((b) => b.baseline)?.variant ? ` vs ${c.baseline}` : '';
-      const change = Number.isFinite(c.ratio) ? `${c.ratio >= 1 ? '+' : ''}${((c.ratio - 1) * 100).toFixed(1)}%${vs} (p=${c.pValue.toPrecision(2)})` : c.reason;
+      const pct = `${c.ratio >= 1 ? '+' : ''}${((c.ratio - 1) * 100).toFixed(1)}%${vs}`;
+      const change = !Number.isFinite(c.ratio) ? c.reason : Number.isFinite(c.pValue) ? `${pct} (p=${c.pValue.toPrecision(2)})` : `${pct} (too few trials to test)`;
       return { text: formatValue(m, s.median), ci, change, verdict: c.verdict };
     });
     return { variant: sv.variant, baseline: sv.baseline, trials: sv.trials, cells };

@@ -100,3 +100,13 @@ test('outliers are named in plain words', () => {
   assert.match(w.warnings.join(' '), /1 of 6 trials of ring.*xmit_pps/);
   assert.match(w.warnings.join(' '), /first trial.*warm-up/);
 });
+
+test('too few trials for the test to ever reach alpha: insufficient, with how many are needed', async () => {
+  const { smallestPossibleP } = await import('../../src/analysis/compare.ts');
+  assert.equal(smallestPossibleP(3, 3), 0.1);
+  assert.ok(Math.abs(smallestPossibleP(4, 4) - 2 / 70) < 1e-12);
+  const c = compareSamples('rx_pps', { label: 'A', xs: [100, 101, 99] }, { label: 'B', xs: [2, 3, 1] }, opts);
+  assert.equal(c.verdict, 'insufficient');
+  assert.match(c.reason, /smallest p-value .* 0\.10.*at least 4 trials a side/);
+  assert.ok(c.ratio < 0.05, 'the change itself is still reported');
+});
