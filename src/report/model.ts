@@ -65,6 +65,7 @@ function verdictOf(input: ReportInput, crossFails: number): ReportModel['verdict
     `${count('unchanged')} unchanged, ${count('insufficient')} without enough trials (xmit_pps, rx_pps, drop_ratio against the baseline, or the variant a variant names in compareTo; significance p < ${input.comparison.alpha} and a change beyond ${(input.comparison.noiseThreshold * 100).toFixed(0)}%).`,
     cross,
   ].filter(Boolean).join(' ');
+  if (!regressed.length && count('insufficient') === cs.length) return { level: 'info', text: `Not judged: too few trials for the significance test. ${text}` };
   return { level: regressed.length ? 'fail' : 'pass', text };
 }
 
