@@ -20,6 +20,8 @@ const HELP = `usage: tunbench bench [options]     (npm run bench -- [options])
   --probes off|counters|full   probe level for every variant
   --backend auto|tracepoint|kprobe|fentry   probe backend
   --seed N                seed for shuffled order and the bootstrap
+  --variants A,B,...      run only these variants of the profile (the baseline is kept first
+                          when it is among them)
   --target host|vm        where the trials run (vm: boot a kernel in QEMU, see --kernel)
   --kernel debian|patched|PATH   the VM target's kernel (sets target vm)
   --progress tty|plain|json|quiet   progress output (default: tty on a terminal, else plain)
@@ -38,8 +40,16 @@ function num(name: string, v: string | undefined): number | undefined {
 }
 
 /** Apply command-line overrides and validate the result again with the profile schema. */
-export function applyOverrides(profile: Profile, o: { duration?: number; repetitions?: number; warmupTrials?: number; probes?: string; backend?: string; seed?: number; target?: string; kernel?: string }): Profile {
+export function applyOverrides(profile: Profile, o: { duration?: number; repetitions?: number; warmupTrials?: number; probes?: string; backend?: string; seed?: number; target?: string; kernel?: string; variants?: string[] }): Profile {
   const next: Record<string, unknown> = structuredClone(profile);
+  if (o.variants !== undefined) {
+    const names = profile.variants.map((v) => v.name);
+    const unknown = o.variants.filter((n) => !names.includes(n));
+    if (unknown.length) throw new UserError(`--variants: no variant ${unknown.join(', ')} in profile '${profile.name}' (it has: ${names.join(', ') || 'none'})`);
+    const kept = profile.variants.filter((v) => o.variants!.includes(v.name));
+    // A kept variant compared with a dropped one falls back to the baseline.
+    next.variants = kept.map((v) => (v.compareTo !== undefined && !o.variants!.includes(v.compareTo) ? (({ compareTo: _c, ...rest }) => rest)(v) : v));
+  }
   if (o.target !== undefined) next.target = o.target;
   if (o.kernel !== undefined) {
     next.target = 'vm';
@@ -76,6 +86,7 @@ export async function main(args: string[]): Promise<number> {
       seed: { type: 'string' },
       target: { type: 'string' },
       kernel: { type: 'string' },
+      variants: { type: 'string' },
       progress: { type: 'string' },
       gate: { type: 'string' },
       'no-report': { type: 'boolean', default: false },
@@ -99,6 +110,7 @@ export async function main(args: string[]): Promise<number> {
     seed: num('seed', values.seed),
     target: values.target,
     kernel: values.kernel,
+    variants: values.variants?.split(',').map((x) => x.trim()).filter(Boolean),
   });
   const command = ['npm', 'run', 'bench', '--', ...args];
   let outcome: { result: Result; dir: string };

@@ -45,3 +45,12 @@ test('guest QEMU args: the lab tap by name, vhost as asked, virtio-net', () => {
   assert.match(a, /virtio-net-pci,netdev=n0/);
   assert.match(a, /-accel tcg/);
 });
+
+test('--variants keeps the named variants, drops a compareTo that points outside, refuses unknown names', () => {
+  const p = ProfileSchema.parse({ name: 'q', variants: [{ name: 'skq', baseline: true }, { name: 'ring', compareTo: 'skq' }, { name: 'ring-64', compareTo: 'skq-64' }, { name: 'skq-64' }] });
+  const kept = applyOverrides(p, { variants: ['skq', 'ring', 'ring-64'] });
+  assert.deepEqual(kept.variants.map((v) => v.name), ['skq', 'ring', 'ring-64']);
+  assert.equal(kept.variants[1]!.compareTo, 'skq');
+  assert.equal(kept.variants[2]!.compareTo, undefined);
+  assert.throws(() => applyOverrides(p, { variants: ['nope'] }), /no variant nope.*it has: skq, ring, ring-64, skq-64/);
+});
