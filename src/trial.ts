@@ -95,10 +95,11 @@ export async function runTrial(planned: PlannedTrial, variant: ResolvedVariant, 
 
     if (level !== 'off') {
       if (!ctx.backend) throw new UserError('no probe backend available', { hint: 'run tunbench doctor; or use --probes off' });
+      const target = { tapName: lab.tap, consumerPid: sink.pid, generator: w.generator.type, capacity: lab.capacity, queues: lab.queues, skqField: ctx.caps.tun.queueModeSwitch ?? false };
       probes = await startProbes({
         backend: ctx.backend,
         level,
-        target: { tapName: lab.tap, consumerPid: sink.pid, generator: w.generator.type, capacity: lab.capacity, queues: lab.queues, skqField: ctx.caps.tun.queueModeSwitch ?? false },
+        target,
         sampleIntervalMs: variant.probes.sampleIntervalMs,
         dropReasons: ctx.caps.dropReasons,
         rawFile: join(ctx.resultDir, 'raw', rawName),
@@ -109,7 +110,7 @@ export async function runTrial(planned: PlannedTrial, variant: ResolvedVariant, 
         shadow = await startProbes({
           backend: 'tracepoint',
           level: 'counters',
-          target: { tapName: lab.tap, consumerPid: sink.pid, generator: w.generator.type, capacity: lab.capacity, queues: lab.queues },
+          target,
           sampleIntervalMs: variant.probes.sampleIntervalMs,
           dropReasons: ctx.caps.dropReasons,
           rawFile: join(ctx.resultDir, 'raw', rawName.replace(/\.bpftrace\.jsonl$/, '.tracepoint.bpftrace.jsonl')),

@@ -7,8 +7,6 @@ import { createProgress, defaultProgressMode, type ProgressMode } from '../progr
 import { runProfile } from '../run.ts';
 import { parseMetrics } from './gate.ts';
 import { insideVm, runProfileInVm } from '../vm/target.ts';
-import { writeResult } from '../result/store.ts';
-import type { Result } from '../types.ts';
 
 const HELP = `usage: tunbench bench [options]     (npm run bench -- [options])
 
@@ -113,18 +111,10 @@ export async function main(args: string[]): Promise<number> {
     variants: values.variants?.split(',').map((x) => x.trim()).filter(Boolean),
   });
   const command = ['npm', 'run', 'bench', '--', ...args];
-  let outcome: { result: Result; dir: string };
-  if (profile.target === 'vm' && !insideVm()) {
-    // Boot the profile's kernel and run this same bench inside it; the guest writes the result here.
-    const r = await runProfileInVm({ profile, out: values.out, passArgs: [], log: (l) => console.log(l) });
-    r.result.command = command;
-    r.result.profileSource = loaded.path;
-    writeResult(r.dir, r.result);
-    outcome = r;
-  } else {
-    outcome = await runProfile({ profile, profileSource: loaded.path, out: values.out, command, progress: createProgress(mode) });
-  }
-  const { result, dir } = outcome;
+  // target vm: boot the profile's kernel and run this same bench inside it; the guest writes the result here.
+  const { result, dir } = profile.target === 'vm' && !insideVm()
+    ? await runProfileInVm({ profile, out: values.out, command, profileSource: loaded.path, log: (l) => console.log(l) })
+    : await runProfile({ profile, profileSource: loaded.path, out: values.out, command, progress: createProgress(mode) });
 
   if (!values['no-report']) {
     try {

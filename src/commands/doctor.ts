@@ -81,26 +81,23 @@ async function doctorVm(kernelSpec: string, modulesDir: string | undefined, json
   const log = (l: string) => { if (!json) console.log(l); };
   const kernel = await resolveVmKernel({ kernel: kernelSpec, ...(modulesDir ? { modulesDir } : {}) }, log);
   const accel = await detectAccel(kernel);
+  // Removed after success; kept (with the console log) when something fails.
   const dir = mkdtempSync(join(tmpdir(), 'tunbench-doctor-'));
-  try {
-    log(`vm: booting ${kernel.release} (${accel.accel}: ${accel.reason})`);
-    const run = await runInVm({
-      kernel, accel: accel.accel, cpus: 2, memoryMiB: 2048, cwd: repoRoot, outputDir: dir, timeoutSeconds: 300,
-      consoleLog: join(dir, 'console.log'),
-      extraModules: kernel.modulesDir ? ['pktgen'] : [],
-      command: ['sh', '-c', `${process.execPath} ${join(repoRoot, 'bin/tunbench.js')} doctor --json > ${dir}/doctor.json`],
-    });
-    if (run.exitCode !== 0 || !existsSync(join(dir, 'doctor.json'))) throw new UserError(`doctor inside the VM failed (exit ${run.exitCode}); console log kept in ${dir}`);
-    const caps = JSON.parse(readFileSync(join(dir, 'doctor.json'), 'utf8')) as Capabilities;
-    const vm = { kernel: { release: kernel.release, source: kernel.source, image: kernel.image, spec: kernelSpec }, accel: accel.accel, accelReason: accel.reason, bootSeconds: run.bootSeconds, totalSeconds: run.totalSeconds };
-    if (json) console.log(JSON.stringify({ target: 'vm', vm, capabilities: caps }, null, 2));
-    else {
-      console.log(`target      vm: ${kernelSpec} kernel ${kernel.release}, ${accel.accel}${accel.accel === 'tcg' ? ' (emulated: rates are not real)' : ''}, boot ${run.bootSeconds.toFixed(1)} s, doctor done in ${run.totalSeconds.toFixed(1)} s`);
-      console.log(formatCapabilities(caps));
-    }
-    rmSync(dir, { recursive: true, force: true });
-    return 0;
-  } finally {
-    /* the folder (with the console log) is kept when something failed */
+  log(`vm: booting ${kernel.release} (${accel.accel}: ${accel.reason})`);
+  const run = await runInVm({
+    kernel, accel: accel.accel, cpus: 2, memoryMiB: 2048, cwd: repoRoot, outputDir: dir, timeoutSeconds: 300,
+    consoleLog: join(dir, 'console.log'),
+    extraModules: kernel.modulesDir ? ['pktgen'] : [],
+    command: ['sh', '-c', `${process.execPath} ${join(repoRoot, 'bin/tunbench.js')} doctor --json > ${dir}/doctor.json`],
+  });
+  if (run.exitCode !== 0 || !existsSync(join(dir, 'doctor.json'))) throw new UserError(`doctor inside the VM failed (exit ${run.exitCode}); console log kept in ${dir}`);
+  const caps = JSON.parse(readFileSync(join(dir, 'doctor.json'), 'utf8')) as Capabilities;
+  const vm = { kernel: { release: kernel.release, source: kernel.source, image: kernel.image, spec: kernelSpec }, accel: accel.accel, accelReason: accel.reason, bootSeconds: run.bootSeconds, totalSeconds: run.totalSeconds };
+  if (json) console.log(JSON.stringify({ target: 'vm', vm, capabilities: caps }, null, 2));
+  else {
+    console.log(`target      vm: ${kernelSpec} kernel ${kernel.release}, ${accel.accel}${accel.accel === 'tcg' ? ' (emulated: rates are not real)' : ''}, boot ${run.bootSeconds.toFixed(1)} s, doctor done in ${run.totalSeconds.toFixed(1)} s`);
+    console.log(formatCapabilities(caps));
   }
+  rmSync(dir, { recursive: true, force: true });
+  return 0;
 }

@@ -52,8 +52,9 @@ export function modulesFor(profile: Profile, kernel: VmKernel): string[] {
 export interface VmBenchOptions {
   profile: Profile;
   out?: string;
-  /** The bench options to pass on (overrides are already applied to `profile`). */
-  passArgs: string[];
+  /** Recorded in the result: the host's command line and profile file (the guest sees a copy). */
+  command: string[];
+  profileSource: string;
   log: (line: string) => void;
 }
 
@@ -95,7 +96,7 @@ async function runLocked(o: VmBenchOptions): Promise<{ result: Result; dir: stri
         accel: accel.accel,
         cpus: vm.cpus,
         memoryMiB: vm.memoryMiB,
-        command: [process.execPath, join(repoRoot, 'bin/tunbench.js'), 'bench', '--profile', profileFile, '--out', dir, '--progress', 'plain', '--no-report', ...o.passArgs],
+        command: [process.execPath, join(repoRoot, 'bin/tunbench.js'), 'bench', '--profile', profileFile, '--out', dir, '--progress', 'plain', '--no-report'],
         cwd: repoRoot,
         outputDir: dir,
         timeoutSeconds,
@@ -137,6 +138,8 @@ async function runLocked(o: VmBenchOptions): Promise<{ result: Result; dir: stri
     consoleLog: 'vm/console.log',
   };
   result.environment.vm = env;
+  result.command = o.command;
+  result.profileSource = o.profileSource;
   result.warnings.push(...retries);
   if (accel.accel === 'tcg') {
     result.warnings.unshift(`the VM ran under TCG (QEMU's emulator: ${accel.reason}): absolute rates are emulated and far below real hardware; compare variants within this run only`);
