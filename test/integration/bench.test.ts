@@ -111,7 +111,10 @@ test('an unavailable probe backend is refused before any traffic, exit 2', async
 });
 
 test('not root: exit 2 saying root is needed', async () => {
-  const r = await execa('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, ...CLI, 'bench', '--profile', 'quick'], {
+  // An unprivileged user namespace: uid 65534 and no capabilities on the machine, yet the
+  // files stay readable (their owner is still us), so the repository may sit anywhere, even
+  // in a mode-0700 temporary folder as CI's clone does.
+  const r = await execa('unshare', ['--user', process.execPath, ...CLI, 'bench', '--profile', 'quick'], {
     reject: false, all: true, env: { ...process.env, HOME: '/tmp', TUNBENCH_LOCK: '/tmp/tunbench-nonroot.lock' },
   });
   assert.equal(r.exitCode, 2, r.all);

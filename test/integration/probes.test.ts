@@ -57,8 +57,11 @@ async function startSink(delayNs: number): Promise<{ proc: ResultPromise; pid: n
 before(async () => {
   if (missing) return;
   await execa('ip', ['netns', 'add', NS]);
+  // As in the real lab: no IPv6, so the stack sends no router solicitations or MLD reports of
+  // its own into the tap at random moments (they made the exact counts differ by one).
+  await execa('ip', ['netns', 'exec', NS, 'sysctl', '-qw', 'net.ipv6.conf.all.disable_ipv6=1', 'net.ipv6.conf.default.disable_ipv6=1']);
   await execa('ip', ['-n', NS, 'tuntap', 'add', 'dev', TAP, 'mode', 'tap']);
-  await execa('ip', ['-n', NS, 'link', 'set', TAP, 'txqueuelen', String(QLEN), 'up']);
+  await execa('ip', ['-n', NS, 'link', 'set', TAP, 'txqueuelen', String(QLEN), 'addrgenmode', 'none', 'up']);
   // Broadcast frame, 60 bytes.
   writeFileSync(join(dir, 'frame.cfg'), '{ fill(0xff, 6), 0x02, 0x00, 0x00, 0x00, 0x00, 0x01, 0x88, 0xb5, fill(0x00, 46) }\n');
 });
