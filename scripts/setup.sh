@@ -15,11 +15,19 @@ if [ "$(id -u)" -ne 0 ]; then
   exit 2
 fi
 
+export DEBIAN_FRONTEND=noninteractive
+# Another apt (unattended upgrades) may hold the dpkg lock: wait for it up to 5 minutes.
+apt_opts=(-o DPkg::Lock::Timeout=300 -q)
+apt_updated=0
+apt_update() {
+  if [ "$apt_updated" = 0 ]; then apt-get "${apt_opts[@]}" update >/dev/null; apt_updated=1; fi
+}
+
 # Node.js itself, if the machine has none (Debian 12's nodejs is 18.19, enough for tunbench).
 if ! command -v npm >/dev/null 2>&1; then
   echo "tunbench setup: installing nodejs and npm"
-  DEBIAN_FRONTEND=noninteractive apt-get update -q >/dev/null
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -q nodejs npm >/dev/null
+  apt_update
+  apt-get "${apt_opts[@]}" install -y nodejs npm >/dev/null
 fi
 
 # Debian packages: tool -> package. Only missing ones are installed.
@@ -30,8 +38,9 @@ pkgs=(
   build-essential     # the C sink
   pkg-config libcairo2-dev libpango1.0-dev libjpeg-dev libgif-dev librsvg2-dev   # canvas (PNG charts) builds from source
   kmod                # modprobe/modinfo for pktgen and vhost_net detection
+  bpftool             # tun's struct offsets from BTF (module BTF too), for the counters-level sampler
 )
-[ "$want_test" = 1 ] && pkgs+=(chromium qemu-system-x86 busybox-static)   # report test; kernel patch test in a TCG VM
+[ "$want_test" = 1 ] && pkgs+=(chromium busybox-static)   # report test; VM tests (busybox initramfs)
 
 missing=()
 for p in "${pkgs[@]}"; do
@@ -39,9 +48,33 @@ for p in "${pkgs[@]}"; do
 done
 if [ "${#missing[@]}" -gt 0 ]; then
   echo "tunbench setup: installing ${missing[*]}"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -q >/dev/null
-  apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
+  apt_update
+  apt-get "${apt_opts[@]}" install -y --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# QEMU for the VM target and the VM tests: from bookworm-backports (QEMU 10). Debian 12's own
+# QEMU 7.2 corrupts programs in multi-threaded TCG guests now and then (segfaults, parse errors
+# of good files: ../shared/platform-notes.md); the runner falls back to single-threaded TCG on
+# such a QEMU, 1.8x slower. Only with --test, or when QEMU is already wanted (TUNBENCH_QEMU=1).
+if [ "$want_test" = 1 ] || [ "${TUNBENCH_QEMU:-0}" = 1 ]; then
+  qemu_major=$(qemu-system-x86_64 --version 2>/dev/null | sed -n 's/^QEMU emulator version \([0-9]*\).*/\1/p')
+  if [ -z "$qemu_major" ] || [ "$qemu_major" -lt 8 ]; then
+    codename=$(. /etc/os-release && echo "${VERSION_CODENAME:-}")
+    if [ "$codename" = bookworm ]; then
+      src=/etc/apt/sources.list.d/tunbench-bookworm-backports.sources
+      if ! grep -rqs 'bookworm-backports' /etc/apt/sources.list /etc/apt/sources.list.d/; then
+        printf 'Types: deb\nURIs: http://deb.debian.org/debian\nSuites: bookworm-backports\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' > "$src"
+        apt_updated=0
+      fi
+      echo "tunbench setup: installing qemu-system-x86 from bookworm-backports"
+      apt_update
+      apt-get "${apt_opts[@]}" install -y --no-install-recommends -t bookworm-backports qemu-system-x86 >/dev/null
+    else
+      echo "tunbench setup: installing qemu-system-x86"
+      apt_update
+      apt-get "${apt_opts[@]}" install -y --no-install-recommends qemu-system-x86 >/dev/null
+    fi
+  fi
 fi
 
 # Node dependencies: only when package-lock.json changed since the last install.
