@@ -39,6 +39,7 @@ pkgs=(
   pkg-config libcairo2-dev libpango1.0-dev libjpeg-dev libgif-dev librsvg2-dev   # canvas (PNG charts) builds from source
   kmod                # modprobe/modinfo for pktgen and vhost_net detection
   bpftool             # tun's struct offsets from BTF (module BTF too), for the counters-level sampler
+  iperf3              # TCP/UDP flow workloads through the wire consumer
 )
 [ "$want_test" = 1 ] && pkgs+=(chromium busybox-static)   # report test; VM tests (busybox initramfs)
 
