@@ -200,6 +200,8 @@ export interface VmEnvironment {
   kernel: { release: string; source: 'debian-package' | 'path'; image: string; spec: string };
   accel: 'kvm' | 'tcg';
   accelReason: string;
+  /** Under TCG: multi-threaded (QEMU's default) or single-threaded (-accel tcg,thread=single, on a QEMU known to corrupt multi-threaded guests), with QEMU's version and why. */
+  tcgThreading?: { mode: 'multi' | 'single'; qemuVersion: string | null; reason: string };
   cpus: number;
   memoryMiB: number;
   /** Seconds from QEMU start to the guest running the bench command. */

@@ -1,11 +1,14 @@
 // Which accelerator works: /dev/kvm can exist yet hang a stock kernel (nested, paravirt-only), so
 // KVM is tried for real: a short boot that must reach the command and return. Cached per process.
+// It boots through run-in-vm.ts, which takes the accelerator as given and never imports this
+// module (no import cycle).
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { UserError } from '../errors.ts';
 import type { VmKernel } from './kernel-fetch.ts';
 import { fetchDebianKernel, repoRoot } from './kernel-fetch.ts';
+import { runInVm } from './run-in-vm.ts';
 
 export interface AccelChoice { accel: 'kvm' | 'tcg'; reason: string }
 /** Seconds the KVM trial boot may take before KVM is declared unusable. */
@@ -42,7 +45,6 @@ function bootId(): string {
 async function probe(kernel?: VmKernel): Promise<AccelChoice> {
   if (!existsSync('/dev/kvm')) return { accel: 'tcg', reason: '/dev/kvm does not exist' };
   const k = kernel ?? await fetchDebianKernel();
-  const { runInVm } = await import('./run-in-vm.ts');
   const dir = mkdtempSync(join(tmpdir(), 'tbvm-kvm-'));
   const consoleLog = join(dir, 'console.log');
   try {

@@ -1,7 +1,10 @@
 // Run one QEMU process: console (serial on stdio) written to a file and scanned line by line,
-// killed on timeout and on SIGINT/SIGTERM of this process. Always time-bounded.
+// killed on timeout, and registered with the run's cleanup (src/lab/cleanup.ts), so SIGINT,
+// SIGTERM and SIGHUP of this process kill it before the process exits. Always time-bounded.
 import { spawn } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
+import { UserError } from '../errors.ts';
+import { onCleanup } from '../lab/cleanup.ts';
 
 export interface QemuRunOptions {
   args: string[];
@@ -17,7 +20,8 @@ export interface QemuRunOptions {
 }
 export interface QemuRunResult { exitCode: number | null; timedOut: boolean; stoppedByLine: boolean; seconds: number }
 
-export const qemuBinary = 'qemu-system-x86_64';
+/** The QEMU binary: qemu-system-x86_64 from PATH, or $TUNBENCH_QEMU (e.g. a QEMU built or unpacked elsewhere). */
+export const qemuBinary = process.env.TUNBENCH_QEMU || 'qemu-system-x86_64';
 
 export async function runQemu(o: QemuRunOptions): Promise<QemuRunResult> {
   const start = performance.now();
@@ -25,13 +29,18 @@ export async function runQemu(o: QemuRunOptions): Promise<QemuRunResult> {
   const log = createWriteStream(o.consoleLog);
   const argv = [...(o.prefix ?? []), qemuBinary, ...o.args];
   const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
-  if (child.pid !== undefined) o.onSpawn?.(child.pid);
+  const closed = new Promise<number | null>((res, rej) => {
+    child.once('error', rej);
+    child.once('close', (code) => res(code));
+  });
+  closed.catch(() => undefined);
   let timedOut = false;
   let stoppedByLine = false;
   const kill = (): void => { if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL'); };
-  const onSignal = (sig: NodeJS.Signals): void => { kill(); process.off('SIGINT', onSignal); process.off('SIGTERM', onSignal); process.kill(process.pid, sig); };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  // On a signal the cleanup kills QEMU and waits until it is gone (so it writes nothing more into
+  // a result folder it shares) before the process exits.
+  const forget = onCleanup(`qemu (pid ${child.pid ?? '?'})`, async () => { kill(); await closed.catch(() => undefined); });
+  if (child.pid !== undefined) o.onSpawn?.(child.pid);
   const timer = setTimeout(() => { timedOut = true; kill(); }, o.timeoutSeconds * 1000);
   let graceTimer: NodeJS.Timeout | null = null;
   let pending = '';
@@ -48,17 +57,16 @@ export async function runQemu(o: QemuRunOptions): Promise<QemuRunResult> {
   });
   child.stderr.on('data', (b: Buffer) => log.write(b));
   try {
-    const exitCode = await new Promise<number | null>((res, rej) => {
-      child.once('error', rej);
-      child.once('close', (code) => res(code));
+    const exitCode = await closed.catch((e: NodeJS.ErrnoException) => {
+      if (e.code === 'ENOENT') throw new UserError(`cannot run ${argv[0]}: not found`, { hint: argv[0] === qemuBinary ? 'apt-get install qemu-system-x86 (bash scripts/setup.sh --test), or set TUNBENCH_QEMU to a qemu-system-x86_64' : `install ${argv[0]}` });
+      throw e;
     });
     return { exitCode, timedOut, stoppedByLine, seconds: secs() };
   } finally {
     clearTimeout(timer);
     if (graceTimer) clearTimeout(graceTimer);
     kill();
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    forget();
     await new Promise<void>((r) => log.end(() => r()));
   }
 }

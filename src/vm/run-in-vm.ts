@@ -1,4 +1,6 @@
 // Boot a kernel in QEMU on the host's filesystem and run one command inside as root.
+// The accelerator is the caller's choice (accel.ts's detectAccel finds one; it boots through
+// this module, so this module must not import it back).
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -7,7 +9,7 @@ import type { VmKernel } from './kernel-fetch.ts';
 import { buildInitramfs } from './initramfs.ts';
 import { marker } from './init-script.ts';
 import { runQemu } from './qemu.ts';
-import { detectAccel } from './accel.ts';
+import { accelArg, chooseTcgThreading, qemuVersion, type TcgThreading } from './tcg-threading.ts';
 
 export interface RunInVmOptions {
   kernel: VmKernel;
@@ -20,8 +22,9 @@ export interface RunInVmOptions {
   memoryMiB?: number;
   /** Default 1. */
   cpus?: number;
-  /** Default 'auto' (detectAccel: KVM if a real test boot works, else TCG). */
-  accel?: 'auto' | 'kvm' | 'tcg';
+  /** KVM or TCG: detectAccel() (accel.ts) says which works. Under TCG with more than one vCPU
+   * the threading follows QEMU's version (tcg-threading.ts). */
+  accel: 'kvm' | 'tcg';
   timeoutSeconds: number;
   /** Path: the full console is kept there. */
   consoleLog: string;
@@ -32,8 +35,27 @@ export interface RunInVmOptions {
   netdevs?: string[];
   /** Every console line printed after the guest booted (the command's output), e.g. to show progress. */
   onOutput?: (line: string) => void;
+  /** Warnings about how the VM runs (e.g. single-threaded TCG on an old QEMU). Default: printed to stderr. */
+  onWarning?: (message: string) => void;
 }
-export interface VmRunResult { exitCode: number; accel: 'kvm' | 'tcg'; bootSeconds: number; totalSeconds: number; consoleLog: string }
+export interface VmRunResult {
+  exitCode: number;
+  accel: 'kvm' | 'tcg';
+  /** Under TCG: multi- or single-threaded, and why. null under KVM. */
+  tcgThreading: TcgThreading | null;
+  bootSeconds: number;
+  totalSeconds: number;
+  consoleLog: string;
+}
+
+/** How a VM run failed before the command's exit status was known. */
+export type VmFailureKind = 'guest-setup' | 'kernel-panic' | 'timeout-boot' | 'timeout-command' | 'no-exit-status';
+/** A failed VM run: a UserError (message names the console log) with the kind of failure, for callers that retry. */
+export class VmRunError extends UserError {
+  constructor(readonly kind: VmFailureKind, message: string, opts: { hint?: string } = {}) {
+    super(message, opts);
+  }
+}
 
 const q = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
 const safePath = (what: string, p: string): string => {
@@ -53,13 +75,13 @@ export function jobScript(command: string[], cwd: string, env: Record<string, st
   return lines.join('\n') + '\n';
 }
 
-export function qemuArgs(o: { kernel: string; initrd: string; accel: 'kvm' | 'tcg'; memoryMiB: number; cpus: number; jobDir: string; outputDir: string; extra: string[] }): string[] {
+export function qemuArgs(o: { kernel: string; initrd: string; accel: 'kvm' | 'tcg'; threading?: Pick<TcgThreading, 'mode'> | null; memoryMiB: number; cpus: number; jobDir: string; outputDir: string; extra: string[] }): string[] {
   const fs9p = (id: string, path: string, ro: boolean): string[] => [
     '-fsdev', `local,id=${id},path=${path},security_model=none,multidevs=remap${ro ? ',readonly=on' : ''}`,
     '-device', `virtio-9p-pci,fsdev=${id},mount_tag=${id}`,
   ];
   return [
-    '-accel', o.accel, '-cpu', o.accel === 'kvm' ? 'host' : 'max', '-m', String(o.memoryMiB), '-smp', String(o.cpus),
+    '-accel', accelArg(o.accel, o.threading ?? null), '-cpu', o.accel === 'kvm' ? 'host' : 'max', '-m', String(o.memoryMiB), '-smp', String(o.cpus),
     '-display', 'none', '-serial', 'stdio', '-monitor', 'none', '-no-reboot', '-nic', 'none',
     '-kernel', o.kernel, '-initrd', o.initrd,
     '-append', 'console=ttyS0 panic=-1 quiet loglevel=4 rdinit=/init',
@@ -70,6 +92,14 @@ export function qemuArgs(o: { kernel: string; initrd: string; accel: 'kvm' | 'tc
 
 const panicRe = /Kernel panic|end Kernel panic|VFS: Unable to mount root|Attempted to kill init/;
 
+/** The TCG threading for this run (null under KVM), its warning reported once. */
+export function tcgThreadingFor(accel: 'kvm' | 'tcg', cpus: number, warn: (message: string) => void): TcgThreading | null {
+  if (accel !== 'tcg') return null;
+  const { warning, ...choice } = chooseTcgThreading(qemuVersion(), cpus);
+  if (warning) warn(warning);
+  return choice;
+}
+
 export async function runInVm(o: RunInVmOptions): Promise<VmRunResult> {
   if (o.command.length === 0) throw new UserError('runInVm: empty command');
   if (!(o.timeoutSeconds > 0)) throw new UserError('runInVm: timeoutSeconds must be > 0');
@@ -79,7 +109,10 @@ export async function runInVm(o: RunInVmOptions): Promise<VmRunResult> {
   const outputDir = safePath('outputDir', o.outputDir);
   mkdirSync(outputDir, { recursive: true });
   const t0 = performance.now();
-  const accel = o.accel === undefined || o.accel === 'auto' ? (await detectAccel(o.kernel)).accel : o.accel;
+  const accel = o.accel;
+  if (accel !== 'kvm' && accel !== 'tcg') throw new UserError(`runInVm: accel must be kvm or tcg (detectAccel() picks one), not ${String(accel)}`);
+  const cpus = o.cpus ?? 1;
+  const threading = tcgThreadingFor(accel, cpus, o.onWarning ?? ((m) => process.stderr.write(`tunbench: warning: ${m}\n`)));
   const initrd = await buildInitramfs(o.kernel, o.extraModules ?? []);
   const jobDir = mkdtempSync(join(tmpdir(), 'tbvm-job-'));
   try {
@@ -91,7 +124,7 @@ export async function runInVm(o: RunInVmOptions): Promise<VmRunResult> {
     let panic: string | null = null;
     let markerRc: number | null = null;
     const res = await runQemu({
-      args: qemuArgs({ kernel: o.kernel.image, initrd, accel, memoryMiB: o.memoryMiB ?? 1024, cpus: o.cpus ?? 1, jobDir, outputDir, extra: o.netdevs ?? [] }),
+      args: qemuArgs({ kernel: o.kernel.image, initrd, accel, threading, memoryMiB: o.memoryMiB ?? 1024, cpus, jobDir, outputDir, extra: o.netdevs ?? [] }),
       consoleLog: o.consoleLog,
       timeoutSeconds: o.timeoutSeconds,
       onLine: (line, s) => {
@@ -108,14 +141,17 @@ export async function runInVm(o: RunInVmOptions): Promise<VmRunResult> {
       },
     });
     const where = `console log: ${o.consoleLog}`;
-    if (guestError !== null) throw new UserError(`VM setup failed in the guest: ${guestError} (${where})`);
-    if (panic !== null) throw new UserError(`VM boot failed: ${panic} (${where})`);
-    if (res.timedOut) throw new UserError(`VM timed out after ${o.timeoutSeconds} s ${Number.isNaN(bootSeconds) ? 'before the command started (boot hung)' : 'while running the command'}; QEMU killed (${where})`, { hint: 'raise timeoutSeconds, or check the console log' });
+    if (guestError !== null) throw new VmRunError('guest-setup', `VM setup failed in the guest: ${guestError} (${where})`);
+    if (panic !== null) throw new VmRunError('kernel-panic', `VM boot failed: ${panic} (${where})`);
+    if (res.timedOut) {
+      const booted = !Number.isNaN(bootSeconds);
+      throw new VmRunError(booted ? 'timeout-command' : 'timeout-boot', `VM timed out after ${o.timeoutSeconds} s ${booted ? 'while running the command' : 'before the command started (boot hung)'}; QEMU killed (${where})`, { hint: 'raise timeoutSeconds, or check the console log' });
+    }
     const exitFile = join(jobDir, 'exit');
     const fileRc = existsSync(exitFile) ? Number(readFileSync(exitFile, 'utf8').trim()) : null;
     const exitCode = fileRc ?? markerRc;
-    if (exitCode === null || Number.isNaN(exitCode)) throw new UserError(`VM ended (QEMU exit ${res.exitCode}) without the command's exit status (${where})`);
-    return { exitCode, accel, bootSeconds, totalSeconds: (performance.now() - t0) / 1000, consoleLog: o.consoleLog };
+    if (exitCode === null || Number.isNaN(exitCode)) throw new VmRunError('no-exit-status', `VM ended (QEMU exit ${res.exitCode}) without the command's exit status (${where})`);
+    return { exitCode, accel, tcgThreading: threading, bootSeconds, totalSeconds: (performance.now() - t0) / 1000, consoleLog: o.consoleLog };
   } finally {
     rmSync(jobDir, { recursive: true, force: true });
   }

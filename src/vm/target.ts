@@ -2,11 +2,11 @@
 // host's filesystem (read-only, under an overlay), writing the result straight into the
 // host's result folder (shared read-write). The host then adds what only it knows (the VM's
 // accelerator, boot time, console log) to the result.
-import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { UserError } from '../errors.ts';
-import { onSignal } from '../lab/cleanup.ts';
+import { onCleanup, onSignal } from '../lab/cleanup.ts';
 import { acquireRunLock } from '../lab/lock.ts';
 import { buildPlan, estimatePlanSeconds, resolveVariants } from '../profile/plan.ts';
 import type { Profile, VmSettings } from '../profile/schema.ts';
@@ -14,7 +14,8 @@ import { newResultDir, readResult, writeResult } from '../result/store.ts';
 import type { Result, VmEnvironment } from '../types.ts';
 import { detectAccel } from './accel.ts';
 import { fetchDebianKernel, kernelFromPath, repoRoot, type VmKernel } from './kernel-fetch.ts';
-import { runInVm } from './run-in-vm.ts';
+import { crashSign, describeCrash } from './crash.ts';
+import { runInVm, VmRunError, type VmRunResult } from './run-in-vm.ts';
 
 /** Set inside the guest: the bench there runs the trials itself instead of booting another VM. */
 export const IN_VM_ENV = 'TUNBENCH_IN_VM';
@@ -85,52 +86,78 @@ async function runLocked(o: VmBenchOptions): Promise<{ result: Result; dir: stri
   const timeoutSeconds = Math.ceil(vm.bootTimeoutSeconds + estimate * vm.slowdown + nestedGuestSeconds);
   const consoleLog = join(dir, 'vm', 'console.log');
   o.log(`vm: booting ${kernel.release} (${accel.accel}: ${accel.reason}), ${vm.cpus} CPUs, ${vm.memoryMiB} MiB; the run may take up to ${timeoutSeconds} s`);
-  const forget = onSignal((sig) => markInterrupted(dir, `interrupted by ${sig} (VM killed)`));
-  let exitCode: number;
-  let run: Awaited<ReturnType<typeof runInVm>>;
-  const retries: string[] = [];
+  // On SIGINT/SIGTERM/SIGHUP the cleanups run newest first: QEMU's (registered by runQemu, so
+  // later than this one) kills the VM and waits for it, then this one marks the result.
+  let signal: NodeJS.Signals | null = null;
+  const forgetSignal = onSignal((sig) => { signal = sig; });
+  const forgetCleanup = onCleanup('vm result: mark interrupted', async () => markInterrupted(dir, `interrupted by ${signal ?? 'a signal'} (VM killed)`));
+  const warnings: string[] = [];
+  const warn = (m: string): void => { if (!warnings.includes(m)) { warnings.push(m); o.log(`vm: warning: ${m}`); } };
+  const failures: string[] = [];
+  let run: VmRunResult;
   try {
     for (let attempt = 1; ; attempt++) {
-      run = await runInVm({
-        kernel,
-        accel: accel.accel,
-        cpus: vm.cpus,
-        memoryMiB: vm.memoryMiB,
-        command: [process.execPath, join(repoRoot, 'bin/tunbench.js'), 'bench', '--profile', profileFile, '--out', dir, '--progress', 'plain', '--no-report'],
-        cwd: repoRoot,
-        outputDir: dir,
-        timeoutSeconds,
-        consoleLog,
-        extraModules: modulesFor(profile, kernel),
-        env: { [IN_VM_ENV]: '1' },
-        onOutput: (line) => o.log(`vm| ${line}`),
-      });
-      exitCode = run.exitCode;
-      // Seen about once in ten boots of the small patched kernel under TCG: node dies of a
-      // signal (SIGSEGV/SIGTRAP) before it has written anything. Nothing was measured, so one
-      // fresh boot is safe; it is recorded in the result's warnings.
-      if (exitCode > 128 && !existsSync(join(dir, 'result.json')) && attempt === 1) {
-        retries.push(`the bench process in the VM died of signal ${exitCode - 128} before it started measuring (console log kept as vm/console-attempt-1.log); the VM was booted again`);
+      let error: VmRunError | null = null;
+      let ran: VmRunResult | null = null;
+      try {
+        ran = await runInVm({
+          kernel,
+          accel: accel.accel,
+          cpus: vm.cpus,
+          memoryMiB: vm.memoryMiB,
+          command: [process.execPath, join(repoRoot, 'bin/tunbench.js'), 'bench', '--profile', profileFile, '--out', dir, '--progress', 'plain', '--no-report'],
+          cwd: repoRoot,
+          outputDir: dir,
+          timeoutSeconds,
+          consoleLog,
+          extraModules: modulesFor(profile, kernel),
+          env: { [IN_VM_ENV]: '1' },
+          onOutput: (line) => o.log(`vm| ${line}`),
+          onWarning: warn,
+        });
+      } catch (e) {
+        if (!(e instanceof VmRunError)) throw e;
+        error = e;
+      }
+      const measured = measuredTrials(dir);
+      const failure = await failureBeforeMeasuring({ run: ran, error, measured, consoleText: readText(consoleLog), resultWritten: existsSync(join(dir, 'result.json')) });
+      if (failure === null) {
+        // Success, or a failure after trials were measured: those are kept (the guest rewrote
+        // result.json after each trial), a VM error still ends the run with exit 2.
+        if (error) throw error;
+        run = ran!;
+        break;
+      }
+      if (failure.retry && attempt === 1) {
+        failures.push(failure.reason);
         renameSync(consoleLog, join(dir, 'vm', 'console-attempt-1.log'));
-        o.log(`vm: ${retries[retries.length - 1]}`);
+        if (existsSync(join(dir, 'result.json'))) renameSync(join(dir, 'result.json'), join(dir, 'vm', 'result-attempt-1.json'));
+        warn(`the VM run failed before any trial was measured: ${failure.reason}; the VM was booted once more (first console kept as vm/console-attempt-1.log)`);
         continue;
-    }
-    break;
+      }
+      const where = attempt > 1 ? `console logs: ${join(dir, 'vm', 'console-attempt-1.log')} and ${consoleLog}` : `console log: ${consoleLog}`;
+      throw new UserError(attempt > 1
+        ? `the VM run failed twice before any trial was measured: first ${failures[0]}; then ${failure.reason} (${where})`
+        : `the VM run failed before any trial was measured: ${failure.reason} (${where})`, {
+        hint: failure.retry ? 'read the console log; under TCG an old QEMU corrupts guests (tunbench doctor shows the QEMU version)' : 'fix what the message names, then run again',
+      });
     }
   } catch (e) {
     markInterrupted(dir, (e as Error).message);
     throw e;
   } finally {
-    forget();
+    forgetCleanup();
+    forgetSignal();
   }
   if (!existsSync(join(dir, 'result.json'))) {
-    throw new UserError(`the run inside the VM wrote no result (exit ${exitCode}); console log: ${consoleLog}`);
+    throw new UserError(`the run inside the VM wrote no result (exit ${run.exitCode}); console log: ${consoleLog}`);
   }
   const result = readResult(dir);
   const env: VmEnvironment = {
     kernel: { release: kernel.release, source: kernel.source, image: kernel.image, spec: vm.kernel },
     accel: accel.accel,
     accelReason: accel.reason,
+    ...(run.tcgThreading ? { tcgThreading: run.tcgThreading } : {}),
     cpus: vm.cpus,
     memoryMiB: vm.memoryMiB,
     bootSeconds: run.bootSeconds,
@@ -140,12 +167,55 @@ async function runLocked(o: VmBenchOptions): Promise<{ result: Result; dir: stri
   result.environment.vm = env;
   result.command = o.command;
   result.profileSource = o.profileSource;
-  result.warnings.push(...retries);
+  result.warnings.push(...warnings);
   if (accel.accel === 'tcg') {
     result.warnings.unshift(`the VM ran under TCG (QEMU's emulator: ${accel.reason}): absolute rates are emulated and far below real hardware; compare variants within this run only`);
   }
   writeResult(dir, result);
-  return { result, dir, exitCode };
+  return { result, dir, exitCode: run.exitCode };
+}
+
+/** Trials the guest recorded as measured (status ok) in result.json; 0 without one. */
+export function measuredTrials(dir: string): number {
+  try {
+    const r = JSON.parse(readFileSync(join(dir, 'result.json'), 'utf8')) as Partial<Result>;
+    return (r.variants ?? []).flatMap((v) => v.trials ?? []).filter((t) => t.status === 'ok').length;
+  } catch { return 0; }
+}
+
+const readText = (file: string): string => { try { return readFileSync(file, 'latin1'); } catch { return ''; } };
+
+/** The last message the guest's tunbench printed as a user error ("tunbench: ..."), if any. */
+function guestUserError(consoleText: string): string | null {
+  const lines = consoleText.split('\n').map((l) => l.replace(/\r/g, '').trim()).filter((l) => /^tunbench: /.test(l) && !/received: saving/.test(l));
+  return lines.at(-1)?.replace(/^tunbench: /, '') ?? null;
+}
+
+/**
+ * Did the VM run fail before a trial was measured, and is one more boot worth it? null when
+ * it succeeded or trials were measured (those are kept). Every way a crash ends the run
+ * counts: the bench killed by a signal, a non-zero exit with no measured trial, a guest
+ * kernel panic or oops, a segfault, wasm "memory access out of bounds", a SyntaxError in a
+ * file that parses on the host, QEMU dying, a timeout. Not retried: a SyntaxError in a file
+ * that is broken on the host too, and the guest's tunbench refusing the profile (exit 2 with
+ * its message and no crash on the console): both would fail the same way again.
+ */
+export async function failureBeforeMeasuring(o: { run: VmRunResult | null; error: VmRunError | null; measured: number; consoleText: string; resultWritten: boolean }): Promise<{ reason: string; retry: boolean } | null> {
+  if (o.measured > 0) return null;
+  if (!o.error && o.run && o.run.exitCode === 0 && o.resultWritten) return null;
+  const sign = crashSign(o.consoleText);
+  const crash = sign ? await describeCrash(sign) : null;
+  let what: string;
+  if (o.error) what = o.error.message.replace(/ \(console log: [^)]*\)$/, '');
+  else {
+    const rc = o.run!.exitCode;
+    what = rc > 128 ? `the bench in the VM died of signal ${rc - 128} (exit ${rc})` : rc === 0 ? 'the bench in the VM exited 0 but wrote no result.json' : `the bench in the VM exited ${rc} with no trial measured`;
+  }
+  const reason = crash ? `${what}; ${crash.text}` : what;
+  if (crash?.genuine) return { reason, retry: false };
+  const refusal = o.run && o.run.exitCode === 2 && !sign ? guestUserError(o.consoleText) : null;
+  if (refusal) return { reason: `${what}: ${refusal}`, retry: false };
+  return { reason, retry: true };
 }
 
 function markInterrupted(dir: string, reason: string): void {

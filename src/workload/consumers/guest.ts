@@ -16,6 +16,8 @@ import { buildInitramfs, defaultInitramfsCache } from '../../vm/initramfs.ts';
 import { initPrologue } from '../../vm/init-script.ts';
 import { fetchDebianKernel, kernelFromPath } from '../../vm/kernel-fetch.ts';
 import { qemuBinary, runQemu } from '../../vm/qemu.ts';
+import { tcgThreadingFor } from '../../vm/run-in-vm.ts';
+import { accelArg, type TcgThreading } from '../../vm/tcg-threading.ts';
 import type { RunningSink, SinkSnapshot } from './sink.ts';
 
 export const GUEST_MARK = 'TBGUEST';
@@ -64,9 +66,13 @@ export function parseGuestLine(line: string): Reading | 'ready' | { error: strin
   return { tNs: Number(process.hrtime.bigint()), packets: Number(m[1]), bytes: Number(m[2]), dropped: Number(m[3]) };
 }
 
-export function guestQemuArgs(o: { kernel: string; initrd: string; accel: 'kvm' | 'tcg'; memoryMiB: number; tap: string; vhost: boolean }): string[] {
+/** vCPUs of the consumer guest: one (its reader loop is single-threaded; under TCG one vCPU also
+ * keeps it clear of the multi-threaded TCG corruption of old QEMUs, see vm/tcg-threading.ts). */
+export const guestCpus = 1;
+
+export function guestQemuArgs(o: { kernel: string; initrd: string; accel: 'kvm' | 'tcg'; threading?: Pick<TcgThreading, 'mode'> | null; memoryMiB: number; tap: string; vhost: boolean }): string[] {
   return [
-    '-accel', o.accel, '-cpu', o.accel === 'kvm' ? 'host' : 'max', '-m', String(o.memoryMiB), '-smp', '1',
+    '-accel', accelArg(o.accel, o.threading ?? null), '-cpu', o.accel === 'kvm' ? 'host' : 'max', '-m', String(o.memoryMiB), '-smp', String(guestCpus),
     '-display', 'none', '-serial', 'stdio', '-monitor', 'none', '-no-reboot',
     '-kernel', o.kernel, '-initrd', o.initrd,
     '-append', 'console=ttyS0 panic=-1 quiet loglevel=3 rdinit=/init ipv6.disable=1',
@@ -87,7 +93,9 @@ export async function startGuestConsumer(o: StartGuestOptions): Promise<RunningS
     base: ['virtio_pci', 'virtio_net'],
     init: guestInitScript,
   });
-  const args = guestQemuArgs({ kernel: kernel.image, initrd, accel: accel.accel, memoryMiB: o.options.memoryMiB, tap: o.dev, vhost });
+  // The same TCG threading rule as the VM target's (a warning only if it ever had to fall back).
+  const threading = tcgThreadingFor(accel.accel, guestCpus, (m) => process.stderr.write(`tunbench: warning: guest consumer: ${m}\n`));
+  const args = guestQemuArgs({ kernel: kernel.image, initrd, accel: accel.accel, threading, memoryMiB: o.options.memoryMiB, tap: o.dev, vhost });
   const prefix = ['ip', 'netns', 'exec', o.netns, ...(o.cpu !== null ? ['taskset', '-c', String(o.cpu)] : [])];
   const command = [...prefix, qemuBinary, ...args];
 
