@@ -20,6 +20,85 @@ export function planCpus(generatorCount: number, consumerCpu: number | "auto", o
   return { generator, consumer };
 }
 
+/** Parse a kernel CPU list ("0-3,6,8-9"); null when it is not one. */
+export function parseCpuList(text: string): number[] | null {
+  const out: number[] = [];
+  for (const part of text.trim().split(',')) {
+    const m = /^(\d+)(?:-(\d+))?$/.exec(part.trim());
+    if (!m) return null;
+    const a = Number(m[1]);
+    const b = m[2] === undefined ? a : Number(m[2]);
+    if (b < a || b - a > 65536) return null;
+    for (let c = a; c <= b; c++) out.push(c);
+  }
+  return out;
+}
+
+/**
+ * The CPUs this process can put work on: online (/sys/devices/system/cpu/online) and in its
+ * affinity mask (Cpus_allowed_list: taskset, cgroup cpusets). Falls back to 0..n-1.
+ */
+export function usableCpus(): number[] {
+  const read = (path: string, re?: RegExp): number[] | null => {
+    try {
+      const text = readFileSync(path, 'utf8');
+      const m = re ? re.exec(text) : [text, text];
+      return m ? parseCpuList(m[1]!) : null;
+    } catch {
+      return null;
+    }
+  };
+  const online = read('/sys/devices/system/cpu/online');
+  const allowed = read('/proc/self/status', /^Cpus_allowed_list:\s*(.+)$/m);
+  const base = online ?? [...Array(availableParallelism()).keys()];
+  const usable = allowed ? base.filter((c) => allowed.includes(c)) : base;
+  return usable.length > 0 ? usable : base;
+}
+
+export function formatCpuList(cpus: number[]): string {
+  const parts: string[] = [];
+  for (let i = 0; i < cpus.length; i++) {
+    let j = i;
+    while (j + 1 < cpus.length && cpus[j + 1] === cpus[j]! + 1) j++;
+    parts.push(j > i ? `${cpus[i]}-${cpus[j]}` : `${cpus[i]}`);
+    i = j;
+  }
+  return parts.join(',');
+}
+
+/**
+ * CPU requests a machine with `usable` CPUs cannot honour: a consumer pinned to a CPU it
+ * lacks (the pin would fail and the reader run unpinned), generator CPUs it lacks (trafgen
+ * pins worker i to CPU i, pktgen thread i is kpktgend_i). `where` prefixes the field paths
+ * (e.g. "variant small-ring: "). Empty when everything fits.
+ */
+export function cpuProblems(w: { generator: { type: string; cpus?: number; threads?: number }; consumer: { type: string; cpu?: number | 'auto' } }, usable: number[], where = ''): string[] {
+  const out: string[] = [];
+  const has = `this machine has CPU${usable.length === 1 ? '' : 's'} ${formatCpuList(usable)}`;
+  const g = w.generator;
+  // trafgen: cpus; pktgen: threads; other generators do not pin by count.
+  const key = g.type === 'trafgen' ? 'cpus' : g.type === 'pktgen' ? 'threads' : null;
+  const count = key ? g[key] : undefined;
+  if (key && typeof count === 'number' && Number.isInteger(count) && count > 0) {
+    const missing = [...Array(Math.min(count, 4096)).keys()].filter((c) => !usable.includes(c));
+    if (missing.length > 0) {
+      out.push(`${where}workload.generator.${key}: ${count} asks for CPU${count === 1 ? '' : 's'} 0-${count - 1} (${g.type} puts worker i on CPU i), but ${has}; set ${key} to at most ${countFromZero(usable)}`);
+    }
+  }
+  const c = w.consumer;
+  if (c.type === 'sink' && typeof c.cpu === 'number' && c.cpu >= 0 && !usable.includes(c.cpu)) {
+    out.push(`${where}workload.consumer.cpu: CPU ${c.cpu} does not exist here (${has}); use one of them, auto, or -1 (no pinning)`);
+  }
+  return out;
+}
+
+/** How many CPUs 0, 1, 2, ... are usable in a row. */
+function countFromZero(usable: number[]): number {
+  let n = 0;
+  while (usable.includes(n)) n++;
+  return n;
+}
+
 const TICKS_PER_SECOND = 100; // USER_HZ on Linux
 
 /** utime+stime of a process (all its threads), in seconds; null if it is gone. */
