@@ -15,11 +15,16 @@ export function formatValue(metric: keyof typeof METRICS, v: number): string {
 }
 
 function row(c: MetricComparison): string[] {
-  const ci = Number.isFinite(c.ratioCiLow) ? `[${c.ratioCiLow.toFixed(3)}, ${c.ratioCiHigh.toFixed(3)}]` : '-';
-  return [c.metric, `${c.candidate} vs ${c.baseline}`, formatValue(c.metric, c.baselineMedian), formatValue(c.metric, c.candidateMedian), Number.isFinite(c.ratio) ? c.ratio.toFixed(3) : String(c.ratio), ci, Number.isFinite(c.pValue) ? c.pValue.toPrecision(2) : '-', c.verdict];
+  const ci = Number.isFinite(c.ratioCiLow) ? `[${c.ratioCiLow.toFixed(3)}, ${c.ratioCiHigh.toFixed(3)}]` : 'too few trials';
+  const analysis = c.analysis === 'paired' ? `paired, ${c.pairs} rounds` : `unpaired, ${c.nBaseline}+${c.nCandidate}`;
+  const effect = Number.isFinite(c.effectSize.value) ? `${c.effectSize.measure === 'cliffs-delta' ? 'delta' : 'r'} ${c.effectSize.value.toFixed(2)}` : '-';
+  return [c.metric, `${c.candidate} vs ${c.baseline}`, analysis, formatValue(c.metric, c.baselineMedian), formatValue(c.metric, c.candidateMedian), Number.isFinite(c.ratio) ? c.ratio.toFixed(3) : String(c.ratio), ci, Number.isFinite(c.pValue) ? c.pValue.toPrecision(2) : '-', effect, c.verdict];
 }
 
-const HEAD = ['metric', 'comparison', 'baseline median', 'candidate median', 'ratio', `CI`, 'p', 'verdict'];
+// ratio: Hodges-Lehmann estimate of candidate / baseline; CI: its distribution-free interval;
+// p: two-sided, no change; effect: Cliff's delta (unpaired) or rank-biserial r (paired).
+const HEAD = ['metric', 'comparison', 'analysis', 'baseline median', 'candidate median', 'ratio', `CI`, 'p', 'effect', 'verdict'];
+const VERDICT_COL = HEAD.indexOf('verdict');
 
 export function comparisonTable(cmp: Comparison, only?: string[]): string {
   const rows = cmp.comparisons.filter((c) => !only || only.includes(c.metric)).map(row);
@@ -30,12 +35,12 @@ export function comparisonTable(cmp: Comparison, only?: string[]): string {
 
 export function comparisonMarkdown(cmp: Comparison, only?: string[]): string {
   const rows = cmp.comparisons.filter((c) => !only || only.includes(c.metric)).map(row);
-  return [`| ${HEAD.join(' | ')} |`, `|${HEAD.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.map((x, i) => (i === 7 ? `**${x}**` : x)).join(' | ')} |`)].join('\n');
+  return [`| ${HEAD.join(' | ')} |`, `|${HEAD.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.map((x, i) => (i === VERDICT_COL ? `**${x}**` : x)).join(' | ')} |`)].join('\n');
 }
 
 export function gateMarkdown(g: GateOutcome, title = 'tunbench gate'): string {
   const icon = g.verdict === 'pass' ? 'PASS' : g.verdict === 'regression' ? 'FAIL: regression' : 'CANNOT JUDGE';
-  const parts = [`## ${title}: ${icon}`, '', `Limit: -${(g.maxRegression * 100).toFixed(1)}% on ${g.metrics.join(', ')}.`, '', ...g.reasons.map((r) => `- ${r}`)];
+  const parts = [`## ${title}: ${icon}`, '', `Limit: -${(g.maxRegression * 100).toFixed(1)}% on ${g.metrics.join(', ')}. Rule: the gate ${g.rule}.`, '', ...g.reasons.map((r) => `- ${r}`)];
   if (g.warnings.length) parts.push('', '**Warnings**', '', ...g.warnings.map((w) => `- ${w}`));
   if (g.comparison) parts.push('', comparisonMarkdown(g.comparison, g.metrics));
   return `${parts.join('\n')}\n`;

@@ -13,8 +13,11 @@ import { mkdirSync } from 'node:fs';
 const HELP = `usage: tunbench compare A B [--force] [--noise 2%] [--out DIR] [--json] [--no-report]
 
 A and B are result.json files, result folders, or saved baseline names. Variants are
-matched by name; A is the baseline. Results that measured different things are refused
-with the list of differences unless --force (then the differences are recorded).
+matched by name; A is the baseline. Separate runs are compared unpaired (Mann-Whitney U,
+Hodges-Lehmann ratio with its distribution-free interval, Cliff's delta); the verdicts of
+A's gate metrics are Holm-corrected together. Results that measured different things
+(workload, or probe backend, level, sample interval, cross-validation, occupancy source) are
+refused with the list of differences unless --force (then the differences are recorded).
 Writes DIR/comparison.json and the report (report.html, summary.md, PNG charts) to --out DIR
 (default results/compare-<UTC time>). Exit 0, or 2 on bad or incomparable input.`;
 
@@ -22,6 +25,7 @@ export function runCompare(a: string, b: string, o: { force?: boolean; noiseThre
   const A = loadResultOrBaseline(a);
   const B = loadResultOrBaseline(b);
   const comparison = compareResults(A.result, B.result, { force: o.force ?? false, noiseThreshold: o.noiseThreshold, baselineSource: A.source, candidateSource: B.source });
+  // Within one result the same variants could be paired; across results they never are.
   return { comparison, warnings: environmentDifferences(A.result, B.result).map((d) => `environments differ: ${d}`) };
 }
 

@@ -15,9 +15,13 @@ import { isMetricName, type MetricName } from '../metrics.ts';
 const HELP = `usage: tunbench gate --baseline A --candidate B [--max-regression 5%] [--metrics xmit_pps,rx_pps,drop_ratio] [--noise 2%] [--force] [--bisect] [--markdown FILE]
 
 A and B: result.json files, result folders, or saved baseline names (tunbench baseline save).
-Exit 0 pass; 1 a gated metric regressed beyond --max-regression with significance;
+Exit 0 pass; 1 a one-sided rank test shows a gated metric regressed by more than
+--max-regression (alpha 0.05, Holm-corrected over the gated metrics x comparisons);
 2 cannot judge (too few trials, incomparable results, failed run, bad input).
---bisect maps 2 to 125 so that 'git bisect run' skips the commit.
+--bisect maps every 'cannot judge' (also an unreadable or missing result) to 125 so that
+'git bisect run' skips the commit.
+Results whose probe configuration (backend, level, sample interval, cross-validation,
+occupancy source) or workload differ are refused unless --force (recorded).
 --markdown FILE writes the summary; it is also appended to $GITHUB_STEP_SUMMARY when set.
 --out DIR writes the report there (report.html with the gate verdict first, summary.md, PNG
 charts, gate.json; default results/gate-<UTC time>); --no-report skips it.`;
@@ -38,12 +42,13 @@ export function runGate(o: { baseline: string; candidate: string; maxRegression:
       else if (r.status === 'incomplete') warnings.push(`the ${label} run is incomplete: ${r.statusReason ?? ''}`);
     }
     warnings.push(...environmentDifferences(A.result, B.result).map((d) => `environments differ: ${d}`));
-    comparison = compareResults(A.result, B.result, { force: o.force ?? false, noiseThreshold: o.noiseThreshold, alpha: o.alpha, metrics: o.metrics, baselineSource: A.source, candidateSource: B.source });
+    comparison = compareResults(A.result, B.result, { force: o.force ?? false, noiseThreshold: o.noiseThreshold, alpha: o.alpha, metrics: o.metrics, judgedMetrics: o.metrics, limit: o.maxRegression, baselineSource: A.source, candidateSource: B.source });
+    if (comparison.forced) warnings.push(...comparison.differences.map((d) => `compared despite (--force): ${d}`));
   } catch (e) {
     if (!(e instanceof UserError)) throw e;
     errors.push(e.message);
   }
-  return gate({ comparison, maxRegression: o.maxRegression, metrics: o.metrics, errors, warnings });
+  return gate({ comparison, maxRegression: o.maxRegression, metrics: o.metrics, alpha: o.alpha, errors, warnings });
 }
 
 export function parseMetrics(text: string): MetricName[] {
@@ -66,36 +71,45 @@ export function reportGate(outcome: GateOutcome, o: { markdown?: string; bisect?
 }
 
 export async function main(args: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args,
-    options: {
-      baseline: { type: 'string' }, candidate: { type: 'string' }, 'max-regression': { type: 'string', default: '5%' },
-      metrics: { type: 'string', default: 'xmit_pps,rx_pps,drop_ratio' }, noise: { type: 'string' }, force: { type: 'boolean', default: false },
-      bisect: { type: 'boolean', default: false }, markdown: { type: 'string' }, out: { type: 'string' }, 'no-report': { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' },
-    },
-  });
-  if (values.help) {
-    console.log(HELP);
-    return 0;
-  }
+  const bisect = args.includes('--bisect');
   try {
+    const { values } = parseArgs({
+      args,
+      options: {
+        baseline: { type: 'string' }, candidate: { type: 'string' }, 'max-regression': { type: 'string', default: '5%' },
+        metrics: { type: 'string', default: 'xmit_pps,rx_pps,drop_ratio' }, noise: { type: 'string' }, alpha: { type: 'string' }, force: { type: 'boolean', default: false },
+        bisect: { type: 'boolean', default: false }, markdown: { type: 'string' }, out: { type: 'string' }, 'no-report': { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' },
+      },
+    });
+    if (values.help) {
+      console.log(HELP);
+      return 0;
+    }
     if (!values.baseline || !values.candidate) throw new UserError('gate needs --baseline and --candidate', { hint: HELP.split('\n')[0] });
     const outcome = runGate({
       baseline: values.baseline, candidate: values.candidate, maxRegression: parseFraction('--max-regression', values['max-regression']),
-      metrics: parseMetrics(values.metrics), noiseThreshold: values.noise ? parseFraction('--noise', values.noise) : undefined, force: values.force,
+      metrics: parseMetrics(values.metrics), noiseThreshold: values.noise ? parseFraction('--noise', values.noise) : undefined,
+      alpha: values.alpha ? parseFraction('--alpha', values.alpha) : undefined, force: values.force,
     });
     if (!values['no-report'] && outcome.comparison) {
       const out = values.out ?? join(RESULTS_DIR, `gate-${utcStamp()}`);
-      const { writeReport } = await import('../report/write.ts');
-      const results = [values.baseline, values.candidate].map((r) => loadResultOrBaseline(r).result);
       mkdirSync(out, { recursive: true });
       writeJsonAtomic(join(out, 'gate.json'), outcome);
-      console.log(`report: ${(await writeReport({ results, comparison: outcome.comparison, gate: outcome }, out)).html}`);
+      try {
+        const { writeReport } = await import('../report/write.ts');
+        const results = [values.baseline, values.candidate].map((r) => loadResultOrBaseline(r).result);
+        console.log(`report: ${(await writeReport({ results, comparison: outcome.comparison, gate: outcome }, out)).html}`);
+      } catch (e) {
+        // The verdict stands without its report; say why the report is missing.
+        console.error(`tunbench: warning: the report could not be written: ${(e as Error).message}`);
+      }
     }
     return reportGate(outcome, { markdown: values.markdown, bisect: values.bisect });
   } catch (e) {
-    if (e instanceof UserError && values.bisect) {
-      console.error(`tunbench: ${e.message}`);
+    // With --bisect, anything that stops the gate from judging is 'skip this commit' (125),
+    // never 'bad' (1) or an uncaught crash that git bisect would read as bad too.
+    if (bisect) {
+      console.error(`tunbench: cannot judge: ${(e as Error).message}`);
       return 125;
     }
     throw e;

@@ -37,6 +37,7 @@ export async function main(args: string[]): Promise<number> {
   const paths = data.kind === 'tunbench-comparison'
     ? await (async () => {
       const cmp = data as Comparison;
+      if (cmp.schemaVersion !== 2) throw new UserError(`${input} is a comparison of schema version ${String(cmp.schemaVersion)}, made before paired analysis and honest intervals`, { hint: 'compare the two results again (tunbench compare A B) and render that' });
       const results = [cmp.baselineSource, cmp.candidateSource].map((s) => loadResultOrBaseline(sourcePath(s)).result);
       return writeReport({ results, comparison: cmp }, out);
     })()

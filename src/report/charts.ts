@@ -2,9 +2,10 @@
 // inlined Chart.js, the PNG renderer to chartjs-node-canvas. Plain JSON (no functions), so
 // they can be embedded in the page as data.
 import type { ChartConfiguration } from 'chart.js';
+import { median } from '../analysis/descriptive.ts';
 import { isMeasured } from '../analysis/summary.ts';
 import type { Histogram, TrialResult, VariantResult } from '../types.ts';
-import { mergeHistograms } from '../trial-metrics.ts';
+import { mergeHistograms } from '../trial/metrics.ts';
 
 /** A variant as it appears in a report (labels are prefixed A:/B: when two results are compared). */
 export interface ReportVariant {
@@ -57,7 +58,7 @@ function ppsPerTrial(vs: ReportVariant[]): ChartSpec {
   return {
     id: 'pps-per-trial',
     title: 'Packets per second, each measured trial',
-    caption: 'Each point is one trial (warm-ups excluded): rx = the reader\'s count, xmit = accepted by tun_net_xmit. The headline table gives each median with its bootstrap CI.',
+    caption: 'Each point is one trial (warm-ups excluded): rx = the reader\'s count, xmit = accepted by tun_net_xmit. The headline table gives each median with its distribution-free interval.',
     config: { type: 'scatter', data: { datasets }, options: { ...base('pps per trial', 'trial', 'Mpps'), scales: { x: { title: { display: true, text: 'trial' }, ticks: { stepSize: 1 } }, y: { title: { display: true, text: 'Mpps' }, beginAtZero: true } } } } as ChartConfiguration,
   };
 }
@@ -119,10 +120,7 @@ function latency(vs: ReportVariant[]): ChartSpec | null {
 }
 
 function lockBySide(vs: ReportVariant[]): ChartSpec {
-  const med = (xs: number[]) => {
-    const s = [...xs].sort((a, b) => a - b);
-    return s.length ? s[Math.floor((s.length - 1) / 2)]! : 0;
-  };
+  const med = (xs: number[]) => (xs.length ? median(xs) : 0);
   const pick = (rv: ReportVariant, k: 'lock_contention_xmit' | 'lock_contention_read') => med(measured(rv.variant).map((t) => t.metrics[k]).filter((x): x is number => x !== null));
   return {
     id: 'lock-contention',

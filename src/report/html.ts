@@ -63,7 +63,7 @@ export function renderHtml(model: ReportModel): string {
 <table id="headline"><thead><tr><th>variant</th>${head}</tr></thead><tbody>
 ${rows}
 </tbody></table>
-<p class="chg">Each cell: median [95% bootstrap CI of the median]; below it the change of the median against the baseline with the Mann-Whitney p-value and the verdict. Hover a column for the metric's definition.</p></section>
+<p class="chg">Each cell: median [distribution-free interval of the median from order statistics, with its real coverage; none below 6 trials]; below it the change against the baseline (Hodges-Lehmann estimate; paired by round within one run, else unpaired), the two-sided p-value of no change with the effect size, and the verdict. Hover a column for the metric's definition.</p></section>
 <section id="charts"><h2>Charts</h2><div class="charts">
 ${figures}
 </div></section>

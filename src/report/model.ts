@@ -13,7 +13,7 @@ export const HEADLINE_METRICS: MetricName[] = ['xmit_pps', 'rx_pps', 'offered_pp
 export interface HeadlineCell {
   /** The median. */
   text: string;
-  /** Its 95% bootstrap CI, '' when not computed. */
+  /** Its distribution-free interval (order statistics) with its coverage, or why there is none. */
   ci: string;
   change: string;
   verdict: MetricComparison['verdict'] | 'baseline' | '';
@@ -50,7 +50,7 @@ function verdictOf(input: ReportInput, crossFails: number): ReportModel['verdict
     const g = input.gate;
     return { level: g.verdict === 'pass' ? 'pass' : g.verdict === 'regression' ? 'fail' : 'unknown', text: `Gate: ${g.verdict === 'pass' ? 'PASS' : g.verdict === 'regression' ? 'REGRESSION' : 'CANNOT JUDGE'} (limit -${(g.maxRegression * 100).toFixed(1)}% on ${g.metrics.join(', ')}). ${g.reasons.join(' ')}` };
   }
-  const cs = input.comparison.comparisons.filter((c) => ['xmit_pps', 'rx_pps', 'drop_ratio'].includes(c.metric));
+  const cs = input.comparison.comparisons.filter((c) => input.comparison.judgedMetrics.includes(c.metric));
   const cross = crossFails === 0 ? 'Every probe count agrees with its kernel counter.' : `${crossFails} probe-versus-counter cross-check(s) disagree: see below.`;
   if (cs.length === 0) {
     const n = input.results.flatMap((r) => r.variants.flatMap((v) => v.trials.filter(isMeasured))).length;
@@ -62,7 +62,7 @@ function verdictOf(input: ReportInput, crossFails: number): ReportModel['verdict
   const text = [
     regressed.length ? `Regressed: ${regressed.join(', ')}.` : '',
     improved.length ? `Improved: ${improved.join(', ')}.` : '',
-    `${count('unchanged')} unchanged, ${count('insufficient')} without enough trials (xmit_pps, rx_pps, drop_ratio against the baseline, or the variant a variant names in compareTo; significance p < ${input.comparison.alpha} and a change beyond ${(input.comparison.noiseThreshold * 100).toFixed(0)}%).`,
+    `${count('unchanged')} unchanged, ${count('insufficient')} without enough trials (xmit_pps, rx_pps, drop_ratio against the baseline, or the variant a variant names in compareTo; a change shown beyond ${(input.comparison.noiseThreshold * 100).toFixed(0)}% by a one-sided rank test at ${input.comparison.alpha}, Holm-corrected over ${input.comparison.judgedMetrics.join(', ')} x comparisons; paired by round within one run).`,
     cross,
   ].filter(Boolean).join(' ');
   if (!regressed.length && count('insufficient') === cs.length) return { level: 'info', text: `Not judged: too few trials for the significance test. ${text}` };
@@ -76,13 +76,15 @@ export function buildReportModel(input: ReportInput): ReportModel {
     const cells = HEADLINE_METRICS.map((m): HeadlineCell => {
       const s = sv.metrics[m];
       if (!s) return { text: '-', ci: '', change: '', verdict: '' };
-      const ci = Number.isFinite(s.ciLow) ? `[${formatValue(m, s.ciLow)} – ${formatValue(m, s.ciHigh)}]` : '';
+      const ci = Number.isFinite(s.ciLow) && s.ciCoverage !== null ? `[${formatValue(m, s.ciLow)} – ${formatValue(m, s.ciHigh)}] (covers ${(s.ciCoverage * 100).toFixed(1)}%)` : `n=${s.n}: too few trials for a ${(cmp.summary.confidence * 100).toFixed(0)}% interval`;
       const c = cmp.comparisons.find((x) => x.metric === m && x.candidate === sv.variant);
       if (sv.baseline && !c) return { text: formatValue(m, s.median), ci, change: 'baseline', verdict: 'baseline' };
       if (!c) return { text: formatValue(m, s.median), ci, change: '', verdict: '' };
       const vs = c.baseline !== cmp.summary.variants.find((b) => b.baseline)?.variant ? ` vs ${c.baseline}` : '';
       const pct = `${c.ratio >= 1 ? '+' : ''}${((c.ratio - 1) * 100).toFixed(1)}%${vs}`;
-      const change = !Number.isFinite(c.ratio) ? c.reason : Number.isFinite(c.pValue) ? `${pct} (p=${c.pValue.toPrecision(2)})` : `${pct} (too few trials to test)`;
+      const how = c.analysis === 'paired' ? `paired, ${c.pairs} rounds` : 'unpaired';
+      const effect = `${c.effectSize.measure === 'cliffs-delta' ? "Cliff's delta" : 'rank-biserial r'} ${c.effectSize.value.toFixed(2)}`;
+      const change = !Number.isFinite(c.ratio) ? c.reason : Number.isFinite(c.pValue) ? `${pct} (${how}; p=${c.pValue.toPrecision(2)}, ${effect})` : `${pct} (too few trials to test)`;
       return { text: formatValue(m, s.median), ci, change, verdict: c.verdict };
     });
     return { variant: sv.variant, baseline: sv.baseline, trials: sv.trials, cells };
@@ -98,16 +100,12 @@ export function buildReportModel(input: ReportInput): ReportModel {
     const caps = r.environment.capabilities;
     if (!caps.pktgen.available) warnings.push(`${tag}pktgen is absent on ${r.environment.kernel.release}: traffic came from trafgen (userspace, AF_PACKET), not the in-kernel generator of the original measurement.`);
     if (r.environment.target === 'vm') warnings.push(`${tag}trials ran in a VM${r.environment.vm?.accel === 'kvm' ? ' under KVM' : ' under TCG (emulated): absolute speeds are not those of hardware'}.`);
-    for (const v of r.variants) {
-      const on = v.trials.filter((t) => isMeasured(t)).map((t) => t.metrics.rx_pps).filter((x): x is number => x !== null);
-      const off = v.trials.filter((t) => t.overhead && t.status === 'ok').map((t) => t.metrics.rx_pps).filter((x): x is number => x !== null);
-      if (on.length && off.length) {
-        const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]!;
-        warnings.push(`${tag}probe overhead (${v.name}): rx with probes ${v.probes.level} is ${((1 - med(on) / med(off)) * 100).toFixed(1)}% below the probes-off twins (${(med(on) / 1e6).toFixed(3)} vs ${(med(off) / 1e6).toFixed(3)} Mpps).`);
-      }
-    }
   });
-  for (const sv of cmp.summary.variants) for (const s of Object.values(sv.metrics)) if (s) warnings.push(...s.warnings);
+  for (const sv of cmp.summary.variants) {
+    const o = sv.probeOverhead;
+    if (o) warnings.push(`probe overhead (${sv.variant}): rx with probes ${o.level} is ${(o.fractionBelow * 100).toFixed(1)}% below the probes-off twins (medians ${(o.withProbes / 1e6).toFixed(3)} vs ${(o.probesOff / 1e6).toFixed(3)} Mpps, ${o.nWithProbes} and ${o.nProbesOff} trials).`);
+    for (const s of Object.values(sv.metrics)) if (s) warnings.push(...s.warnings);
+  }
   for (const d of cmp.differences) warnings.push(`compared despite a difference: ${d}`);
   if (crossFails) warnings.push(`${crossFails} cross-check(s) between probes and kernel counters disagree beyond tolerance.`);
   if (input.gate) warnings.push(...input.gate.warnings);
