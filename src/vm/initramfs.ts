@@ -1,7 +1,7 @@
 // The VM's initramfs: busybox-static, a generated /init, and the kernel modules it needs (with
 // their dependencies from modules.dep, loaded in order). Cached by content hash in .cache/vm/initramfs/.
 import { createHash } from 'node:crypto';
-import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync, mkdtempSync, chmodSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, mkdtempSync, chmodSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { execa } from 'execa';
 import { UserError } from '../errors.ts';
@@ -12,6 +12,8 @@ export const defaultInitramfsCache = join(repoRoot, '.cache/vm/initramfs');
 /** Modules the guest needs to mount its root and run tunbench; absent ones are fine if built in. */
 export const baseModules = ['virtio_pci', '9pnet_virtio', '9p', 'overlay', 'tun'];
 const busybox = '/bin/busybox';
+/** Smaller than any initramfs with busybox in it (about 1 MiB compressed). */
+const minArchiveBytes = 64 * 1024;
 
 /** Module files (relative to modulesDir) for `names`, dependencies first, each once. Unknown names throw. */
 export function moduleLoadOrder(modulesDep: string, names: string[], optional: Set<string> = new Set()): string[] {
@@ -59,7 +61,8 @@ export async function buildInitramfs(kernel: VmKernel, extraModules: string[] = 
   const h = createHash('sha256').update(readFileSync(busybox)).update(init).update(kernel.release);
   for (const m of mods) h.update(m).update(readFileSync(join(kernel.modulesDir ?? '', m)));
   const out = join(cacheDir, `${h.digest('hex').slice(0, 16)}.cpio.gz`);
-  if (existsSync(out)) return out;
+  // An archive of a few bytes is what an earlier build left when its cpio was missing: rebuild it.
+  if (existsSync(out) && statSync(out).size >= minArchiveBytes) return out;
   mkdirSync(cacheDir, { recursive: true });
   const tmp = mkdtempSync(join(cacheDir, '.build-'));
   try {
@@ -69,7 +72,10 @@ export async function buildInitramfs(kernel: VmKernel, extraModules: string[] = 
     chmodSync(join(root, 'bin/busybox'), 0o755);
     for (const m of mods) copyFileSync(join(kernel.modulesDir ?? '', m), join(root, 'modules', basename(m)));
     writeFileSync(join(root, 'init'), init, { mode: 0o755 });
-    await execa('sh', ['-c', `cd '${root}' && find . | cpio -o -H newc --quiet | gzip -1 > '${tmp}/out.gz'`]);
+    // busybox's own cpio (busybox-static is needed anyway; Debian's cpio package may be absent),
+    // with pipefail: a failing cpio must not leave an empty archive that the kernel cannot unpack.
+    const r = await execa('bash', ['-c', `set -o pipefail; cd '${root}' && find . | '${busybox}' cpio -o -H newc | gzip -1 > '${tmp}/out.gz'`], { reject: false, all: true });
+    if (r.exitCode !== 0 || statSync(join(tmp, 'out.gz')).size < minArchiveBytes) throw new UserError(`building the VM initramfs failed (exit ${r.exitCode}): ${(r.all ?? '').trim().split('\n').slice(-2).join(' | ')}`, { hint: `check that ${busybox} has the cpio applet (apt-get install busybox-static)` });
     renameSync(join(tmp, 'out.gz'), out);
   } finally { rmSync(tmp, { recursive: true, force: true }); }
   return out;
