@@ -67,7 +67,7 @@ const q = opt('--pair-sd') ? frac(opt('--pair-sd')!) : pairSd.length ? median(pa
 const model: SpreadModel = { cv, pairSd: q };
 console.log(`\nspread used: between-trial CV ${(cv * 100).toFixed(2)}% (median of ${between.length}), per-round log-ratio SD ${(q * 100).toFixed(2)}% (median of ${pairSd.length}; independent trials would give ${(cv * Math.SQRT2 * 100).toFixed(2)}%)`);
 console.log(`gate (${opt('--profile') ?? 'profiles/ci.yaml'}): maxRegression ${(g.maxRegression * 100).toFixed(1)}%, alpha ${g.alpha}, metrics ${g.metrics.join(', ')}; ${sims} seeded simulations per cell, gate() on synthetic results`);
-const ns = [3, 4, 5, 6, 8, 10, 12, 15, 20, 25, 30, 40, 50, 60, 80];
+const ns = [3, 4, 5, 6, 8, 10, 12, 15, 20, 25, 30, 40, 50, 60, 80, 100];
 const head = ['n', ...['paired', 'unpaired'].flatMap((a) => [`${a} A/A`, `${a} at -${(g.maxRegression * 100).toFixed(0)}%`, ...changes.map((c) => `${a} -${(c * 100).toFixed(0)}%`)])];
 console.log(`\n| ${head.join(' | ')} |\n|${head.map(() => '---').join('|')}|`);
 const need: Record<string, number | null> = {};

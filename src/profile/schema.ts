@@ -1,6 +1,6 @@
 // The profile schema: the one source of truth for what a profile may say. It validates
 // profiles (strict: unknown keys are errors) and yields profiles/profile.schema.json.
-import { z } from 'zod';
+import { z } from 'zod'; import { METRIC_NAMES, type MetricName } from '../metrics.ts';
 
 /** The tap device(s) of the lab. */
 export const TapSchema = z.strictObject({
@@ -111,7 +111,7 @@ export const GateSchema = z.strictObject({
   /** Significance level for the Mann-Whitney U test and the confidence intervals. */
   alpha: z.number().gt(0).lt(1).default(0.05),
   /** Metrics the gate judges. */
-  metrics: z.array(z.string()).default(['xmit_pps', 'rx_pps', 'drop_ratio']),
+  metrics: z.array(z.enum(METRIC_NAMES as [MetricName, ...MetricName[]])).default(['xmit_pps', 'rx_pps', 'drop_ratio']),
   /** Largest tolerated regression (fraction) before the gate fails. */
   maxRegression: z.number().min(0).max(1).default(0.05),
 });
