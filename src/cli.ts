@@ -1,6 +1,7 @@
 // tunbench command line: dispatches to src/commands/<name>.ts, each exporting
 // `main(args: string[]): Promise<number>` that returns the exit code.
-import { UserError, formatUserError } from './errors.ts';
+import { UserError, formatUserError, userErrorFromErrno } from './errors.ts';
+import { runCleanups } from './lab/cleanup.ts';
 
 const COMMANDS: Record<string, { summary: string; load: () => Promise<{ main(args: string[]): Promise<number> }> }> = {
   bench: { summary: 'run a profile and write a result folder', load: () => import('./commands/bench.ts') },
@@ -36,14 +37,39 @@ export async function run(argv: string[]): Promise<number> {
       return e.exitCode;
     }
     const code = (e as { code?: string }).code ?? '';
-    if (code.startsWith('ERR_PARSE_ARGS_')) {
+    if (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS_')) {
       console.error(`tunbench ${name}: ${(e as Error).message}\n  fix: see 'tunbench ${name} --help'`);
       return 2;
     }
-    console.error(`tunbench: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+    const fsError = userErrorFromErrno(e);
+    if (fsError) {
+      console.error(formatUserError(fsError));
+      return fsError.exitCode;
+    }
+    console.error(internalError(e));
     return 2;
   }
 }
+
+/** A bug, not bad input: the message, and the stack only with TUNBENCH_DEBUG=1. */
+function internalError(e: unknown): string {
+  const detail = e instanceof Error ? (process.env.TUNBENCH_DEBUG ? (e.stack ?? e.message) : e.message) : String(e);
+  return `tunbench: internal error: ${detail}${process.env.TUNBENCH_DEBUG ? '' : '\n  (set TUNBENCH_DEBUG=1 for the stack trace, and report it)'}`;
+}
+
+// An error nobody awaited (an event emitter, a stray promise) must not leave a lab behind.
+let dying = false;
+const die = (e: unknown) => {
+  if (dying) return;
+  dying = true;
+  const fsError = userErrorFromErrno(e);
+  console.error(fsError ? formatUserError(fsError) : internalError(e));
+  const bound = setTimeout(() => process.exit(2), 10_000);
+  bound.unref();
+  void runCleanups().finally(() => process.exit(2));
+};
+process.on('uncaughtException', die);
+process.on('unhandledRejection', die);
 
 const code = await run(process.argv.slice(2));
 process.exitCode = code;

@@ -7,7 +7,7 @@ export type ProgressEvent =
   | { event: 'live'; index: number; variant: string; rxPps: number; secondsIntoWindow: number }
   | { event: 'trial-end'; index: number; variant: string; status: 'ok' | 'failed'; xmitPps: number | null; rxPps: number | null; dropRatio: number | null; error?: string }
   | { event: 'warning'; message: string }
-  | { event: 'run-end'; status: string; resultDir: string; seconds: number };
+  | { event: 'run-end'; status: string; resultDir: string; seconds: number; trials?: number; failedTrials?: number; reason?: string };
 
 export function defaultProgressMode(): ProgressMode {
   return process.stderr.isTTY ? 'tty' : 'plain';
@@ -51,9 +51,12 @@ export function createProgress(mode: ProgressMode, write: (s: string) => void = 
       case 'warning':
         write(`tunbench: warning: ${e.message}\n`);
         break;
-      case 'run-end':
-        write(`tunbench: run ${e.status} in ${e.seconds.toFixed(0)} s: ${e.resultDir}\n`);
+      case 'run-end': {
+        const failed = e.failedTrials ? `; ${e.failedTrials} of ${e.trials ?? '?'} trials FAILED` : '';
+        write(`tunbench: run ${e.status} in ${e.seconds.toFixed(0)} s${failed}: ${e.resultDir}\n`);
+        if (e.reason && e.status !== 'complete') write(`tunbench: ${e.reason}\n`);
         break;
+      }
     }
   };
 }

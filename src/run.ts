@@ -1,18 +1,21 @@
 // A run: the plan's trials one after another, the result file rewritten (atomically) after
 // each one, so an interrupted or failed run keeps every trial already measured, marked
-// incomplete.
+// incomplete. Order before any traffic: the profile against this machine's CPUs and the
+// result folder (cheap, nothing attached), then the run lock, and only then capability
+// detection (it attaches bpftrace programs, which would disturb a run that is measuring).
 import { readFileSync } from 'node:fs';
 import { detectCapabilities } from './lab/capabilities.ts';
-import { onSignal } from './lab/cleanup.ts';
+import { onCleanup, onSignal } from './lab/cleanup.ts';
+import { usableCpus } from './lab/cpus.ts';
 import { acquireRunLock } from './lab/lock.ts';
-import { missingRequirements } from './lab/requirements.ts';
+import { missingRequirements, profileProblems } from './lab/requirements.ts';
 import { reapStaleLabs } from './lab/reap.ts';
-import { UserError } from './errors.ts';
+import { DOCTOR_HINT, PROFILE_HINT, UserError } from './errors.ts';
 import { buildPlan, estimatePlanSeconds, resolveVariants } from './profile/plan.ts';
 import type { Profile } from './profile/schema.ts';
 import { chooseBackend } from './probes/backends.ts';
 import type { ProgressEvent } from './progress.ts';
-import { newResultDir, writeResult } from './result/store.ts';
+import { checkOutputDir, newResultDir, resultDirFor, writeResult } from './result/store.ts';
 import { runTrial } from './trial.ts';
 import { RESULT_SCHEMA_VERSION, type ProbeBackend, type Result, type TrialResult } from './types.ts';
 
@@ -31,10 +34,44 @@ export interface RunOutcome {
   dir: string;
 }
 
+/** Consecutive failed trials after which the run stops (the same cause would fail every trial). */
+const MAX_FAILED_IN_A_ROW = 5;
+
+/**
+ * Everything about a run that can be refused without the lock, capability detection or any
+ * traffic: root, the profile against this machine (CPUs, MTU, options a tap refuses), the
+ * result folder. Throws a UserError whose hint matches the cause.
+ */
+export function checkRunInput(profile: Profile, variants = resolveVariants(profile), out?: string, now = new Date()): void {
+  if (process.getuid?.() !== 0) {
+    throw new UserError('not root: tunbench builds network namespaces and tap devices and loads eBPF programs', { hint: 'run it as root (sudo); tunbench doctor shows what else this machine needs' });
+  }
+  const problems = profileProblems(variants, usableCpus());
+  if (problems.length > 0) {
+    throw new UserError(`profile '${profile.name}' asks for what this machine or a tap cannot do:\n  - ${problems.join('\n  - ')}`, { hint: PROFILE_HINT });
+  }
+  checkOutputDir(resultDirFor(profile.name, out, now).dir);
+}
+
 export async function runProfile(o: RunOptions): Promise<RunOutcome> {
   const { profile } = o;
   const variants = resolveVariants(profile);
   const plan = buildPlan(profile, variants);
+  const started0 = new Date();
+  checkRunInput(profile, variants, o.out, started0);
+  // The lock before capability detection; released by the cleanup stack too (SIGINT, SIGTERM).
+  const releaseLock = acquireRunLock();
+  const forgetLock = onCleanup('run lock', async () => releaseLock());
+  try {
+    return await runLocked(o, variants, plan, started0);
+  } finally {
+    forgetLock();
+    releaseLock();
+  }
+}
+
+async function runLocked(o: RunOptions, variants: ReturnType<typeof resolveVariants>, plan: ReturnType<typeof buildPlan>, now: Date): Promise<RunOutcome> {
+  const { profile } = o;
   const caps = await detectCapabilities();
   // Each variant's backend: its own request, or auto (the most exact one available).
   const backends = new Map<string, ProbeBackend | null>();
@@ -53,12 +90,11 @@ export async function runProfile(o: RunOptions): Promise<RunOutcome> {
   }
   const missing = variants.flatMap((v) => missingRequirements(caps, [v], backends.get(v.name) ?? null, profile.target));
   if (missing.length > 0) {
-    throw new UserError(`this machine cannot run profile '${profile.name}':\n  - ${[...new Set(missing)].join('\n  - ')}`, { hint: 'run tunbench doctor for the full capability record' });
+    throw new UserError(`this machine cannot run profile '${profile.name}':\n  - ${[...new Set(missing)].join('\n  - ')}`, { hint: DOCTOR_HINT });
   }
-  const releaseLock = acquireRunLock();
-  try {
+  {
     const reaped = await reapStaleLabs();
-    const { dir, id } = newResultDir(profile.name, o.out);
+    const { dir, id } = newResultDir(profile.name, o.out, now);
     const warnings: string[] = [];
     if (reaped.length > 0) warnings.push(`removed lab namespaces left by killed runs: ${reaped.join(', ')}`);
     if ([...backends.values()].includes('tracepoint') && !caps.probeBackends.kprobe.available && !caps.probeBackends.fentry.available) {
@@ -94,6 +130,7 @@ export async function runProfile(o: RunOptions): Promise<RunOutcome> {
       o.progress({ event: 'run-end', status: `interrupted (${sig}); ${countOk(result)} trials kept`, resultDir: dir, seconds: 0 });
     });
     const started = Date.now();
+    let failedInARow = 0;
     o.progress({ event: 'run-start', profile: profile.name, trials: plan.trials.length, estimatedSeconds: estimatePlanSeconds(profile, plan), resultDir: dir });
     try {
       for (const planned of plan.trials) {
@@ -115,6 +152,7 @@ export async function runProfile(o: RunOptions): Promise<RunOutcome> {
         }
         if (abort.signal.aborted) break;
         result.variants.find((v) => v.name === variant.name)!.trials.push(trial);
+        failedInARow = trial.status === 'failed' ? failedInARow + 1 : 0;
         for (const c of trial.crossCheck.filter((x) => !x.ok)) {
           const msg = `trial ${trial.index} (${trial.variant}): cross-check failed: ${c.name}: probe ${c.probe} vs ${c.counter} (${(c.relativeDifference * 100).toFixed(2)}% > ${(c.tolerance * 100).toFixed(2)}%)`;
           result.warnings.push(msg);
@@ -122,22 +160,33 @@ export async function runProfile(o: RunOptions): Promise<RunOutcome> {
         }
         save();
         o.progress({ event: 'trial-end', index: trial.index, variant: trial.variant, status: trial.status, xmitPps: trial.metrics.xmit_pps, rxPps: trial.metrics.rx_pps, dropRatio: trial.metrics.drop_ratio, ...(trial.error ? { error: trial.error } : {}) });
+        if (failedInARow >= MAX_FAILED_IN_A_ROW) {
+          const msg = `${failedInARow} trials in a row failed (last: ${trial.error ?? 'unknown error'}): the run stops here`;
+          result.warnings.push(msg);
+          o.progress({ event: 'warning', message: msg });
+          break;
+        }
       }
       if (!abort.signal.aborted) {
-        const failed = result.variants.flatMap((v) => v.trials).filter((t) => t.status === 'failed');
-        result.status = failed.length === 0 ? 'complete' : 'incomplete';
-        result.statusReason = failed.length === 0 ? undefined : `${failed.length} trial(s) failed: ${failed[0]!.error ?? ''}`;
-        if (result.statusReason === undefined) delete result.statusReason;
+        const all = result.variants.flatMap((v) => v.trials);
+        const failed = all.filter((t) => t.status === 'failed');
+        const notRun = plan.trials.length - all.length;
+        if (failed.length === 0 && notRun === 0) {
+          result.status = 'complete';
+          delete result.statusReason;
+        } else {
+          const first = failed[0];
+          result.status = failedInARow >= MAX_FAILED_IN_A_ROW ? 'failed' : 'incomplete';
+          result.statusReason = `${failed.length} of ${all.length} trials failed${notRun > 0 ? ` and ${notRun} did not run` : ''}${first ? ` (first: trial ${first.index}, ${first.variant}: ${first.error ?? 'unknown error'})` : ''}`;
+        }
         result.finishedAt = new Date().toISOString();
         save();
-        o.progress({ event: 'run-end', status: result.status, resultDir: dir, seconds: (Date.now() - started) / 1000 });
+        o.progress({ event: 'run-end', status: result.status, resultDir: dir, seconds: (Date.now() - started) / 1000, trials: all.length, failedTrials: failed.length, ...(result.statusReason ? { reason: result.statusReason } : {}) });
       }
       return { result, dir };
     } finally {
       forgetSignal();
     }
-  } finally {
-    releaseLock();
   }
 }
 

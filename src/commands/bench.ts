@@ -1,10 +1,13 @@
 // tunbench bench: run a profile, write DIR/result.json (+ raw probe output and the report).
 import { parseArgs } from 'node:util';
-import { UserError } from '../errors.ts';
+import { PROFILE_HINT, UserError } from '../errors.ts';
 import { loadProfile } from '../profile/load.ts';
+import { resolveVariants } from '../profile/plan.ts';
+import { profileProblems } from '../lab/requirements.ts';
+import { checkOutputDir, resultDirFor } from '../result/store.ts';
 import { ProfileSchema, type Profile } from '../profile/schema.ts';
 import { createProgress, defaultProgressMode, type ProgressMode } from '../progress.ts';
-import { runProfile } from '../run.ts';
+import { checkRunInput, runProfile } from '../run.ts';
 import { parseMetrics } from './gate.ts';
 import { insideVm, runProfileInVm } from '../vm/target.ts';
 
@@ -33,8 +36,25 @@ capability, failed trials), with a message.`;
 function num(name: string, v: string | undefined): number | undefined {
   if (v === undefined) return undefined;
   const n = Number(v);
-  if (!Number.isFinite(n)) throw new UserError(`--${name}: expected a number, found '${v}'`);
+  if (v.trim() === '' || !Number.isFinite(n)) throw new UserError(`--${name}: expected a number, found '${v}'`, { hint: `see 'tunbench bench --help'` });
   return n;
+}
+
+/** Profile fields set by flags, for messages about a rejected override. */
+const FLAG_OF: Record<string, string> = { duration: '--duration', repetitions: '--repetitions', warmupTrials: '--warmup-trials', seed: '--seed', target: '--target', vm: '--kernel', probes: '--probes/--backend', variants: '--probes/--backend' };
+
+/** Flags given twice (parseArgs keeps the last silently) and flags that contradict each other. */
+function flagConflicts(tokens: Array<{ kind: string; name?: string; value?: string | undefined }>, values: Record<string, unknown>): string[] {
+  const out: string[] = [];
+  const seen = new Map<string, string | undefined>();
+  for (const t of tokens) {
+    if (t.kind !== 'option' || !t.name) continue;
+    if (seen.has(t.name) && seen.get(t.name) !== t.value) out.push(`--${t.name} is given twice ('${seen.get(t.name)}' and '${t.value}'); give it once`);
+    seen.set(t.name, t.value);
+  }
+  if (values.kernel !== undefined && values.target === 'host') out.push(`--kernel ${String(values.kernel)} boots a VM, but --target host asks for this host; drop one of them`);
+  if (values.probes === 'off' && values.backend !== undefined) out.push(`--backend ${String(values.backend)} chooses a probe backend, but --probes off attaches no probes; drop one of them`);
+  return out;
 }
 
 /** Apply command-line overrides and validate the result again with the profile schema. */
@@ -65,13 +85,14 @@ export function applyOverrides(profile: Profile, o: { duration?: number; repetit
   const parsed = ProfileSchema.safeParse(next);
   if (!parsed.success) {
     const first = parsed.error.issues[0]!;
-    throw new UserError(`command-line override rejected: ${first.path.join('.')}: ${first.message}`);
+    const flag = FLAG_OF[String(first.path[0])];
+    throw new UserError(`command-line override rejected: ${first.path.join('.')}${flag ? ` (${flag})` : ''}: ${first.message.replace(/^Invalid input: /, '')}`, { hint: `see 'tunbench bench --help'; the allowed values are those of the profile field (profiles/profile.schema.json)` });
   }
   return parsed.data;
 }
 
 export async function main(args: string[]): Promise<number> {
-  const { values } = parseArgs({
+  const { values, tokens } = parseArgs({
     args,
     options: {
       profile: { type: 'string', default: 'default' },
@@ -91,10 +112,16 @@ export async function main(args: string[]): Promise<number> {
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
+    tokens: true,
   });
   if (values.help) {
     console.log(HELP);
     return 0;
+  }
+  const conflicts = flagConflicts(tokens ?? [], values);
+  if (conflicts.length > 0) throw new UserError(conflicts.join('\n  '), { hint: `see 'tunbench bench --help'` });
+  if (values.variants !== undefined && values.variants.split(',').every((x) => x.trim() === '')) {
+    throw new UserError('--variants: expected a comma-separated list of variant names, found none', { hint: `see 'tunbench bench --help'` });
   }
   const mode = (values.progress ?? defaultProgressMode()) as ProgressMode;
   if (!['tty', 'plain', 'json', 'quiet'].includes(mode)) throw new UserError(`--progress: expected tty, plain, json or quiet, found '${mode}'`);
@@ -110,6 +137,17 @@ export async function main(args: string[]): Promise<number> {
     kernel: values.kernel,
     variants: values.variants?.split(',').map((x) => x.trim()).filter(Boolean),
   });
+  // Bad input ends here, before the run lock, capability detection or any traffic.
+  if (profile.target === 'vm' && !insideVm()) {
+    // The guest's CPUs are the VM's (vm.cpus); the guest checks again against what it got.
+    const problems = profileProblems(resolveVariants(profile), [...Array(profile.vm.cpus).keys()]);
+    if (problems.length > 0) throw new UserError(`profile '${profile.name}' asks for what the VM or a tap cannot do:\n  - ${problems.join('\n  - ')}`, { hint: PROFILE_HINT });
+    checkOutputDir(resultDirFor(profile.name, values.out).dir);
+  } else checkRunInput(profile, undefined, values.out);
+  if (values.gate) {
+    const { loadResultOrBaseline } = await import('../analysis/baselines.ts');
+    loadResultOrBaseline(values.gate); // a baseline that cannot be read is refused now, not after the run
+  }
   const command = ['npm', 'run', 'bench', '--', ...args];
   // target vm: boot the profile's kernel and run this same bench inside it; the guest writes the result here.
   const { result, dir } = profile.target === 'vm' && !insideVm()
@@ -126,7 +164,7 @@ export async function main(args: string[]): Promise<number> {
   }
   console.log(`result: ${dir}/result.json`);
   if (result.status !== 'complete') {
-    console.error(`tunbench: run ${result.status}: ${result.statusReason ?? ''}`);
+    console.error(`tunbench: run ${result.status}: ${result.statusReason ?? ''}\n  fix: each failed trial's reason is in result.json (variants[].trials[].error); the trials measured are kept`);
     return 2;
   }
   if (values.gate) {

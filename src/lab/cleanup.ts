@@ -2,12 +2,20 @@
 // on normal end, on error (the caller's finally), and on SIGINT/SIGTERM/SIGHUP (then the
 // process exits 130/143/129). A SIGKILL leaves the namespace behind: reap.ts removes it at
 // the next start because its owner pid is dead.
+// A second signal while cleaning up forces the exit once cleanup has been tried: every undo
+// action not yet run is started at once and given FORCED_MS to finish, then the process
+// exits. Cleanup that hangs without a second signal is cut off after CLEANUP_LIMIT_MS.
 
 type Undo = { label: string; run: () => Promise<void> };
 const stack: Undo[] = [];
 const signalHooks: Array<(signal: NodeJS.Signals) => Promise<void> | void> = [];
 let installed = false;
 let exiting = false;
+let forced = false;
+/** After a second signal: how long the remaining undo actions (started together) may take. */
+const FORCED_MS = 2000;
+/** The longest a signal's cleanup may take before the process exits anyway. */
+const CLEANUP_LIMIT_MS = 30_000;
 
 export function onCleanup(label: string, run: () => Promise<void>): () => void {
   const undo = { label, run };
@@ -31,13 +39,34 @@ export function onSignal(hook: (signal: NodeJS.Signals) => Promise<void> | void)
 
 /** Run (and forget) every registered undo action, newest first. Errors are reported, not thrown. */
 export async function runCleanups(): Promise<void> {
-  while (stack.length > 0) {
+  while (stack.length > 0 && !forced) {
     const undo = stack.pop()!;
-    try {
-      await undo.run();
-    } catch (e) {
-      process.stderr.write(`tunbench: cleanup '${undo.label}' failed: ${(e as Error).message}\n`);
-    }
+    await runOne(undo);
+  }
+  if (forced) await runRemainingForced();
+}
+
+async function runOne(undo: Undo): Promise<void> {
+  try {
+    await undo.run();
+  } catch (e) {
+    process.stderr.write(`tunbench: cleanup '${undo.label}' failed: ${(e as Error).message}\n`);
+  }
+}
+
+/** Start every undo action still on the stack at once; wait at most FORCED_MS for them. */
+async function runRemainingForced(): Promise<void> {
+  const left = stack.splice(0).reverse();
+  if (left.length === 0) return;
+  const all = Promise.all(left.map((u) => runOne(u)));
+  let timer: NodeJS.Timeout | undefined;
+  const limit = new Promise<'timeout'>((r) => {
+    timer = setTimeout(() => r('timeout'), FORCED_MS);
+  });
+  const outcome = await Promise.race([all.then(() => 'done' as const), limit]);
+  clearTimeout(timer);
+  if (outcome === 'timeout') {
+    process.stderr.write(`tunbench: cleanup of ${left.map((u) => u.label).join(', ')} did not finish within ${FORCED_MS / 1000} s; the next run removes what is left (its owner pid is dead)\n`);
   }
 }
 
@@ -48,11 +77,24 @@ function installSignalHandlers(): void {
   installed = true;
   for (const sig of Object.keys(EXIT_CODES) as NodeJS.Signals[]) {
     process.on(sig, () => {
-      if (exiting) return; // a second signal while cleaning up: keep cleaning
+      if (exiting) {
+        if (forced) return;
+        // A second signal: stop waiting for the step in progress; try every remaining undo now.
+        forced = true;
+        process.stderr.write(`\ntunbench: ${sig} again: forcing the exit once the remaining cleanup has been tried (at most ${FORCED_MS / 1000} s)...\n`);
+        void runRemainingForced().finally(() => process.exit(EXIT_CODES[sig] ?? 1));
+        return;
+      }
       exiting = true;
-      process.stderr.write(`\ntunbench: ${sig} received: saving what was measured and removing the lab...\n`);
+      process.stderr.write(`\ntunbench: ${sig} received: saving what was measured and removing the lab (${sig === 'SIGINT' ? 'Ctrl-C' : 'the signal'} again forces the exit)...\n`);
+      const limit = setTimeout(() => {
+        process.stderr.write(`tunbench: cleanup took more than ${CLEANUP_LIMIT_MS / 1000} s; exiting (the next run removes what is left)\n`);
+        process.exit(EXIT_CODES[sig] ?? 1);
+      }, CLEANUP_LIMIT_MS);
+      limit.unref();
       void (async () => {
         for (const hook of [...signalHooks]) {
+          if (forced) break;
           try {
             await hook(sig);
           } catch (e) {
@@ -60,7 +102,7 @@ function installSignalHandlers(): void {
           }
         }
         await runCleanups();
-        process.exit(EXIT_CODES[sig] ?? 1);
+        if (!forced) process.exit(EXIT_CODES[sig] ?? 1);
       })();
     });
   }

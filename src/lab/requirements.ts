@@ -1,7 +1,41 @@
-// What a run needs from the machine, checked before any traffic: every missing thing is
-// listed with how to get it, and the run stops with exit code 2.
+// What a run needs, checked before any traffic, in two kinds with their own fixes:
+//   profileProblems: the profile asks for something no tap or no machine with these CPUs can
+//     do (a frame larger than the MTU, pktgen options a tap refuses, a CPU this machine lacks);
+//     the fix is in the profile.
+//   missingRequirements: the machine lacks a capability (root, bpftrace, trafgen, a probe
+//     backend, the patched kernel ...); the fix is on the machine (see tunbench doctor).
+// Every problem is listed with how to fix it, and the run stops with exit code 2.
+import { existsSync } from 'node:fs';
 import type { ProbeLevel } from '../profile/schema.ts';
 import type { Capabilities, ProbeBackend, ResolvedVariant } from '../types.ts';
+import { cpuProblems } from './cpus.ts';
+
+/** Problems in the profile itself; `usableCpus` null skips the CPU checks. Pure but for the guest kernel's existence. */
+export function profileProblems(variants: ResolvedVariant[], usableCpus: number[] | null): string[] {
+  const out: string[] = [];
+  const add = (msg: string) => {
+    if (!out.includes(msg)) out.push(msg);
+  };
+  for (const v of variants) {
+    const where = variants.length > 1 || v.name !== 'default' ? `variant ${v.name}: ` : '';
+    const g = v.workload.generator;
+    const c = v.workload.consumer;
+    const mtu = v.workload.tap.mtu;
+    if (g.type === 'trafgen') {
+      if (g.packetSize > mtu + 14) add(`${where}workload.generator.packetSize: ${g.packetSize} is larger than the tap's MTU ${mtu} + 14 bytes of Ethernet header; lower packetSize to at most ${mtu + 14} or raise workload.tap.mtu to at least ${g.packetSize - 14}`);
+    } else if (g.type === 'pktgen') {
+      if (g.pkt_size > mtu + 14) add(`${where}workload.generator.pkt_size: ${g.pkt_size} is larger than the tap's MTU ${mtu} + 14 bytes of Ethernet header; lower pkt_size to at most ${mtu + 14} or raise workload.tap.mtu`);
+      if (g.burst > 1) add(`${where}workload.generator.burst: ${g.burst} > 1 is rejected on a tap (pktgen start_xmit/queue_xmit); set burst: 1`);
+      if (g.clone_skb > 0) add(`${where}workload.generator.clone_skb: ${g.clone_skb} > 0 is rejected on a tap (tun clears IFF_TX_SKB_SHARING); set clone_skb: 0`);
+    }
+    if (c.type === 'guest') {
+      if (v.workload.tap.queues !== 1) add(`${where}workload.tap.queues: ${v.workload.tap.queues}; consumer type guest reads a single-queue tap; set tap.queues: 1`);
+      if (c.kernel !== undefined && !existsSync(c.kernel)) add(`${where}workload.consumer.kernel: ${c.kernel} does not exist; give the path of a bzImage, or leave kernel out (Debian's kernel is fetched)`);
+    }
+    if (usableCpus) for (const p of cpuProblems(v.workload, usableCpus, where)) add(p);
+  }
+  return out;
+}
 
 export function missingRequirements(caps: Capabilities, variants: ResolvedVariant[], backend: ProbeBackend | null, target: 'host' | 'vm'): string[] {
   const out: string[] = [];
@@ -24,14 +58,11 @@ export function missingRequirements(caps: Capabilities, variants: ResolvedVarian
     const c = v.workload.consumer;
     if (g.type === 'trafgen') {
       need(caps.trafgen.available, `trafgen (variant ${v.name}): ${caps.trafgen.reason}`);
-      need(g.packetSize <= v.workload.tap.mtu + 14, `variant ${v.name}: generator.packetSize ${g.packetSize} is larger than the tap's MTU ${v.workload.tap.mtu} + 14 bytes of Ethernet header`);
       if (v.probes.level !== 'off' && backend === 'tracepoint' && !g.qdisc) {
         out.push(`variant ${v.name}: trafgen with qdisc: false bypasses the qdisc and the net:net_dev_* tracepoints, so the tracepoint probe backend cannot see its packets; set generator.qdisc: true, or use a kernel with kprobes`);
       }
     } else {
       need(caps.pktgen.available, `pktgen (variant ${v.name}): ${caps.pktgen.reason}`);
-      if (g.burst > 1) out.push(`variant ${v.name}: pktgen burst ${g.burst} > 1 is rejected on a tap (pktgen start_xmit/queue_xmit); set burst: 1`);
-      if (g.clone_skb > 0) out.push(`variant ${v.name}: pktgen clone_skb ${g.clone_skb} > 0 is rejected on a tap (tun clears IFF_TX_SKB_SHARING); set clone_skb: 0`);
       if (v.probes.level !== 'off' && backend === 'tracepoint' && g.xmit_mode === 'start_xmit') {
         out.push(`variant ${v.name}: pktgen xmit_mode start_xmit calls the driver directly and skips the net:net_dev_* tracepoints; use xmit_mode: queue_xmit with the tracepoint backend`);
       }
@@ -41,7 +72,6 @@ export function missingRequirements(caps: Capabilities, variants: ResolvedVarian
     }
     if (c.type === 'guest') {
       need(caps.qemu.available, `qemu (variant ${v.name}, consumer guest): ${caps.qemu.reason}`);
-      need(v.workload.tap.queues === 1, `variant ${v.name}: consumer type guest reads a single-queue tap; set tap.queues: 1`);
       if (c.vhost === 'on') need(caps.vhostNet.available, `vhost-net (variant ${v.name}, consumer.vhost: on): ${caps.vhostNet.reason}; or vhost: auto`);
     }
   }

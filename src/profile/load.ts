@@ -1,11 +1,11 @@
 // Profile loading: YAML file -> validated Profile. Every error names the file, the field
 // path, what was expected and what was found.
-import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readSync, readdirSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseDocument } from 'yaml';
 import type { z } from 'zod';
-import { UserError } from '../errors.ts';
+import { PROFILE_HINT, UserError } from '../errors.ts';
 import { ProfileSchema, WorkloadSchema, ProbesSchema, type Profile } from './schema.ts';
 
 export const PROFILES_DIR = resolve(fileURLToPath(new URL('../../profiles', import.meta.url)));
@@ -15,6 +15,9 @@ export function resolveProfilePath(nameOrPath: string): string {
   const candidates = [nameOrPath, `${nameOrPath}.yaml`, join(PROFILES_DIR, nameOrPath), join(PROFILES_DIR, `${nameOrPath}.yaml`)];
   for (const c of candidates) {
     if (existsSync(c) && statSync(c).isFile()) return resolve(c);
+  }
+  if (existsSync(nameOrPath)) {
+    throw new UserError(`profile ${resolve(nameOrPath)} is not a regular file (a folder or a device)`, { hint: 'give the path of a YAML file' });
   }
   throw new UserError(`profile '${nameOrPath}' not found`, {
     hint: `give a path to a YAML file, or one of: ${listProfiles().join(', ')}`,
@@ -57,8 +60,14 @@ export function formatPath(path: readonly PropertyKey[]): string {
 /** Turn zod issues into lines "file: path: expected X, found Y". */
 export function formatIssues(file: string, issues: z.core.$ZodIssue[], root: unknown, prefix: PropertyKey[] = []): string[] {
   const lines: string[] = [];
+  const seen = new Set<string>();
   for (const issue of issues) {
     const path = [...prefix, ...issue.path];
+    const key = formatPath(path);
+    if (issue.code !== 'unrecognized_keys') {
+      if (seen.has(key)) continue;
+      seen.add(key);
+    }
     if (issue.code === 'unrecognized_keys') {
       for (const key of issue.keys) {
         lines.push(`${file}: ${formatPath([...path, key])}: unknown field (not in the profile schema; check its spelling)`);
@@ -94,14 +103,43 @@ export interface LoadedProfile {
   path: string;
 }
 
-/** Parse and validate profile text. `file` is used in messages. */
-export function parseProfile(text: string, file: string): Profile {
-  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+/** Largest profile file read (the shipped ones are a few KiB). */
+export const MAX_PROFILE_BYTES = 1024 * 1024;
+/** Largest number of alias expansions in a profile (the yaml package's guard against alias bombs). */
+const MAX_ALIAS_COUNT = 100;
+
+/** YAML text -> plain data, every failure a UserError naming the file (syntax, resource attacks, nesting). */
+function parseYaml(text: string, file: string): unknown {
+  const bad = (why: string, hint = 'a profile is one YAML mapping; see profiles/default.yaml for the format') => new UserError(`${file}: ${why}`, { hint });
+  if (text.includes('\0')) throw bad(`not a text file (a NUL byte at offset ${text.indexOf('\0')})`, 'give a YAML profile (text), see profiles/default.yaml');
+  if (text.includes('\uFFFD')) throw bad('not a UTF-8 text file (bytes that are not UTF-8)', 'give a YAML profile (UTF-8 text), see profiles/default.yaml');
+  let doc;
+  try {
+    doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+  } catch (e) {
+    if (e instanceof RangeError) throw bad('nested too deeply to be a profile');
+    throw bad(`not valid YAML: ${(e as Error).message.split('\n')[0]}`);
+  }
   if (doc.errors.length > 0) {
     const e = doc.errors[0]!;
-    throw new UserError(`${file}: not valid YAML: ${e.message.split('\n')[0]}`, { hint: 'fix the YAML syntax at the line shown' });
+    const first = e.message.split('\n')[0] ?? '';
+    if (/multiple documents/.test(first)) throw bad(`holds more than one YAML document (${first.replace(/^.*? at line/, 'the second starts at line').replace(/:$/, '')})`, 'a profile is one document: remove the --- separator and what follows, or split it into two files');
+    if (/call stack/i.test(first)) throw bad('nested too deeply to be a profile');
+    throw bad(`not valid YAML: ${first}`, 'fix the YAML syntax at the line shown');
   }
-  const raw: unknown = doc.toJS();
+  try {
+    return doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+  } catch (e) {
+    const msg = (e as Error).message;
+    if (/alias/i.test(msg)) throw bad(`its aliases expand without bound (${msg}; at most ${MAX_ALIAS_COUNT} expansions are allowed)`, 'write the values out, or use fewer aliases (*name)');
+    if (e instanceof RangeError) throw bad('nested too deeply to be a profile');
+    throw bad(`not valid YAML: ${msg.split('\n')[0]}`);
+  }
+}
+
+/** Parse and validate profile text. `file` is used in messages. */
+export function parseProfile(text: string, file: string): Profile {
+  const raw = parseYaml(text, file);
   if (!isPlainObject(raw)) {
     throw new UserError(`${file}: a profile must be a YAML mapping; found ${describeFound(raw)}`, {
       hint: 'see profiles/default.yaml for the format',
@@ -142,18 +180,38 @@ export function parseProfile(text: string, file: string): Profile {
 function profileError(file: string, lines: string[]): UserError {
   const shown = lines.slice(0, 20);
   const more = lines.length > shown.length ? `\n  ... and ${lines.length - shown.length} more` : '';
-  return new UserError(`invalid profile ${file}:\n  ${shown.join('\n  ')}${more}`, {
-    hint: 'correct the fields above (profiles/profile.schema.json describes every field)',
-  });
+  return new UserError(`invalid profile ${file}:\n  ${shown.join('\n  ')}${more}`, { hint: PROFILE_HINT });
+}
+
+/** Read at most MAX_PROFILE_BYTES (a bounded read: also for files whose size stat cannot tell, under /proc). */
+function readProfileText(path: string): string {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch (e) {
+    throw new UserError(`cannot read profile ${path}: ${(e as Error).message}`, { hint: 'check the path and its permissions' });
+  }
+  try {
+    const buf = Buffer.alloc(MAX_PROFILE_BYTES + 1);
+    let n = 0;
+    while (n < buf.length) {
+      const r = readSync(fd, buf, n, buf.length - n, null);
+      if (r === 0) break;
+      n += r;
+    }
+    if (n > MAX_PROFILE_BYTES) {
+      throw new UserError(`profile ${path} is larger than ${MAX_PROFILE_BYTES / 1024} KiB: not a profile`, { hint: 'give a YAML profile (the shipped ones are a few KiB), see profiles/default.yaml' });
+    }
+    return new TextDecoder('utf-8', { fatal: false }).decode(buf.subarray(0, n));
+  } catch (e) {
+    if (e instanceof UserError) throw e;
+    throw new UserError(`cannot read profile ${path}: ${(e as Error).message}`, { hint: 'check the path and its permissions' });
+  } finally {
+    closeSync(fd);
+  }
 }
 
 export function loadProfile(nameOrPath: string): LoadedProfile {
   const path = resolveProfilePath(nameOrPath);
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (e) {
-    throw new UserError(`cannot read profile ${path}: ${(e as Error).message}`);
-  }
-  return { profile: parseProfile(text, path), path };
+  return { profile: parseProfile(readProfileText(path), path), path };
 }

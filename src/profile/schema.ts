@@ -21,7 +21,7 @@ export const TrafgenSchema = z.strictObject({
   /** Frame length in bytes, Ethernet header included (60..mtu+14). */
   packetSize: z.number().int().min(60).max(65549).default(64),
   /** Packets per second, all CPUs together; 0 = as fast as possible. */
-  rate: z.number().int().min(0).default(0),
+  rate: z.number().int().min(0).max(1_000_000_000).default(0),
   /** Number of generator CPUs (trafgen processes), pinned to CPUs 0..cpus-1 (trafgen pins worker i to CPU i). */
   cpus: z.number().int().min(1).max(64).default(1),
   /** true: through the qdisc (dev_queue_xmit, trafgen -q); false: PACKET_QDISC_BYPASS straight to the driver. */
@@ -40,7 +40,7 @@ export const PktgenSchema = z.strictObject({
   /** clone_skb: a tap rejects > 0 (tun clears IFF_TX_SKB_SHARING). */
   clone_skb: z.number().int().min(0).default(0),
   /** rate in packets per second per thread (ratep); 0 = unlimited. */
-  rate: z.number().int().min(0).default(0),
+  rate: z.number().int().min(0).max(1_000_000_000).default(0),
   /** count: packets per thread, then pktgen stops by itself; 0 = until the trial stops it. */
   count: z.number().int().min(0).default(0),
   /** xmit_mode: queue_xmit goes through the qdisc and the net_dev_* tracepoints; start_xmit calls the driver directly. */
@@ -66,7 +66,7 @@ export const GuestSchema = z.strictObject({
   type: z.literal('guest'),
   /** Kernel image for the guest; default: Debian's linux-image package, fetched into .cache. */
   kernel: z.string().optional(),
-  memoryMiB: z.number().int().min(64).default(256),
+  memoryMiB: z.number().int().min(64).max(65536).default(256),
   vhost: z.enum(['auto', 'on', 'off']).default('auto'),
 });
 
@@ -134,7 +134,7 @@ export const VmSchema = z.strictObject({
 });
 
 export const ProfileSchema = z.strictObject({
-  name: z.string().min(1),
+  name: z.string().min(1).max(100),
   description: z.string().default(''),
   /** Where the trials run: this host, or a VM booted with a kernel under test. */
   target: z.enum(['host', 'vm']).default('host'),

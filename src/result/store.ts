@@ -17,6 +17,7 @@ export function utcStamp(d = new Date()): string {
 /** The result folder a run will use: `out`, or results/<UTC time>-<profile>. */
 export function resultDirFor(profileName: string, out?: string, now = new Date()): { dir: string; id: string } {
   const id = `${utcStamp(now)}-${profileName.replace(/[^A-Za-z0-9._-]/g, '_')}`;
+  if (out !== undefined && out.trim() === '') throw outError(out, 'an empty path');
   return { dir: resolve(out ?? join(RESULTS_DIR, id)), id };
 }
 
@@ -74,7 +75,7 @@ export function checkOutputDir(dirIn: string): string {
     throw outError(dir, `cannot resolve ${existing}: ${(e as Error).message}`);
   }
   const under = PSEUDO_PREFIXES.find((p) => real === p || real.startsWith(`${p}/`));
-  if (under) throw outError(dir, `${real} is on ${under}, a kernel pseudo file system, not a place for results`);
+  if (under) throw outError(dir, `under ${under} (a kernel pseudo file system): not a place for results`);
   let st;
   try {
     st = statSync(real);

@@ -107,6 +107,9 @@ export interface StartPktgenOptions {
   startWriter?: (path: string) => Promise<void>;
 }
 
+/** How long the blocking 'start' write may take to return after 'stop'. */
+const STOP_WAIT_MS = 5000;
+
 function pktgenError(path: string, command: string, e: unknown): UserError {
   return new UserError(`pktgen refused '${command}' in ${path}: ${(e as Error).message}`, { hint: 'check the pktgen parameters against the tap constraints in the README' });
 }
@@ -115,8 +118,9 @@ export async function startPktgen(o: StartPktgenOptions): Promise<RunningGenerat
   const problems = pktgenTapProblems(o.options);
   if (problems.length > 0) throw new UserError(`pktgen cannot drive a tap with these options: ${problems.join('; ')}`);
   const inNetns = (command: string): string[] => ['netns', 'exec', o.netns!, 'sh', '-c', `echo ${command} > /proc/net/pktgen/pgctrl`];
+  // Bounded: a write that pktgen keeps waiting on is killed (SIGKILL) after 10 s and fails.
   const write = o.write ?? ((p: string, t: string) => {
-    if (o.netns && p.endsWith('/pgctrl')) execFileSync('ip', inNetns(t), { stdio: ['ignore', 'ignore', 'pipe'] });
+    if (o.netns && p.endsWith('/pgctrl')) execFileSync('ip', inNetns(t), { stdio: ['ignore', 'ignore', 'pipe'], timeout: 10_000, killSignal: 'SIGKILL' });
     else writeFileSync(p, `${t}\n`);
   });
   const read = o.read ?? ((p: string) => readFileSync(p, 'utf8'));
@@ -132,10 +136,13 @@ export async function startPktgen(o: StartPktgenOptions): Promise<RunningGenerat
   const devices = [...new Set(cmds.filter((c) => !c.file.startsWith('kpktgend_') && c.file !== 'pgctrl').map((c) => c.file))];
   const pgctrl = join(o.procRoot, 'pgctrl');
   const started = Date.now();
+  // If 'stop' does not end the blocking 'start' write within STOP_WAIT_MS, execa cancels it
+  // (SIGTERM; pktgen's wait is interruptible), then SIGKILLs it after 2 s more.
+  const cancel = new AbortController();
   // 'start' does not return until the run is stopped: run it without awaiting.
   const running = (o.startWriter ?? (o.netns ? async () => {
     // Blocks in the kernel until 'stop'; exits non-zero if pktgen refuses to start.
-    const r = await execa('ip', inNetns('start'), { reject: false, stdin: 'ignore' });
+    const r = await execa('ip', inNetns('start'), { reject: false, stdin: 'ignore', cancelSignal: cancel.signal, forceKillAfterDelay: 2000 });
     if (r.exitCode !== 0) throw new Error(r.stderr.trim() || `exit ${r.exitCode}`);
   } : async (p: string) => {
     const { open } = await import('node:fs/promises');
@@ -154,7 +161,9 @@ export async function startPktgen(o: StartPktgenOptions): Promise<RunningGenerat
     stop() {
       stopped ??= (async () => {
         write(pgctrl, 'stop');
+        const bound = setTimeout(() => cancel.abort(), STOP_WAIT_MS);
         const err = await running;
+        clearTimeout(bound);
         const results = devices.map((d) => parsePktgenDevice(d, read(join(o.procRoot, d))));
         const packets = results.every((r) => r.packets !== null) ? results.reduce((s, r) => s + r.packets!, 0) : null;
         const errors = results.every((r) => r.errors !== null) ? results.reduce((s, r) => s + r.errors!, 0) : null;
