@@ -1,53 +1,43 @@
-// Benchmark: what the probes cost. Same tap, same flood, same sink; probe level off /
-// counters / full alternated in rounds. Rate = the sink's packets per second.
-//   npx tsx bench/probe-overhead.ts [rounds=4] [seconds=3]
-// Figures (2-vCPU VM, kernel 6.18, tracepoint backend; medians, off / counters / full):
-//   quiet machine (README run): 1.083 / 0.681 (-37%) / 0.394 (-64%) Mpps
-//   loaded machine, 3 x 2 s:    0.416 / 0.352 (-15%) / 0.213 (-49%) Mpps (other jobs on the cores)
-import { mkdtempSync } from 'node:fs';
+// Benchmark: what the probes cost, measured by tunbench itself. Runs a profile whose variants
+// put probe levels side by side in one interleaved run (bench/probe-overhead.yaml: off /
+// counters / full at tx_queue_len 1000 and 64; bench/vm-probe-overhead.yaml: the same in a
+// VM on the patched kernel, one variant per attach point), then prints each probed variant's
+// median rx_pps against its probes-off twin (compareTo), the CPU time its eBPF programs took
+// (probe_cpu_pct), and the two occupancy measures side by side (sampled vs seen at enqueue).
+//   npx tsx bench/probe-overhead.ts [PROFILE=bench/probe-overhead.yaml | RESULT.json] [bench flags...]
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { runCleanups } from '../src/lab/cleanup.ts';
-import { readDropReasons } from '../src/probes/drop-reasons.ts';
-import { startProbes } from '../src/probes/start.ts';
-import { startSink } from '../src/workload/consumers/sink.ts';
-import { floodedLab, median, mpps } from './lab-flood.ts';
+import { execa } from 'execa';
+import type { Result, TrialResult } from '../src/types.ts';
 
-const rounds = Number(process.argv[2] ?? 4);
-const seconds = Number(process.argv[3] ?? 3);
-const dir = mkdtempSync(join(tmpdir(), 'tunbench-overhead-'));
-const { lab, startFlood } = await floodedLab();
-const levels = ['off', 'counters', 'full'] as const;
-const results: Record<string, number[]> = { off: [], counters: [], full: [] };
-try {
-  for (let r = 0; r < rounds; r++) {
-    for (const level of levels) {
-      const sink = await startSink({ netns: lab.netns, dev: lab.tap, queues: 1, cpu: 1, options: { type: 'sink', mode: 'blocking', batch: 64, delayNs: 0, cpu: 1 } });
-      const probes = level === 'off' ? null : await startProbes({
-        backend: 'tracepoint', level, sampleIntervalMs: 10, dropReasons: readDropReasons(),
-        target: { tapName: lab.tap, consumerPid: sink.pid, generator: 'trafgen', capacity: lab.txQueueLen, queues: 1 },
-        rawFile: join(dir, `r${r}-${level}.jsonl`),
-      });
-      const gen = await startFlood();
-      await sleep(500);
-      await probes?.markWindowStart();
-      const a = await sink.snapshot();
-      await sleep(seconds * 1000);
-      const b = await sink.snapshot();
-      await probes?.markWindowEnd();
-      results[level]!.push((b.packets - a.packets) / ((b.tNs - a.tNs) / 1e9));
-      await gen.stop();
-      await probes?.stop();
-      await sink.stop();
-    }
-  }
-} finally {
-  await runCleanups();
+const arg = process.argv[2] ?? 'bench/probe-overhead.yaml';
+let resultFile = arg;
+if (!arg.endsWith('.json')) {
+  const out = mkdtempSync(join(tmpdir(), 'tunbench-overhead-'));
+  const r = await execa('npx', ['tsx', 'src/cli.ts', 'bench', '--profile', arg, '--out', out, '--progress', 'plain', '--no-report', ...process.argv.slice(3)], { stdio: 'inherit', reject: false });
+  resultFile = join(out, 'result.json');
+  if (!existsSync(resultFile)) process.exit(r.exitCode ?? 2);
 }
-const off = median(results.off!);
-console.log(`probe overhead: ${rounds} rounds of ${seconds} s, trafgen on CPU 0, sink on CPU 1, tracepoint backend`);
-for (const l of levels) {
-  const m = median(results[l]!);
-  console.log(`  ${l.padEnd(9)} median ${mpps(m)}  (${((1 - m / off) * 100).toFixed(1)}% below off)  rounds: ${results[l]!.map(mpps).join(', ')}`);
+const result = JSON.parse(readFileSync(resultFile, 'utf8')) as Result;
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length === 0 ? NaN : s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
+const measured = (name: string): TrialResult[] => result.variants.find((v) => v.name === name)?.trials.filter((t) => t.status === 'ok' && !t.warmup) ?? [];
+const med = (name: string, m: keyof TrialResult['metrics']) => median(measured(name).map((t) => t.metrics[m]).filter((x): x is number => x !== null));
+const f = (x: number, d = 3) => (Number.isFinite(x) ? x.toFixed(d) : '-');
+
+console.log(`probe overhead: ${result.profile.name}, kernel ${result.environment.kernel.release}${result.environment.vm ? ` (VM, ${result.environment.vm.accel})` : ''}, ${measured(result.variants[0]!.name).length} measured trials a variant, interleaved; medians`);
+console.log('variant          level     attach       rx Mpps   vs off   probe CPU %  occupancy: sampled / at enqueue   drop ratio');
+for (const v of result.variants) {
+  const ts = measured(v.name);
+  const twin = v.compareTo ?? (v.baseline ? null : result.variants.find((x) => x.baseline)?.name ?? null);
+  const rx = med(v.name, 'rx_pps');
+  const vs = twin && v.probes.level !== 'off' ? rx / med(twin, 'rx_pps') : NaN;
+  const backend = ts.find((t) => t.probeBackend)?.probeBackend ?? '-';
+  console.log(`${v.name.padEnd(16)} ${v.probes.level.padEnd(9)} ${String(backend).padEnd(12)} ${f(rx / 1e6).padStart(7)}  ${Number.isFinite(vs) ? `${(vs * 100).toFixed(1)}%`.padStart(7) : '      -'}  ${f(med(v.name, 'probe_cpu_pct'), 2).padStart(10)}  ${f(med(v.name, 'occupancy_mean')).padStart(10)} / ${f(med(v.name, 'occupancy_enqueue_mean')).padEnd(10)}          ${f(med(v.name, 'drop_ratio'))}`);
 }
+const bad = result.variants.flatMap((v) => v.trials).flatMap((t) => t.crossCheck.filter((c) => !c.ok).map((c) => `trial ${t.index}: ${c.name}: ${c.probe} vs ${c.counter}`));
+console.log(bad.length === 0 ? 'cross-checks: every count closed exactly on every trial' : `cross-checks failed:\n  ${bad.join('\n  ')}`);
+console.log(`result: ${resultFile}`);

@@ -16,7 +16,7 @@ import type { Profile } from './profile/schema.ts';
 import { chooseBackend } from './probes/backends.ts';
 import type { ProgressEvent } from './progress.ts';
 import { checkOutputDir, newResultDir, resultDirFor, writeResult } from './result/store.ts';
-import { runTrial } from './trial.ts';
+import { runTrial } from './trial/run-trial.ts';
 import { RESULT_SCHEMA_VERSION, type ProbeBackend, type Result, type TrialResult } from './types.ts';
 
 const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
@@ -73,10 +73,10 @@ export async function runProfile(o: RunOptions): Promise<RunOutcome> {
 async function runLocked(o: RunOptions, variants: ReturnType<typeof resolveVariants>, plan: ReturnType<typeof buildPlan>, now: Date): Promise<RunOutcome> {
   const { profile } = o;
   const caps = await detectCapabilities();
-  // Each variant's backend: its own request, or auto (the most exact one available).
+  // Each variant's per-packet attach point ('full' level only): its own request, or auto.
   const backends = new Map<string, ProbeBackend | null>();
   for (const v of variants) {
-    if (v.probes.level === 'off' && !plan.trials.some((t) => t.variant === v.name && t.probeLevel !== 'off')) {
+    if (!plan.trials.some((t) => t.variant === v.name && t.probeLevel === 'full')) {
       backends.set(v.name, null);
       continue;
     }
@@ -98,7 +98,7 @@ async function runLocked(o: RunOptions, variants: ReturnType<typeof resolveVaria
     const warnings: string[] = [];
     if (reaped.length > 0) warnings.push(`removed lab namespaces left by killed runs: ${reaped.join(', ')}`);
     if ([...backends.values()].includes('tracepoint') && !caps.probeBackends.kprobe.available && !caps.probeBackends.fentry.available) {
-      warnings.push(`probes use the tracepoint backend (kprobe: ${caps.probeBackends.kprobe.reason}): occupancy is derived as enqueued minus dequeued, not read from the ring`);
+      warnings.push(`the full level's per-packet probe uses the tracepoint net:net_dev_start_xmit (kprobe: ${caps.probeBackends.kprobe.reason}): it sees packets that pass the qdisc only`);
     }
     if (!('FULL_RING' in caps.dropReasons)) warnings.push('this kernel has no FULL_RING drop reason: full-queue drops are counted by location (tun_net_xmit) only');
     const result: Result = {

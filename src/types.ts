@@ -4,8 +4,9 @@
 // meaning changes. Everything here is plain JSON data.
 import type { TrialMetrics } from './metrics.ts';
 import type { Profile, ProbeLevel, ProbeSettings, Workload } from './profile/schema.ts';
+import type { TunOffsets } from './probes/btf-offsets.ts';
 
-export const RESULT_SCHEMA_VERSION = 1 as const;
+export const RESULT_SCHEMA_VERSION = 2 as const;
 
 // ---------------------------------------------------------------- capabilities
 export type TunQueue = 'ptr_ring' | 'skb_array' | 'sk_receive_queue' | 'unknown';
@@ -27,8 +28,10 @@ export interface Capabilities {
   tun: { queue: TunQueue; evidence: string; queueModeSwitch?: boolean };
   btf: Availability;
   tracefs: Availability & { path: string | null };
-  /** Found by attaching a trial probe, not by guessing. */
+  /** The per-packet part's attach points ('full' level), found by attaching a trial probe. */
   probeBackends: Record<ProbeBackend, Availability>;
+  /** The interval sampler of every probe level: queues read through BTF offsets. */
+  sampler: Availability & { offsets: TunOffsets | null };
   /** Numeric skb_drop_reason values read from the kfree_skb tracepoint format (they change between kernels). */
   dropReasons: Record<string, number>;
   bpftrace: Availability & { version: string | null };
@@ -121,39 +124,81 @@ export interface Histogram {
   buckets: { min: number; max: number | null; count: number }[];
 }
 
-/** What the probes measured over the window: absolute counts, before metrics are derived. */
+/** What the probes measured, cut to the window (first to last sampler tick inside it), plus
+ * their totals since attach (the quiet span) for the cross-checks. The sampler
+ * (probes/sampler.bt) reads the queues at every tick at every probe level; the per-packet
+ * fields come from probes/per-packet.bt at the 'full' level only (null otherwise). */
 export interface ProbeSamples {
-  backend: ProbeBackend;
+  /** The per-packet part's xmit attach point ('full'); null at 'counters' (no per-packet program). */
+  backend: ProbeBackend | null;
   level: ProbeLevel;
+  /** First to last sampler tick inside the measurement window. */
   windowSeconds: number;
-  /** Packets accepted into the queue (tun_net_xmit returned OK and did not drop). */
-  xmit: number;
-  /** Drops at tun_net_xmit (all reasons): the exact total. */
-  dropsTotal: number;
-  /** Those drops by reason name (FULL_RING, ...); 'unattributed' where the kernel gave none. */
-  drops: Record<string, number>;
-  /** Packets copied to the reader by tun_do_read. */
-  reads: number;
-  /** Occupancy samples at a fixed interval, in packets (all queues together). */
-  occupancySeries: { intervalMs: number; values: number[] };
-  /** queue: read from the ring / sk_receive_queue at each enqueue (kprobe, fentry); accepted-minus-read:
-   * derived from the cumulative counts at each tick (tracepoint). Absent in older results. */
+  /** Queues whose struct tun_file the handshake found (one per queue of the tap). */
+  queuesFound: number;
+  /** Queues found by the queue they use (tunbench's patched kernel tells ring from skq). */
+  queuesByMode?: { ring: number; skq: number };
+  /** 'queue': read from the ring (or sk_receive_queue) itself. Older results: accepted-minus-read. */
   occupancySource?: 'queue' | 'accepted-minus-read';
-  /** Exact backends on a kernel with tunbench's tun patch: packets enqueued since attach by the
-   * queue their tun_file used (tun_file.skq read through BTF): evidence of the queue in use. */
-  enqueuesByQueueMode?: { ring: number; skq: number };
-  /** Occupancy seen at each enqueue, in packets. */
-  occupancyAtEnqueue: Histogram;
-  /** Per-interval counts for time-series charts. */
+  /** Occupancy at each tick of the window, in packets, all queues summed. */
+  occupancySeries: { intervalMs: number; values: number[] };
+  /** Per tick: how many queues would have refused a packet at that instant (ptr_ring's own full test). */
+  fullSeries?: number[];
+  /** Occupancy at the first and the last tick of the window (accepted = reads + their difference). */
+  occupancyAtStart?: number;
+  occupancyAtEnd?: number;
+  /** Drops at tun_net_xmit in the window (skb:kfree_skb located in tun_net_xmit), all reasons. */
+  dropsTotal: number;
+  /** Those drops by reason name (FULL_RING, ...). */
+  drops: Record<string, number>;
+  /** 'full': packets entering tun_net_xmit on the tap (accepted + dropped); null at 'counters'. */
+  xmit: number | null;
+  /** 'full': packets copied to the reader (skb:skb_copy_datagram_iovec by the reader); null at 'counters'. */
+  reads: number | null;
+  /** 'full': occupancy seen by each packet entering tun_net_xmit, read from its queue. */
+  occupancyAtEnqueue: Histogram | null;
+  /** Per-interval counts for time-series charts (xmit and reads at 'full' only). */
   series: { intervalMs: number; xmit: number[]; drops: number[]; reads: number[] };
+  /** Contended acquisitions of the queue's own locks (lock:contention_* filtered by address). */
   lock: {
     xmit: { count: number; waitNs: number; waitHist: Histogram };
     read: { count: number; waitNs: number; waitHist: Histogram };
   };
   /** Queueing latency in ns (full level only). */
   latencyNs: Histogram | null;
+  /** Totals since the probes attached (the quiet span), for the cross-checks. */
+  totals: { drops: number; xmit: number | null; reads: number | null };
+  /** CPU time the probes' eBPF programs ran in the window (kernel.bpf_stats_enabled, from the
+   * programs' fdinfo run_time_ns/run_cnt); null where the kernel does not keep it. */
+  bpf: { runTimeNs: number; runCount: number; programs: number } | null;
   /** Lines bpftrace printed that were not data (warnings), kept for the record. */
   messages: string[];
+}
+
+/** What one trial read, raw, at the stage boundary trial -> metrics: the metrics and the
+ * cross-checks are a pure function of this record (src/trial/metrics.ts), so a saved
+ * result's metrics can be recomputed from it alone. Times are CLOCK_MONOTONIC ns. */
+export interface TrialReadings {
+  /** Packets the queues hold (tx_queue_len x queues). */
+  capacity: number;
+  queues: number;
+  window: { startNs: number; endNs: number };
+  /** Tap statistics (in the lab namespace) at four instants: before the generator started
+   * (quiet), at the window's start and end, and after the queue drained (quiet). */
+  tap: Record<'quietBefore' | 'windowStart' | 'windowEnd' | 'quietAfter', DeviceCounters & { tNs: number }>;
+  /** The consumer's own count at the same four instants. */
+  consumer: Record<'quietBefore' | 'windowStart' | 'windowEnd' | 'quietAfter', { tNs: number; packets: number; bytes: number }>;
+  /** CPU seconds (utime + stime) of the generator's and the consumer's processes at the window's edges. */
+  cpuSeconds: { generator: [number, number] | null; consumer: [number, number] | null };
+  /** Whether the consumer had read everything queued (its count stopped moving) before the probes stopped. */
+  drain: { complete: boolean; seconds: number };
+  generator: GeneratorReport | null;
+  /** What the generator's count means: 'offered', every packet it handed to the stack (the
+   * qdisc path, pktgen: a packet tun dropped still counts as sent); 'accepted', only those the
+   * driver took (trafgen with qdisc bypass: tun's NET_XMIT_DROP is reported back to it). */
+  generatorCounts: 'offered' | 'accepted';
+  /** The probes' samples (null at probe level off). */
+  probe: ProbeSamples | null;
 }
 
 export interface CrossCheck {
@@ -183,6 +228,8 @@ export interface TrialResult {
   probeLevel: ProbeLevel;
   probeBackend: ProbeBackend | null;
   metrics: TrialMetrics;
+  /** What the trial read; metrics and crossCheck are derived from it (absent in older results and failed trials). */
+  readings?: TrialReadings;
   counters: CounterDeltas | null;
   crossCheck: CrossCheck[];
   generator: GeneratorReport | null;

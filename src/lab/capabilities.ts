@@ -8,6 +8,8 @@ import type { Availability, Capabilities, TunQueue } from '../types.ts';
 import { sinkBinaryPath } from '../workload/consumers/sink.ts';
 import { detectProbeBackends } from '../probes/backends.ts';
 import { readDropReasons } from '../probes/drop-reasons.ts';
+import { readTunOffsets, type TunOffsets } from '../probes/btf-offsets.ts';
+import { handshakeBinaryPath } from '../probes/handshake.ts';
 
 const yes = (reason: string): Availability => ({ available: true, reason });
 const no = (reason: string): Availability => ({ available: false, reason });
@@ -96,9 +98,20 @@ function cpuModel(): string {
   }
 }
 
+/** The counters-level sampler: tun's offsets from BTF, its tracepoints, the handshake helper. */
+async function sampler(tracefs: string | null): Promise<Capabilities['sampler']> {
+  const offsets: TunOffsets | string = await readTunOffsets();
+  if (typeof offsets === 'string') return { ...no(`tun's struct offsets: ${offsets}`), offsets: null };
+  const events = ['syscalls/sys_enter_ioctl', 'skb/kfree_skb', 'lock/contention_begin', 'lock/contention_end'];
+  const absent = tracefs ? events.filter((e) => !existsSync(`${tracefs}/events/${e}`)) : events;
+  if (absent.length > 0) return { ...no(`tracepoints missing: ${absent.join(', ')} (kernel 5.19+ with CONFIG_FTRACE_SYSCALLS and CONFIG_LOCKDEP/LOCK_EVENTS tracepoints)`), offsets };
+  if (!existsSync(handshakeBinaryPath())) return { ...no(`${handshakeBinaryPath()} is not built: run npm run setup (or make -C sink)`), offsets };
+  return { ...yes(`reads each queue from struct tun_file through BTF offsets (${offsets.source}); tracepoints ${events.join(', ')}`), offsets };
+}
+
 export async function detectCapabilities(): Promise<Capabilities> {
   const tracefs = await ensureTracefs();
-  const [bpftrace, trafgen, qemu, tun, backends, pktgenA, vhost] = await Promise.all([
+  const [bpftrace, trafgen, qemu, tun, backends, pktgenA, vhost, samplerA] = await Promise.all([
     toolVersion('bpftrace', ['--version']),
     toolVersion('trafgen', ['--version']),
     toolVersion('qemu-system-x86_64', ['--version']),
@@ -106,7 +119,10 @@ export async function detectCapabilities(): Promise<Capabilities> {
     detectProbeBackends(),
     pktgen(),
     vhostNet(),
+    sampler(tracefs.path),
   ]);
+  // bpftrace 0.17 cannot read a module's BTF; the offsets (bpftool) can.
+  if (tun.queue === 'unknown' && samplerA.offsets) Object.assign(tun, { queue: 'ptr_ring', evidence: `struct tun_file has tx_ring (BTF ${samplerA.offsets.source}, read with bpftool)`, queueModeSwitch: samplerA.offsets.tfile.skq !== null });
   let dropReasons: Record<string, number> = {};
   try {
     if (tracefs.path) dropReasons = readDropReasons(tracefs.path);
@@ -124,6 +140,7 @@ export async function detectCapabilities(): Promise<Capabilities> {
     btf: existsSync('/sys/kernel/btf/vmlinux') ? yes('/sys/kernel/btf/vmlinux present') : no('no /sys/kernel/btf/vmlinux (kernel without CONFIG_DEBUG_INFO_BTF): struct layouts cannot be read'),
     tracefs,
     probeBackends: backends,
+    sampler: samplerA,
     dropReasons,
     bpftrace: { available: bpftrace.ok, reason: bpftrace.ok ? bpftrace.reason : `${bpftrace.reason}: apt-get install bpftrace`, version: bpftrace.version },
     trafgen: { available: trafgen.ok, reason: trafgen.ok ? trafgen.reason : `${trafgen.reason}: apt-get install netsniff-ng`, version: trafgen.version },

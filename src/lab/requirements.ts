@@ -51,19 +51,20 @@ export function missingRequirements(caps: Capabilities, variants: ResolvedVarian
   if (probing) {
     need(caps.bpftrace.available, `bpftrace: ${caps.bpftrace.reason} (or run with --probes off)`);
     need(caps.tracefs.available, `tracefs: ${caps.tracefs.reason}`);
-    need(backend !== null, 'a probe backend: none could attach on this kernel (see tunbench doctor); or run with --probes off');
+    need(caps.sampler?.available === true, `the probes' queue sampler: ${caps.sampler?.reason ?? 'not detected'} (or run with --probes off)`);
+    if (levels.has('full')) need(backend !== null, 'a per-packet attach point for the full level: none could attach on this kernel (see tunbench doctor); or use --probes counters');
   }
   for (const v of variants) {
     const g = v.workload.generator;
     const c = v.workload.consumer;
     if (g.type === 'trafgen') {
       need(caps.trafgen.available, `trafgen (variant ${v.name}): ${caps.trafgen.reason}`);
-      if (v.probes.level !== 'off' && backend === 'tracepoint' && !g.qdisc) {
-        out.push(`variant ${v.name}: trafgen with qdisc: false bypasses the qdisc and the net:net_dev_* tracepoints, so the tracepoint probe backend cannot see its packets; set generator.qdisc: true, or use a kernel with kprobes`);
+      if (v.probes.level === 'full' && backend === 'tracepoint' && !g.qdisc) {
+        out.push(`variant ${v.name}: trafgen with qdisc: false bypasses the qdisc and the net:net_dev_* tracepoints, so the full level's tracepoint attach point cannot see its packets; set generator.qdisc: true, or use a kernel with kprobes`);
       }
     } else {
       need(caps.pktgen.available, `pktgen (variant ${v.name}): ${caps.pktgen.reason}`);
-      if (v.probes.level !== 'off' && backend === 'tracepoint' && g.xmit_mode === 'start_xmit') {
+      if (v.probes.level === 'full' && backend === 'tracepoint' && g.xmit_mode === 'start_xmit') {
         out.push(`variant ${v.name}: pktgen xmit_mode start_xmit calls the driver directly and skips the net:net_dev_* tracepoints; use xmit_mode: queue_xmit with the tracepoint backend`);
       }
     }

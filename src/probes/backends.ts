@@ -3,34 +3,21 @@ import { execa } from 'execa';
 import { UserError } from '../errors.ts';
 import type { Availability, ProbeBackend } from '../types.ts';
 import { bpftraceError } from './start.ts';
-import { templatePath } from './render.ts';
-import { existsSync } from 'node:fs';
 
-// The exact backends also need tun's private types (struct tun_struct, tun_file) from BTF:
-// bpftrace 0.17 resolves them when tun is built in, not from a module's BTF, so the trial
-// script reads a ring field through them (compiled and attached, never meaningful).
+// The per-packet part (probes/per-packet.bt, 'full' level) attaches at the xmit side with one
+// of these; it reads tun's structures through BTF offsets, not bpftrace casts, so it works
+// where tun is a module too. The trial script uses the same attach point and argument.
 const TRIAL_SCRIPTS: Record<ProbeBackend, string> = {
-  tracepoint: 'tracepoint:net:net_dev_xmit { @n = count(); } interval:ms:1 { exit(); }',
-  kprobe: 'kprobe:tun_net_xmit { $f = (struct tun_file *)((struct tun_struct *)arg1)->tfiles[0]; @n = $f->tx_ring.size; } kprobe:tun_do_read { @m = count(); } interval:ms:1 { exit(); }',
-  fentry: 'kfunc:tun_net_xmit { $f = (struct tun_file *)((struct tun_struct *)args->dev)->tfiles[0]; @n = $f->tx_ring.size; } kfunc:tun_do_read { @m = count(); } interval:ms:1 { exit(); }',
+  tracepoint: 'tracepoint:net:net_dev_start_xmit { @n = ((struct sk_buff *)args->skbaddr)->len; } interval:ms:1 { exit(); }',
+  kprobe: 'kprobe:tun_net_xmit { @n = ((struct sk_buff *)arg0)->len; } interval:ms:1 { exit(); }',
+  fentry: 'kfunc:tun_net_xmit { @n = args->skb->len; } interval:ms:1 { exit(); }',
 };
-
-/** Why a trial script failed, in words a user can act on. */
-function attachFailure(backend: ProbeBackend, message: string): string {
-  if (backend !== 'tracepoint' && /Cannot cast from "none"|does not contain a field|Unknown struct|unknown type/i.test(message)) {
-    return `attaches, but bpftrace cannot read tun's types (struct tun_struct/tun_file) from BTF: tun is a module, and this bpftrace does not use module BTF for casts (${message}); use a kernel with CONFIG_TUN=y (vm.kernel: patched)`;
-  }
-  return `bpftrace: ${message}`;
-}
 
 export async function tryAttach(backend: ProbeBackend, bpftrace = 'bpftrace'): Promise<Availability> {
   const r = await execa(bpftrace, ['-e', TRIAL_SCRIPTS[backend]], { reject: false, timeout: 20_000, stdin: 'ignore' });
   if ((r as { code?: string }).code === 'ENOENT') return { available: false, reason: 'bpftrace not installed (apt-get install bpftrace)' };
-  if (r.exitCode === 0) {
-    if (!existsSync(templatePath(backend))) return { available: false, reason: `attaches, but tunbench has no ${backend} script yet (probes/${backend}.bt)` };
-    return { available: true, reason: `bpftrace attached ${TRIAL_SCRIPTS[backend].split(' ')[0]}${backend === 'tracepoint' ? '' : ' and read tun_file.tx_ring through BTF'}` };
-  }
-  return { available: false, reason: attachFailure(backend, bpftraceError(`${r.stderr}\n${r.stdout}`)) };
+  if (r.exitCode === 0) return { available: true, reason: `bpftrace attached ${TRIAL_SCRIPTS[backend].split(' ')[0]}` };
+  return { available: false, reason: `bpftrace: ${bpftraceError(`${r.stderr}\n${r.stdout}`)}` };
 }
 
 export async function detectProbeBackends(): Promise<Record<ProbeBackend, Availability>> {
@@ -38,7 +25,7 @@ export async function detectProbeBackends(): Promise<Record<ProbeBackend, Availa
   return { tracepoint, kprobe, fentry };
 }
 
-/** auto: the most exact backend available (fentry > kprobe > tracepoint). */
+/** The 'full' level's xmit attach point. auto: the cheapest exact one available (fentry > kprobe > tracepoint). */
 export function chooseBackend(available: Record<ProbeBackend, Availability>, requested: 'auto' | ProbeBackend): ProbeBackend {
   if (requested !== 'auto') {
     const a = available[requested];

@@ -1,9 +1,10 @@
-// Parse bpftrace's -f json output of a tunbench probe script into ticks: cumulative
-// counters at a monotonic time, histogram snapshots, and the final totals.
+// Parse bpftrace's JSON-lines output of probes/sampler.bt (+ per-packet.bt) into ticks:
+// gauges (occupancy per queue, full per queue) and cumulative counters at a monotonic time,
+// histogram snapshots, the handshakes, and the final totals of the END block.
 import type { Histogram } from '../types.ts';
 
-export const COUNTERS = ['xmit', 'xdrop', 'reads', 'lock_x', 'lock_r', 'lock_x_ns', 'lock_r_ns'] as const;
-/** Exact backends also print @qlen[queue]: occupancy read from the queue (a gauge, summed over queues). */
+/** Cumulative since attach. xmit and reads exist at the 'full' level only. */
+export const COUNTERS = ['lock_x', 'lock_r', 'lock_x_ns', 'lock_r_ns', 'xmit', 'reads'] as const;
 export type CounterName = (typeof COUNTERS)[number];
 export type Counters = Record<CounterName, number>;
 export const HISTS = ['lock_x_hist', 'lock_r_hist', 'occ', 'lat'] as const;
@@ -13,9 +14,11 @@ export interface Tick {
   /** CLOCK_MONOTONIC ns (bpftrace nsecs). */
   t: number;
   counts: Counters;
-  /** Occupancy read from the queue(s) at the last enqueue (exact backends only), all queues summed. */
-  qlen?: number;
-  /** Drops by numeric skb_drop_reason, cumulative. */
+  /** Packets in each queue at this tick (queue index -> packets); queues not yet found are absent. */
+  qlen: Record<string, number>;
+  /** Queues that would refuse a packet at this tick (queue index -> 0/1). */
+  qfull: Record<string, number>;
+  /** Drops at tun_net_xmit by numeric skb_drop_reason, cumulative. */
   reasons: Record<string, number>;
 }
 
@@ -26,16 +29,18 @@ export interface HistSnapshot {
 
 export interface ParsedProbeOutput {
   attachedAt: number | null;
+  /** The queues the handshake found: queue index -> tun_file address (decimal string). */
+  handshakes: Record<string, string>;
   ticks: Tick[];
   histSnapshots: HistSnapshot[];
-  end: (Tick & { hists: Partial<Record<HistName, Histogram>> }) | null;
-  /** Exact backends on a kernel with tunbench's patch: enqueues by queue mode since attach (end record). */
+  end: { t: number; counts: Counters; reasons: Record<string, number>; hists: Partial<Record<HistName, Histogram>> } | null;
+  /** Queues found by mode (0 ring, 1 skq), from the END record. */
   queueModes: { ring: number; skq: number } | null;
   /** Non-data lines (warnings), kept for the record. */
   messages: string[];
 }
 
-const zero = (): Counters => ({ xmit: 0, xdrop: 0, reads: 0, lock_x: 0, lock_r: 0, lock_x_ns: 0, lock_r_ns: 0 });
+const zero = (): Counters => ({ lock_x: 0, lock_r: 0, lock_x_ns: 0, lock_r_ns: 0, xmit: 0, reads: 0 });
 
 interface JsonLine {
   type?: string;
@@ -47,10 +52,15 @@ function toHistogram(v: unknown): Histogram {
   return { buckets: rows.map((r) => ({ min: r.min ?? 0, max: r.max ?? null, count: r.count ?? 0 })) };
 }
 
+const numbers = (v: unknown): Record<string, number> =>
+  v && typeof v === 'object' ? Object.fromEntries(Object.entries(v as Record<string, unknown>).filter(([, n]) => typeof n === 'number')) as Record<string, number> : {};
+
+type Sink = { counts: Counters; reasons: Record<string, number>; hists: Partial<Record<HistName, Histogram>>; tick?: Tick; isEnd?: boolean };
+
 export function parseProbeOutput(text: string): ParsedProbeOutput {
-  const out: ParsedProbeOutput = { attachedAt: null, ticks: [], histSnapshots: [], end: null, queueModes: null, messages: [] };
+  const out: ParsedProbeOutput = { attachedAt: null, handshakes: {}, ticks: [], histSnapshots: [], end: null, queueModes: null, messages: [] };
   // Where map lines go: the current tick, the current histogram snapshot, or the end record.
-  let target: { counts: Counters; reasons: Record<string, number>; hists: Partial<Record<HistName, Histogram>> } | null = null;
+  let target: Sink | null = null;
   for (const raw of text.split('\n')) {
     const line = raw.trim();
     if (!line) continue;
@@ -62,9 +72,15 @@ export function parseProbeOutput(text: string): ParsedProbeOutput {
       continue;
     }
     if (j.type === 'printf' && typeof j.data === 'string') {
-      const m = /^(tunbench-attached|tick|hists|end|done) (\d+)/.exec(j.data.trim());
+      const text = j.data.trim();
+      const hs = /^handshake (\d+) (\d+)$/.exec(text);
+      if (hs) {
+        out.handshakes[hs[1]!] = hs[2]!;
+        continue;
+      }
+      const m = /^(tunbench-attached|tick|hists|end|done) (\d+)/.exec(text);
       if (!m) {
-        out.messages.push(j.data.trim());
+        out.messages.push(text);
         continue;
       }
       const t = Number(m[2]);
@@ -72,9 +88,9 @@ export function parseProbeOutput(text: string): ParsedProbeOutput {
       else if (m[1] === 'done') target = null; // bpftrace's own exit dump of the cleared maps follows: not data
       else if (m[1] === 'tick') {
         const prev = out.ticks[out.ticks.length - 1];
-        const tick: Tick = { t, counts: prev ? { ...prev.counts } : zero(), reasons: prev ? { ...prev.reasons } : {} };
+        const tick: Tick = { t, counts: prev ? { ...prev.counts } : zero(), qlen: {}, qfull: {}, reasons: prev ? { ...prev.reasons } : {} };
         out.ticks.push(tick);
-        target = { counts: tick.counts, reasons: tick.reasons, hists: {} };
+        target = { counts: tick.counts, reasons: tick.reasons, hists: {}, tick };
       } else if (m[1] === 'hists') {
         const snap: HistSnapshot = { t, hists: {} };
         out.histSnapshots.push(snap);
@@ -82,26 +98,27 @@ export function parseProbeOutput(text: string): ParsedProbeOutput {
       } else {
         const last = out.ticks[out.ticks.length - 1];
         out.end = { t, counts: last ? { ...last.counts } : zero(), reasons: last ? { ...last.reasons } : {}, hists: {} };
-        target = out.end;
+        target = { ...out.end, isEnd: true };
       }
       continue;
     }
-    if ((j.type === 'map' || j.type === 'hist' || j.type === 'lhist') && j.data && typeof j.data === 'object' && target) {
+    if ((j.type === 'map' || j.type === 'hist' || j.type === 'lhist') && j.data && typeof j.data === 'object') {
+      if (!target) continue;
       for (const [name, value] of Object.entries(j.data as Record<string, unknown>)) {
         const key = name.replace(/^@/, '');
         if ((COUNTERS as readonly string[]).includes(key) && typeof value === 'number') target.counts[key as CounterName] = value;
-        else if (key === 'qmode' && value && typeof value === 'object' && target === out.end) {
-          const m = value as Record<string, number>;
-          out.queueModes = { ring: m['0'] ?? 0, skq: m['1'] ?? 0 };
-        } else if (key === 'qlen' && value && typeof value === 'object' && out.ticks.length > 0 && target !== out.end) {
-          out.ticks[out.ticks.length - 1]!.qlen = Object.values(value as Record<string, number>).reduce((a, b) => a + b, 0);
-        } else if (key === 'reason' && value && typeof value === 'object') {
-          for (const [r, n] of Object.entries(value as Record<string, number>)) target.reasons[r] = n;
+        else if (key === 'qlen' && target.tick) target.tick.qlen = numbers(value);
+        else if (key === 'qfull' && target.tick) target.tick.qfull = numbers(value);
+        else if (key === 'qmode' && target.isEnd) {
+          const q = numbers(value);
+          out.queueModes = { ring: q['0'] ?? 0, skq: q['1'] ?? 0 };
+        } else if (key === 'reason') {
+          for (const [r, n] of Object.entries(numbers(value))) target.reasons[r] = n;
         } else if ((HISTS as readonly string[]).includes(key)) target.hists[key as HistName] = toHistogram(value);
       }
       continue;
     }
-    if (j.type === 'attached_probes' || j.type === 'map' || j.type === 'hist' || j.type === 'lhist') continue;
+    if (j.type === 'attached_probes') continue;
     out.messages.push(line);
   }
   return out;

@@ -1,33 +1,69 @@
-// Render a probe script template for one trial. Every value is validated before it is
-// substituted, so nothing from a profile or the machine can inject bpftrace code.
+// Render the probe script of one trial: probes/sampler.bt (every probe level), followed by
+// probes/per-packet.bt at the 'full' level with the backend's xmit-side attach point. Every
+// value is validated (numbers, addresses) before it is substituted, so nothing from a
+// profile or the machine can inject bpftrace code.
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { UserError } from '../errors.ts';
 import type { ProbeBackend } from '../types.ts';
+import type { TunOffsets } from './btf-offsets.ts';
+import type { TextRange } from './kallsyms.ts';
 
 export const PROBES_DIR = fileURLToPath(new URL('../../probes/', import.meta.url));
 
+/** ioctl TUNGETIFF = _IOR('T', 210, unsigned int) (asm-generic ioctl encoding: x86, arm, riscv). */
+export const TUNGETIFF = 2 * 2 ** 30 + 4 * 2 ** 16 + 0x54 * 2 ** 8 + 210;
+
 export interface RenderParams {
-  tap: string;
+  /** The reader process (its threads wait on the read side's locks; its copies are reads). */
   readerPid: number;
-  generator: 'trafgen' | 'pktgen';
   sampleMs: number;
   /** Queue capacity in packets (tx_queue_len x queues): the occupancy histogram's range. */
   capacity: number;
+  queues: number;
   level: 'counters' | 'full';
-  /** Queues of the tap (exact backends pick the queue's tun_file by skb->queue_mapping). */
-  queues?: number;
-  /** The kernel's struct tun_file has tunbench's `bool skq` (keeps the //@skq lines). */
-  skqField?: boolean;
+  /** The per-packet part's xmit attach point ('full' only). */
+  backend: ProbeBackend | null;
+  offsets: TunOffsets;
+  /** tun_net_xmit's text ranges (kallsyms): drops are recognised by location. */
+  xmitRanges: TextRange[];
 }
 
-const TAP_RE = /^[A-Za-z0-9_.-]{1,15}$/;
+const HEX_RE = /^0x[0-9a-f]{1,16}$/;
 
-/** How the xmit-side context is recognised: trafgen's processes or pktgen's kernel threads. */
-export function generatorFilter(g: RenderParams['generator']): { filter: string; desc: string } {
-  return g === 'trafgen'
-    ? { filter: 'comm == "trafgen"', desc: 'processes named trafgen' }
-    : { filter: 'strncmp(comm, "kpktgend_", 9) == 0', desc: 'kernel threads kpktgend_N' };
+/**
+ * Occupancy of the queue whose tun_file is in `tf`, into `n`, and whether it is full into
+ * `full` (bpftrace lines). Full is the ring's own test (__ptr_ring_full: the producer's slot
+ * still holds a pointer): consumed slots are cleared in batches, so a ring refuses packets a
+ * little before (producer - consumer_head) reaches its size.
+ */
+export function occupancyLines(tf: string, n: string, full: string, o: TunOffsets, indent: string): string[] {
+  const r = `${tf}r`;
+  const p = `${tf}p`;
+  const lines = [
+    `${r} = ${tf} + ${o.tfile.txRing};`,
+    `${p} = *(int32 *)(${r} + ${o.ring.producer});`,
+    `${n} = ${p} - *(int32 *)(${r} + ${o.ring.consumerHead});`,
+    `if (${n} < 0) { ${n} = ${n} + *(int32 *)(${r} + ${o.ring.size}); }`,
+    `${full} = *(uint64 *)(*(uint64 *)(${r} + ${o.ring.queue}) + (uint64)${p} * 8) != 0 ? 1 : 0;`,
+    // producer == consumer_head: empty, or full when the producer's slot holds an skb.
+    `if (${n} == 0 && ${full} != 0) { ${n} = *(int32 *)(${r} + ${o.ring.size}); }`,
+  ];
+  if (o.tfile.skq !== null) {
+    // skq mode: the socket queue, full at tx_queue_len (tun's check before it queues).
+    lines.push(`if (*(uint8 *)(${tf} + ${o.tfile.skq}) != 0) { ${n} = *(uint32 *)(${tf} + ${o.tfile.rxQueueQlen}); ${full} = ${n} >= *(int32 *)(${r} + ${o.ring.size}) ? 1 : 0; }`);
+  }
+  return lines.map((l) => indent + l);
+}
+
+/** The interval probe's per-queue reads into @qlen[q] (bpftrace 0.17 has no loops over maps). */
+export function occupancyBlocks(queues: number, o: TunOffsets): string {
+  if (!Number.isInteger(queues) || queues < 1 || queues > 256) throw new UserError(`invalid queue count for a probe: ${String(queues)}`);
+  const out: string[] = [];
+  for (let q = 0; q < queues; q++) {
+    out.push(`\t$tf${q} = @tf[${q}];`, `\tif ($tf${q} != 0) {`, ...occupancyLines(`$tf${q}`, `$n${q}`, `$f${q}`, o, '\t\t'), `\t\t@qlen[${q}] = $n${q};`, `\t\t@qfull[${q}] = $f${q};`, '\t}');
+  }
+  return out.join('\n');
 }
 
 /** Occupancy histogram buckets: about 64 linear buckets over 0..capacity (one past it catches "full"). */
@@ -36,54 +72,90 @@ export function occupancyBuckets(capacity: number): { max: number; step: number 
   return { max: capacity + step, step };
 }
 
-/** bpftrace cannot index tfiles[] with a variable: one branch per extra queue. */
-export function tfileSelect(queues: number): string {
-  if (!Number.isInteger(queues) || queues < 1 || queues > 256) throw new UserError(`invalid queue count for a probe: ${String(queues)}`);
-  const lines: string[] = [];
-  for (let i = 1; i < queues; i++) lines.push(`\tif ($q == ${i}) { $tf = (struct tun_file *)$tun->tfiles[${i}]; }`);
-  return lines.join('\n');
+/** The kfree_skb predicate: the drop's location lies in tun_net_xmit (number compares only). */
+export function locationFilter(ranges: TextRange[]): string {
+  if (ranges.length === 0) throw new UserError('tun_net_xmit was not found in /proc/kallsyms', { hint: 'modprobe tun; run as root' });
+  return ranges
+    .map((r) => {
+      if (!HEX_RE.test(r.start) || !HEX_RE.test(r.end)) throw new Error(`bad text range ${JSON.stringify(r)}`);
+      return `((uint64)args->location >= (uint64)${r.start} && (uint64)args->location < (uint64)${r.end})`;
+    })
+    .join(' || ');
 }
 
-export function renderScript(template: string, p: RenderParams): string {
-  if (!TAP_RE.test(p.tap)) throw new UserError(`invalid tap name for a probe: ${JSON.stringify(p.tap)}`);
-  for (const [k, v] of Object.entries({ readerPid: p.readerPid, sampleMs: p.sampleMs, capacity: p.capacity })) {
-    if (!Number.isInteger(v) || v <= 0) throw new UserError(`invalid ${k} for a probe: ${String(v)}`);
+/** The xmit-side attach point of the per-packet part, per backend. */
+export function xmitAttach(backend: ProbeBackend): { probe: string; dev: string; skb: string } {
+  switch (backend) {
+    case 'tracepoint':
+      return { probe: 'tracepoint:net:net_dev_start_xmit', dev: '(uint64)((struct sk_buff *)args->skbaddr)->dev', skb: '(struct sk_buff *)args->skbaddr' };
+    case 'kprobe':
+      return { probe: 'kprobe:tun_net_xmit', dev: '(uint64)arg1', skb: '(struct sk_buff *)arg0' };
+    case 'fentry':
+      return { probe: 'kfunc:tun_net_xmit', dev: '(uint64)args->dev', skb: 'args->skb' };
   }
-  const g = generatorFilter(p.generator);
-  const occ = occupancyBuckets(p.capacity);
-  const values: Record<string, string> = {
-    TAP: p.tap,
-    READER_PID: String(p.readerPid),
-    GENERATOR_FILTER: g.filter,
-    GENERATOR_DESC: g.desc,
-    SAMPLE_MS: String(p.sampleMs),
-    OCC_MAX: String(occ.max),
-    OCC_STEP: String(occ.step),
-    TFILE_SELECT: tfileSelect(p.queues ?? 1),
-  };
-  const lines = template.split('\n').map((line) => {
-    const full = /^\/\/@full ?(.*)$/.exec(line);
-    if (full) return p.level === 'full' ? full[1]! : null;
-    const skq = /^\/\/@skq ?(.*)$/.exec(line);
-    if (skq) return p.skqField ? skq[1]! : null;
-    return line;
+}
+
+function fill(template: string, values: Record<string, string>, keep: Record<string, boolean>): string {
+  const lines = template.split('\n').flatMap((line) => {
+    const marked = /^\/\/@(\w+) ?(.*)$/.exec(line);
+    if (!marked) return [line];
+    const on = keep[marked[1]!];
+    if (on === undefined) throw new Error(`probe template has an unknown marker //@${marked[1]}`);
+    return on ? [marked[2]!] : [];
   });
-  const out = lines.filter((l): l is string => l !== null).join('\n').replace(/\{\{([A-Z_]+)\}\}/g, (_, k: string) => {
+  return lines.join('\n').replace(/\{\{([A-Z_]+)\}\}/g, (_, k: string) => {
     const v = values[k];
     if (v === undefined) throw new Error(`probe template has an unknown placeholder {{${k}}}`);
     return v;
   });
-  return out;
 }
 
-export function templatePath(backend: ProbeBackend): string {
-  return `${PROBES_DIR}${backend}.bt`;
+export function renderScript(p: RenderParams, templates = { sampler: loadTemplate('sampler'), perPacket: loadTemplate('per-packet') }): string {
+  for (const [k, v] of Object.entries({ readerPid: p.readerPid, sampleMs: p.sampleMs, capacity: p.capacity })) {
+    if (!Number.isInteger(v) || v <= 0) throw new UserError(`invalid ${k} for a probe: ${String(v)}`);
+  }
+  const o = p.offsets;
+  for (const v of [o.tfile.tun, o.tfile.queueIndex, o.tfile.txRing, o.tfile.rxQueueQlen, o.tfile.rxQueueLock, o.tunStruct.dev, ...Object.values(o.ring), o.tfile.skq ?? 0]) {
+    if (!Number.isInteger(v) || v < 0) throw new Error(`bad BTF offset ${String(v)}`);
+  }
+  const full = p.level === 'full';
+  if (full && !p.backend) throw new Error('the full probe level needs a backend');
+  const occ = occupancyBuckets(p.capacity);
+  const skq = o.tfile.skq !== null;
+  const values: Record<string, string> = {
+    READER_PID: String(p.readerPid),
+    SAMPLE_MS: String(p.sampleMs),
+    TUNGETIFF: `0x${TUNGETIFF.toString(16)}`,
+    TF_QUEUE_INDEX: String(o.tfile.queueIndex),
+    TF_TX_RING: String(o.tfile.txRing),
+    TF_TUN: String(o.tfile.tun),
+    TF_SKQ: String(o.tfile.skq ?? 0),
+    TF_RXQ_LOCK: String(o.tfile.rxQueueLock),
+    TUN_DEV: String(o.tunStruct.dev),
+    RING_PRODUCER_LOCK: String(o.ring.producerLock),
+    RING_CONSUMER_LOCK: String(o.ring.consumerLock),
+    XMIT_LOCATION: locationFilter(p.xmitRanges),
+    OCCUPANCY: occupancyBlocks(p.queues, o),
+    OCC_MAX: String(occ.max),
+    OCC_STEP: String(occ.step),
+  };
+  const keep = { full, skq, noskq: !skq };
+  let script = fill(templates.sampler, values, keep);
+  if (full) {
+    const x = xmitAttach(p.backend!);
+    script += '\n' + fill(templates.perPacket, { ...values, XMIT_PROBE: x.probe, XMIT_DEV: x.dev, XMIT_SKB: x.skb, OCCUPANCY_AT_ENQUEUE: occupancyLines('$tfq', '$nq', '$fq', o, '\t\t').join('\n') }, keep);
+  }
+  return script;
 }
 
-export function loadTemplate(backend: ProbeBackend): string {
+export function templatePath(name: 'sampler' | 'per-packet'): string {
+  return `${PROBES_DIR}${name}.bt`;
+}
+
+export function loadTemplate(name: 'sampler' | 'per-packet'): string {
   try {
-    return readFileSync(templatePath(backend), 'utf8');
+    return readFileSync(templatePath(name), 'utf8');
   } catch {
-    throw new UserError(`no probe script for the ${backend} backend (${templatePath(backend)})`, { hint: 'use --backend tracepoint' });
+    throw new UserError(`the probe script ${templatePath(name)} is missing`, { hint: 'restore it from the repository (git checkout probes/)' });
   }
 }

@@ -1,31 +1,35 @@
-// Run a probe script with bpftrace for one trial: render, start, wait until attached, and
-// on stop cut the measurement window out of its output. The rendered script and bpftrace's
-// raw output are kept beside the result.
+// Run the probes of one trial with bpftrace: render the script, start it, wait until it has
+// attached, find the queues (the handshake), mark the window, and on stop cut the window out
+// of its output. The rendered script and bpftrace's raw output are kept beside the result.
 import { createWriteStream, writeFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { execa } from 'execa';
 import { UserError } from '../errors.ts';
-import type { ProbeBackend } from '../types.ts';
+import type { ProbeBackend, ProbeSamples } from '../types.ts';
+import { bpfDelta, enableBpfStats, readBpfRunTime, type BpfRunTime } from './bpf-stats.ts';
+import type { TunOffsets } from './btf-offsets.ts';
+import { runHandshake } from './handshake.ts';
+import { tunNetXmitRanges } from './kallsyms.ts';
 import { parseProbeOutput } from './parse.ts';
-import { loadTemplate, renderScript } from './render.ts';
-import { cutWindow, type WindowedProbes } from './window.ts';
+import { renderScript } from './render.ts';
+import { cutWindow } from './window.ts';
 
 export interface ProbeTarget {
   tapName: string;
-  /** The reader process (its reads are tun_do_read's copies). */
+  /** The reader process: it holds the queues' fds (the handshake), its threads are the read side. */
   consumerPid: number;
-  generator: 'trafgen' | 'pktgen';
   capacity: number;
   queues: number;
-  /** The kernel has tunbench's tun queue_mode patch (struct tun_file.skq). */
-  skqField?: boolean;
 }
 
 export interface StartProbesOptions {
-  backend: ProbeBackend;
   level: 'counters' | 'full';
+  /** The per-packet part's xmit attach point ('full' only). */
+  backend: ProbeBackend | null;
   target: ProbeTarget;
   sampleIntervalMs: number;
   dropReasons: Record<string, number>;
+  offsets: TunOffsets;
   /** bpftrace's raw output goes here; the rendered script beside it (.bt). */
   rawFile: string;
   bpftrace?: string;
@@ -35,8 +39,8 @@ export interface RunningProbes {
   pid: number;
   markWindowStart(): Promise<void>;
   markWindowEnd(): Promise<void>;
-  /** Stops bpftrace and returns the window's samples and the totals since attach. */
-  stop(): Promise<WindowedProbes>;
+  /** Stops bpftrace and returns the window's samples (with the totals since attach). */
+  stop(): Promise<ProbeSamples>;
 }
 
 const monotonicNs = () => Number(process.hrtime.bigint());
@@ -48,24 +52,29 @@ export function bpftraceError(stderr: string): string {
 }
 
 export async function startProbes(o: StartProbesOptions): Promise<RunningProbes> {
-  const script = renderScript(loadTemplate(o.backend), {
-    tap: o.target.tapName,
+  const ranges = tunNetXmitRanges();
+  if (typeof ranges === 'string') throw new UserError(`the probes cannot locate tun_net_xmit: ${ranges}`, { hint: 'run tunbench doctor; or run with --probes off' });
+  const script = renderScript({
     readerPid: o.target.consumerPid,
-    generator: o.target.generator,
     sampleMs: o.sampleIntervalMs,
     capacity: o.target.capacity,
-    level: o.level,
     queues: o.target.queues,
-    skqField: o.target.skqField ?? false,
+    level: o.level,
+    backend: o.level === 'full' ? o.backend : null,
+    offsets: o.offsets,
+    xmitRanges: ranges,
   });
   const scriptFile = o.rawFile.replace(/\.jsonl$/, '') + '.bt';
   writeFileSync(scriptFile, script);
   const raw = createWriteStream(o.rawFile);
   const keys = Math.max(4096, o.target.capacity * 2 + 1024);
+  const restoreStats = enableBpfStats();
   const proc = execa(o.bpftrace ?? 'bpftrace', ['-f', 'json', scriptFile], {
     reject: false,
     stdin: 'ignore',
     buffer: false,
+    killSignal: 'SIGINT',
+    forceKillAfterDelay: 10_000,
     env: { BPFTRACE_MAP_KEYS_MAX: String(keys), BPFTRACE_PERF_RB_PAGES: '256' },
   });
   let stdout = '';
@@ -77,51 +86,72 @@ export async function startProbes(o: StartProbesOptions): Promise<RunningProbes>
   proc.stderr?.on('data', (d: Buffer) => {
     stderr += d.toString();
   });
-  const exited = proc.then((r) => r);
+  let exited = false;
+  const done = proc.then((r) => {
+    exited = true;
+    return r;
+  });
+  const fail = async (e: UserError): Promise<never> => {
+    if (!exited) proc.kill('SIGKILL');
+    await done;
+    await new Promise((r) => raw.end(r));
+    restoreStats();
+    throw e;
+  };
 
   // Attached once the BEGIN probe has printed (bpftrace has attached every probe by then).
   const deadline = Date.now() + 30_000;
   while (!stdout.includes('tunbench-attached')) {
-    if (proc.exitCode !== null || (await Promise.race([exited.then(() => true), new Promise((r) => setTimeout(() => r(false), 25))]))) {
-      raw.end();
-      throw new UserError(`bpftrace could not attach the ${o.backend} probes: ${bpftraceError(stderr)}`, {
-        hint: `see ${scriptFile}; run tunbench doctor; or run with --probes off`,
-      });
-    }
-    if (Date.now() > deadline) {
-      proc.kill('SIGKILL');
-      raw.end();
-      throw new UserError('bpftrace did not attach within 30 s', { hint: 'the machine may be overloaded; or run with --probes off' });
-    }
+    if (exited) return fail(new UserError(`bpftrace could not attach the probes: ${bpftraceError(stderr)}`, { hint: `see ${scriptFile}; run tunbench doctor; or run with --probes off` }));
+    if (Date.now() > deadline) return fail(new UserError('bpftrace did not attach within 30 s', { hint: 'the machine may be overloaded; or run with --probes off' }));
+    await sleep(25);
   }
+  // The handshake: one ioctl per queue, which the sampler turns into that queue's tun_file.
+  try {
+    const touched = await runHandshake(o.target.consumerPid, o.target.tapName);
+    const until = Date.now() + 5_000;
+    while ((stdout.match(/handshake \d+ \d+/g) ?? []).length < o.target.queues) {
+      if (exited || Date.now() > until) {
+        return fail(new UserError(`the probes found ${(stdout.match(/handshake \d+ \d+/g) ?? []).length} of the tap's ${o.target.queues} queue(s) (the handshake touched ${touched})`, { hint: 'see the raw probe output under raw/; run tunbench doctor; or run with --probes off' }));
+      }
+      await sleep(10);
+    }
+  } catch (e) {
+    if (e instanceof UserError) return fail(e);
+    throw e;
+  }
+
   let start: number | null = null;
   let end: number | null = null;
-  let stopping: Promise<WindowedProbes> | null = null;
+  let bpf0: BpfRunTime | null = null;
+  let bpf1: BpfRunTime | null = null;
+  let stopping: Promise<ProbeSamples> | null = null;
   return {
     pid: proc.pid!,
     async markWindowStart() {
+      bpf0 = readBpfRunTime(proc.pid!);
       start = monotonicNs();
     },
     async markWindowEnd() {
       end = monotonicNs();
+      bpf1 = readBpfRunTime(proc.pid!);
     },
     stop() {
       stopping ??= (async () => {
-        if (proc.exitCode === null) proc.kill('SIGINT');
-        const timer = setTimeout(() => proc.kill('SIGKILL'), 10_000);
-        await exited;
-        clearTimeout(timer);
+        if (!exited) proc.kill();
+        await done;
         await new Promise((r) => raw.end(r));
+        restoreStats();
         if (start === null || end === null) throw new Error('probes stopped before the window was marked');
         if (stderr.trim()) writeFileSync(`${o.rawFile}.stderr`, stderr);
         return cutWindow(parseProbeOutput(stdout), {
           backend: o.backend,
           level: o.level,
-          capacity: o.target.capacity,
           sampleMs: o.sampleIntervalMs,
           start,
           end,
           dropReasons: o.dropReasons,
+          bpf: bpfDelta(bpf0, bpf1),
         });
       })();
       return stopping;

@@ -79,17 +79,16 @@ export const WorkloadSchema = z.strictObject({
 });
 
 export const ProbesSchema = z.strictObject({
-  /** off: kernel counters only; counters: cheap per-CPU counts and occupancy samples; full: adds per-packet latency. */
+  /** off: kernel counters only; counters: kernel counters plus the queue sampler (occupancy,
+   * the queue's lock contention, drop reasons; no program per packet); full: adds per-packet
+   * programs (queueing latency, occupancy at each enqueue). */
   level: z.enum(['off', 'counters', 'full']).default('counters'),
-  /** auto picks the most exact backend the kernel offers. */
+  /** The full level's xmit attach point; auto picks the cheapest exact one (fentry > kprobe > tracepoint). Unused at counters. */
   backend: z.enum(['auto', 'tracepoint', 'kprobe', 'fentry']).default('auto'),
   /** Occupancy sampling interval in milliseconds. */
   sampleIntervalMs: z.number().int().min(1).max(1000).default(10),
   /** Measure probe overhead: add a probes-off copy of each variant's trials to the plan. */
   measureOverhead: z.boolean().default(false),
-  /** With an exact backend (kprobe, fentry): also attach the tracepoint backend on the same
-   * traffic and check that both count the same packets (a cross-check per trial). */
-  crossValidate: z.boolean().default(false),
 });
 
 export const VariantSchema = z.strictObject({

@@ -75,24 +75,24 @@ function histBars(vs: ReportVariant[], pick: (t: TrialResult) => Histogram | nul
   return { labels, datasets };
 }
 
-/** Where the occupancy figures came from, in words: the exact backends read the queue. */
-function occupancySources(vs: ReportVariant[]): { fromQueue: boolean; derived: boolean } {
-  const ts = vs.flatMap((rv) => measured(rv.variant)).filter((t) => t.probe);
-  return { fromQueue: ts.some((t) => t.probe!.occupancySource === 'queue'), derived: ts.some((t) => t.probe!.occupancySource !== 'queue') };
+/** Occupancy samples binned like the at-enqueue histogram (about 64 buckets over capacity). */
+function sampledHistogram(values: number[], capacity: number): Histogram {
+  const step = Math.max(1, Math.ceil((capacity + 1) / 64));
+  const counts = new Map<number, number>();
+  for (const v of values) counts.set(Math.floor(v / step) * step, (counts.get(Math.floor(v / step) * step) ?? 0) + 1);
+  return { buckets: [...counts.entries()].sort((x, y) => x[0] - y[0]).map(([min, count]) => ({ min, max: min + step - 1, count })) };
 }
 
 function occupancyHistogram(vs: ReportVariant[]): ChartSpec {
-  const { labels, datasets } = histBars(vs, (t) => t.probe?.occupancyAtEnqueue, (rv, x) => x / rv.capacity);
-  const src = occupancySources(vs);
-  const how = [
-    src.fromQueue ? 'kprobe/fentry backends: read from the queue at every enqueue (ring indexes, or sk_receive_queue qlen)' : '',
-    src.derived ? 'tracepoint backend: at the counters level sampled every interval and weighted by the packets enqueued in it, at the full level per packet' : '',
-  ].filter(Boolean).join('; ');
+  const atEnqueue = vs.some((rv) => measured(rv.variant).some((t) => t.probe?.occupancyAtEnqueue));
+  const { labels, datasets } = histBars(vs, (t) => (atEnqueue ? t.probe?.occupancyAtEnqueue : t.probe ? sampledHistogram(t.probe.occupancySeries.values, t.readings?.capacity ?? 1 + Math.max(...t.probe.occupancySeries.values, 0)) : null), (rv, x) => x / rv.capacity);
   return {
     id: 'occupancy-histogram',
-    title: 'Queue occupancy seen at enqueue',
-    caption: `Share of enqueued packets by queue occupancy (fraction of capacity = tx_queue_len x queues), all measured trials. ${how}.`,
-    config: { type: 'bar', data: { labels, datasets }, options: base('occupancy at enqueue', 'occupancy (fraction of capacity, bucket start)', 'share of packets') } as ChartConfiguration,
+    title: atEnqueue ? 'Queue occupancy seen at enqueue' : 'Queue occupancy, sampled',
+    caption: atEnqueue
+      ? 'Share of packets entering tun_net_xmit by the occupancy of their queue at that moment (full level: read from the queue per packet), as a fraction of capacity (tx_queue_len x queues), all measured trials.'
+      : `Share of sampler ticks by queue occupancy (read from the ring, or sk_receive_queue in skq mode, every sample interval: time-weighted), as a fraction of capacity (tx_queue_len x queues), all measured trials. The full probe level adds the occupancy each packet sees at enqueue.`,
+    config: { type: 'bar', data: { labels, datasets }, options: base(atEnqueue ? 'occupancy at enqueue' : 'occupancy, sampled', 'occupancy (fraction of capacity, bucket start)', atEnqueue ? 'share of packets' : 'share of samples') } as ChartConfiguration,
   };
 }
 
@@ -125,7 +125,7 @@ function lockBySide(vs: ReportVariant[]): ChartSpec {
   return {
     id: 'lock-contention',
     title: 'Lock contention by side',
-    caption: `Median contended lock acquisitions per second (lock:contention_begin): ${occupancySources(vs).fromQueue ? 'kprobe/fentry backends, waits inside tun_net_xmit (xmit side) and tun_do_read (read side)' : ''}${occupancySources(vs).fromQueue && occupancySources(vs).derived ? '; ' : ''}${occupancySources(vs).derived ? 'tracepoint backend, waits in the generator (xmit side) and the reader (read side)' : ''}.`,
+    caption: "Median contended acquisitions per second of the queue's own locks (lock:contention_begin/end filtered by address): the ring's producer_lock (xmit side) and consumer_lock (read side), or the one sk_receive_queue lock in skq mode (side by waiter).",
     config: {
       type: 'bar',
       data: {
@@ -145,7 +145,7 @@ export function buildCharts(vs: ReportVariant[]): ChartSpec[] {
   const charts: (ChartSpec | null)[] = [
     ppsPerTrial(vs),
     occupancyHistogram(vs),
-    series(vs, 'occupancy-time', 'Queue occupancy over time', `Occupancy (${occupancySources(vs).fromQueue ? 'read from the queue at the last enqueue before each sample' : 'accepted minus read'}${occupancySources(vs).fromQueue && occupancySources(vs).derived ? ', or accepted minus read for tracepoint trials' : ''}) as a fraction of capacity, first measured trial of each variant, sampled every interval (averaged down to at most 300 points).`, 'fraction of capacity', (t, rv) => t.probe ? t.probe.occupancySeries.values.map((v) => v / rv.capacity) : null, iv),
+    series(vs, 'occupancy-time', 'Queue occupancy over time', 'Occupancy read from the queue itself at every sample interval (ptr_ring producer - consumer_head, or sk_receive_queue qlen in skq mode), as a fraction of capacity, first measured trial of each variant (averaged down to at most 300 points).', 'fraction of capacity', (t, rv) => t.probe ? t.probe.occupancySeries.values.map((v) => v / rv.capacity) : null, iv),
     latency(vs),
     series(vs, 'drops-time', 'Drops over time', 'Packets dropped by tun_net_xmit per sample interval, first measured trial of each variant.', 'drops per interval', (t) => t.probe?.series.drops ?? null, (t) => t.probe?.series.intervalMs ?? 10),
     lockBySide(vs),

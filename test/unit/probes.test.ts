@@ -1,37 +1,73 @@
+// The probe layer without a kernel: rendering (validated values, markers, per-backend attach
+// points), BTF offsets from bpftool's raw dump, kallsyms ranges, and parsing and cutting real
+// bpftrace output (test/fixtures/results/fixture-run: a real run on the development machine,
+// tx_queue_len 256, one counters trial and one full trial).
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { UserError } from '../../src/errors.ts';
 import { chooseBackend } from '../../src/probes/backends.ts';
+import { parseProgFdinfo } from '../../src/probes/bpf-stats.ts';
+import { memberOffset, parseBtfRaw, tunOffsetsFrom, type TunOffsets } from '../../src/probes/btf-offsets.ts';
 import { parseDropReasons } from '../../src/probes/drop-reasons.ts';
+import { functionRangesIn } from '../../src/probes/kallsyms.ts';
 import { parseProbeOutput } from '../../src/probes/parse.ts';
-import { loadTemplate, occupancyBuckets, renderScript } from '../../src/probes/render.ts';
-import { cutWindow, histogramDelta, occupancyFromSeries } from '../../src/probes/window.ts';
+import { locationFilter, occupancyBuckets, renderScript } from '../../src/probes/render.ts';
+import { cutWindow, histogramDelta } from '../../src/probes/window.ts';
+import type { Result } from '../../src/types.ts';
 
 const fixture = (p: string) => readFileSync(new URL(`../fixtures/${p}`, import.meta.url), 'utf8');
-const params = { tap: 'tb123x0', readerPid: 4242, generator: 'trafgen' as const, sampleMs: 10, capacity: 1000, level: 'counters' as const };
+const run = JSON.parse(fixture('results/fixture-run/result.json')) as Result;
 
-test('rendering fills every placeholder and keeps the full-level lines out of counters', () => {
-  const s = renderScript(loadTemplate('tracepoint'), params);
-  assert.doesNotMatch(s, /\{\{/);
-  assert.match(s, /str\(args->name\) == "tb123x0"/);
-  assert.match(s, /pid == 4242/);
-  assert.match(s, /comm == "trafgen"/);
+const offsets: TunOffsets = {
+  source: '/sys/kernel/btf/vmlinux',
+  tfile: { tun: 960, queueIndex: 980, txRing: 1600, skq: null, rxQueueQlen: 184, rxQueueLock: 188 },
+  tunStruct: { dev: 2064 },
+  ring: { producer: 0, producerLock: 4, consumerHead: 64, consumerLock: 72, size: 128, queue: 136 },
+};
+const ranges = [{ start: '0xffffffff81dfdf00', end: '0xffffffff81dfe3f0', symbol: 'tun_net_xmit' }];
+const params = { readerPid: 4242, sampleMs: 10, capacity: 1000, queues: 1, level: 'counters' as const, backend: null, offsets, xmitRanges: ranges };
+
+test('counters level: the sampler alone, no per-packet attach point, every placeholder filled', () => {
+  const s = renderScript(params);
+  assert.doesNotMatch(s, /\{\{|\/\/@/);
   assert.match(s, /interval:ms:10/);
-  assert.doesNotMatch(s, /@ts\[args|@lat = hist|\/\/@full/);
-  const full = renderScript(loadTemplate('tracepoint'), { ...params, level: 'full', generator: 'pktgen' });
-  assert.match(full, /@ts\[args->skbaddr\] = nsecs/);
-  assert.match(full, /@lat = hist/);
-  assert.match(full, /lhist\(@e - @d, 0, 1016, 16\)/);
-  assert.match(full, /strncmp\(comm, "kpktgend_", 9\)/);
+  assert.match(s, /tracepoint:syscalls:sys_enter_ioctl/);
+  assert.match(s, /args->cmd == 0x800454d2/, 'TUNGETIFF');
+  assert.match(s, /\$tf \+ 1600 \+ 4\] = 1;/, 'producer lock address: tun_file + tx_ring + producer_lock');
+  assert.match(s, /\(uint64\)args->location >= \(uint64\)0xffffffff81dfdf00 && \(uint64\)args->location < \(uint64\)0xffffffff81dfe3f0/);
+  for (const perPacket of ['net_dev_start_xmit', 'kprobe:', 'kfunc:', 'skb_copy_datagram_iovec', '@lat', '@ts[']) assert.ok(!s.includes(perPacket), `no ${perPacket} at the counters level`);
+  assert.doesNotMatch(s, /str\(|strncmp|comm == "trafgen"/, 'no string compares on a hot path');
+});
+
+test('full level: one per-packet part per attach point, reading the queue through the same offsets', () => {
+  for (const [backend, probe] of [['tracepoint', 'tracepoint:net:net_dev_start_xmit'], ['kprobe', 'kprobe:tun_net_xmit'], ['fentry', 'kfunc:tun_net_xmit']] as const) {
+    const s = renderScript({ ...params, level: 'full', backend });
+    assert.ok(s.includes(probe), backend);
+    assert.match(s, /@lat = hist\(nsecs - \$t\)/);
+    assert.match(s, /@occ = lhist\(\$nq, 0, 1016, 16\)/);
+    assert.match(s, /pid == 4242/);
+    assert.doesNotMatch(s, /\{\{|\/\/@/);
+  }
+  assert.throws(() => renderScript({ ...params, level: 'full', backend: null }), /needs a backend/);
+});
+
+test('the skq lines appear only where tun_file has tunbench\'s skq field', () => {
+  assert.doesNotMatch(renderScript(params), /@qmode\[1\]/);
+  const patched = renderScript({ ...params, queues: 2, offsets: { ...offsets, tfile: { ...offsets.tfile, skq: 1700 } } });
+  assert.match(patched, /if \(\*\(uint8 \*\)\(\$tf \+ 1700\) != 0\)/);
+  assert.match(patched, /@qmode\[1\] = count\(\)/);
+  assert.match(patched, /\$tf1 = @tf\[1\];/, 'one occupancy block per queue');
 });
 
 test('rendering refuses values that could inject code', () => {
-  assert.throws(() => renderScript('{{TAP}}', { ...params, tap: 'x"; system("id' }), UserError);
-  assert.throws(() => renderScript('{{TAP}}', { ...params, tap: 'a'.repeat(16) }), UserError);
-  assert.throws(() => renderScript('{{READER_PID}}', { ...params, readerPid: 1.5 }), UserError);
-  assert.throws(() => renderScript('{{READER_PID}}', { ...params, readerPid: -1 }), UserError);
-  assert.throws(() => renderScript('{{NOPE}}', params), /unknown placeholder/);
+  assert.throws(() => renderScript({ ...params, readerPid: 1.5 }), UserError);
+  assert.throws(() => renderScript({ ...params, readerPid: -1 }), UserError);
+  assert.throws(() => renderScript({ ...params, queues: 0 }), UserError);
+  assert.throws(() => locationFilter([{ start: '0x1; system("id")', end: '0x2', symbol: 'x' }]), /bad text range/);
+  assert.throws(() => renderScript({ ...params, offsets: { ...offsets, ring: { ...offsets.ring, size: -8 } } }), /bad BTF offset/);
+  assert.throws(() => renderScript(params, { sampler: '{{NOPE}}', perPacket: '' }), /unknown placeholder/);
+  assert.throws(() => renderScript(params, { sampler: '//@what x', perPacket: '' }), /unknown marker/);
 });
 
 test('occupancy buckets: about 64 linear buckets, one past capacity', () => {
@@ -39,128 +75,119 @@ test('occupancy buckets: about 64 linear buckets, one past capacity', () => {
   assert.deepEqual(occupancyBuckets(64), { max: 65, step: 1 });
 });
 
+test('BTF offsets from a bpftool raw dump, through anonymous members and typedefs', () => {
+  const raw = [
+    "[1] STRUCT 'sk_buff_head' size=24 vlen=3",
+    "\t'(anon)' type_id=2 bits_offset=0",
+    "\t'qlen' type_id=9 bits_offset=128",
+    "\t'lock' type_id=9 bits_offset=160",
+    "[2] UNION '(anon)' size=16 vlen=1",
+    "\t'next' type_id=9 bits_offset=0",
+    "[3] STRUCT 'sock' size=800 vlen=1",
+    "\t'sk_receive_queue' type_id=1 bits_offset=1280",
+    "[4] STRUCT 'ptr_ring' size=192 vlen=6",
+    "\t'producer' type_id=9 bits_offset=0",
+    "\t'producer_lock' type_id=9 bits_offset=32",
+    "\t'consumer_head' type_id=9 bits_offset=512",
+    "\t'consumer_lock' type_id=9 bits_offset=576",
+    "\t'size' type_id=9 bits_offset=1024",
+    "\t'queue' type_id=9 bits_offset=1088",
+    "[5] STRUCT 'tun_file' size=2000 vlen=3",
+    "\t'tun' type_id=9 bits_offset=7680",
+    "\t'queue_index' type_id=9 bits_offset=7840",
+    "\t'tx_ring' type_id=4 bits_offset=12800",
+    "[6] STRUCT 'tun_struct' size=3000 vlen=1",
+    "\t'dev' type_id=9 bits_offset=16512",
+    "[9] INT 'int' size=4 bits_offset=0 nr_bits=32 encoding=SIGNED",
+  ].join('\n');
+  const types = parseBtfRaw(raw);
+  assert.equal(memberOffset(types, types.get(1)!, 'next'), 0);
+  const o = tunOffsetsFrom(types, 'test');
+  assert.ok(typeof o !== 'string', String(o));
+  assert.deepEqual(o.tfile, { tun: 960, queueIndex: 980, txRing: 1600, skq: null, rxQueueQlen: 176, rxQueueLock: 180 });
+  assert.deepEqual(o.ring, offsets.ring);
+  const noRing = tunOffsetsFrom(parseBtfRaw(raw.replace("'tx_ring'", "'tx_array'")), 'test');
+  assert.match(String(noRing), /tun_file has no member tx_ring/);
+});
+
+test('kallsyms: a function\'s ranges, cold parts included', () => {
+  const text = ['ffffffff81dfdf00 t tun_net_xmit', 'ffffffff81dfe3f0 t tun_xdp_xmit', 'ffffffff8123b5ec t tun_net_xmit.cold', 'ffffffff8123b60f t other', 'ffffffff81dfe500 T tun_net_xmit_other'].join('\n');
+  assert.deepEqual(functionRangesIn(text, 'tun_net_xmit').map((r) => [r.symbol, r.start, r.end]), [
+    ['tun_net_xmit.cold', '0xffffffff8123b5ec', '0xffffffff8123b60f'],
+    ['tun_net_xmit', '0xffffffff81dfdf00', '0xffffffff81dfe3f0'],
+  ]);
+});
+
+test('bpf program fdinfo: run time and count, or nothing when the statistics are off', () => {
+  assert.deepEqual(parseProgFdinfo('pos:\t0\nprog_type:\t1\nprog_id:\t42\nrun_time_ns:\t1234\nrun_cnt:\t7\n'), { id: 42, runTimeNs: 1234, runCount: 7 });
+  assert.equal(parseProgFdinfo('prog_type:\t1\nprog_id:\t42\n'), null);
+});
+
 test('drop reasons come from the real kfree_skb format file', () => {
   const r = parseDropReasons(fixture('kfree_skb.format'));
   assert.equal(r.FULL_RING, 80);
-  assert.equal(r.NOT_SPECIFIED, 2);
   assert.ok(Object.keys(r).length > 100);
-  assert.deepEqual(parseDropReasons('no symbolic table here'), {});
 });
 
-test('parser: real bpftrace output into ticks, histogram snapshots and the end record', () => {
-  const p = parseProbeOutput(fixture('bpftrace/tracepoint-counters.jsonl'));
+test('parser: real counters-level output into ticks, the handshake and the END record', () => {
+  const p = parseProbeOutput(fixture('results/fixture-run/raw/trial-000-counters.bpftrace.jsonl'));
   assert.ok(p.attachedAt! > 0);
-  assert.ok(p.ticks.length >= 12);
+  assert.equal(Object.keys(p.handshakes).length, 1, 'one queue found');
+  assert.ok(p.ticks.length > 100);
   for (let i = 1; i < p.ticks.length; i++) {
     assert.ok(p.ticks[i]!.t > p.ticks[i - 1]!.t);
-    assert.ok(p.ticks[i]!.counts.xmit >= p.ticks[i - 1]!.counts.xmit, 'counters are cumulative');
+    assert.ok((p.ticks[i]!.reasons['80'] ?? 0) >= (p.ticks[i - 1]!.reasons['80'] ?? 0), 'drops are cumulative');
   }
-  assert.ok(p.histSnapshots.length >= 1);
-  assert.ok(p.end, 'end record');
-  assert.ok(p.end!.counts.xmit > 1_000_000, 'the END block totals, not the zeros of bpftrace\'s exit dump');
-  assert.equal(p.end!.counts.reads, p.end!.counts.xmit);
+  assert.ok(p.ticks.some((t) => (t.qlen['0'] ?? 0) >= 200), 'the flood fills the 256-packet ring');
+  assert.ok(p.ticks.some((t) => t.qfull['0'] === 1), 'and the ring says it is full');
+  assert.deepEqual(p.queueModes, { ring: 1, skq: 0 });
+  const t = run.variants[0]!.trials[0]!;
+  assert.equal(Object.values(p.end!.reasons).reduce((s, x) => s + x, 0), t.counters!.tx_dropped, 'END totals (not the exit dump) equal the tap\'s tx_dropped');
   assert.ok(p.messages.every((m) => !m.startsWith('{"type": "map"')));
 });
 
-test('parser keeps non-JSON lines as messages', () => {
-  const p = parseProbeOutput('couldn\'t set RLIMIT_MEMLOCK\n{"type": "printf", "data": "tick 10\\n"}\n{"type": "map", "data": {"@xmit": 5}}\nsomething odd\n');
-  assert.equal(p.ticks[0]!.counts.xmit, 5);
-  assert.deepEqual(p.messages, ["couldn't set RLIMIT_MEMLOCK", 'something odd']);
+test('window: a real counters trial cut again from its raw output gives the saved samples', () => {
+  const t = run.variants[0]!.trials[0]!;
+  const r = t.readings!;
+  const p = parseProbeOutput(fixture('results/fixture-run/raw/trial-000-counters.bpftrace.jsonl'));
+  // The probes mark the window just outside the counter reads.
+  const w = cutWindow(p, { backend: null, level: 'counters', sampleMs: 10, start: r.window.startNs - 1e6, end: r.window.endNs + 1e6, dropReasons: { FULL_RING: 80 }, bpf: t.probe!.bpf });
+  assert.ok(Math.abs(w.windowSeconds - t.probe!.windowSeconds) < 0.03);
+  assert.ok(w.dropsTotal > 0);
+  assert.deepEqual(Object.keys(w.drops), ['FULL_RING']);
+  assert.equal(w.xmit, null);
+  assert.equal(w.latencyNs, null);
+  assert.equal(w.occupancyAtEnqueue, null);
+  assert.equal(w.totals.drops, t.probe!.totals.drops);
 });
 
-function synthetic(): string {
-  // 1 ms ticks; 100 packets accepted and 90 read per tick, 2 drops per tick (reason 80).
-  const lines = ['{"type": "printf", "data": "tunbench-attached 0\\n"}'];
-  for (let i = 1; i <= 100; i++) {
-    lines.push(`{"type": "printf", "data": "tick ${i * 1_000_000}\\n"}`);
-    lines.push(`{"type": "map", "data": {"@xmit": ${i * 100}}}`, `{"type": "map", "data": {"@xdrop": ${i * 2}}}`, `{"type": "map", "data": {"@reads": ${i * 90}}}`);
-    lines.push(`{"type": "map", "data": {"@lock_x": ${i}}}`, `{"type": "map", "data": {"@lock_x_ns": ${i * 1000}}}`, `{"type": "map", "data": {"@reason": {"80": ${i * 2}}}}`);
-    if (i % 10 === 0) {
-      lines.push(`{"type": "printf", "data": "hists ${i * 1_000_000}\\n"}`);
-      lines.push(`{"type": "hist", "data": {"@lock_x_hist": [{"min": 512, "max": 1023, "count": ${i}}]}}`);
-    }
-  }
-  lines.push('{"type": "printf", "data": "end 101000000\\n"}', '{"type": "map", "data": {"@xmit": 10000}}', '{"type": "map", "data": {"@xdrop": 200}}', '{"type": "map", "data": {"@reads": 10000}}', '{"type": "map", "data": {"@reason": {"80": 200}}}');
-  lines.push('{"type": "printf", "data": "done 101000001\\n"}', '{"type": "map", "data": {"@xmit": 0}}', '{"type": "map", "data": {"@reads": 0}}');
-  return lines.join('\n');
-}
-
-test('window: counts between the ticks nearest the marks, occupancy = accepted - read', () => {
-  const w = cutWindow(parseProbeOutput(synthetic()), { backend: 'tracepoint', level: 'counters', capacity: 1000, sampleMs: 1, start: 20_000_000, end: 70_000_000, dropReasons: { FULL_RING: 80 } });
-  assert.equal(w.window.windowSeconds, 0.05);
-  assert.equal(w.window.xmit, 5000);
-  assert.equal(w.window.reads, 4500);
-  assert.equal(w.window.dropsTotal, 100);
-  assert.deepEqual(w.window.drops, { FULL_RING: 100 });
-  assert.equal(w.window.series.xmit.length, 50);
-  assert.ok(w.window.series.xmit.every((x) => x === 100));
-  assert.equal(w.window.occupancySeries.values[0], 21 * 10);
-  assert.equal(w.window.lock.xmit.count, 50);
-  assert.equal(w.window.lock.xmit.waitNs, 50_000);
-  assert.deepEqual(w.window.lock.xmit.waitHist.buckets, [{ min: 512, max: 1023, count: 50 }]);
-  assert.deepEqual(w.total, { xmit: 10000, drops: 200, reads: 10000 }, 'totals from END, not the exit dump');
-});
-
-test('window: reason-less drops are reported as unattributed', () => {
-  const text = synthetic().replace(/\{"type": "map", "data": \{"@reason": \{"80": \d+\}\}\}\n?/g, '');
-  const w = cutWindow(parseProbeOutput(text), { backend: 'tracepoint', level: 'counters', capacity: 1000, sampleMs: 1, start: 20_000_000, end: 70_000_000, dropReasons: {} });
-  assert.deepEqual(w.window.drops, { unattributed: 100 });
+test('window: the full level adds per-packet counts, occupancy at enqueue and latency', () => {
+  const t = run.variants[1]!.trials[0]!;
+  const r = t.readings!;
+  const p = parseProbeOutput(fixture('results/fixture-run/raw/trial-001-full.bpftrace.jsonl'));
+  const w = cutWindow(p, { backend: 'tracepoint', level: 'full', sampleMs: 10, start: r.window.startNs, end: r.window.endNs, dropReasons: { FULL_RING: 80 }, bpf: null });
+  assert.ok(w.xmit! > w.reads!, 'a flood: more packets enter tun_net_xmit than are read');
+  assert.equal(w.series.xmit.length, w.occupancySeries.values.length - 1);
+  assert.ok((w.latencyNs?.buckets.length ?? 0) > 0);
+  assert.ok((w.occupancyAtEnqueue?.buckets.length ?? 0) > 0);
+  assert.equal(w.totals.xmit, t.counters!.tx_packets + t.counters!.tx_dropped, 'every packet entering tun_net_xmit was read or dropped');
 });
 
 test('window: too few samples is an error, not a zero', () => {
-  assert.throws(() => cutWindow(parseProbeOutput(synthetic()), { backend: 'tracepoint', level: 'counters', capacity: 1000, sampleMs: 1, start: 20_000_000, end: 20_400_000, dropReasons: {} }), /too few samples/);
+  const p = parseProbeOutput(fixture('results/fixture-run/raw/trial-000-counters.bpftrace.jsonl'));
+  const t0 = p.ticks[5]!.t;
+  assert.throws(() => cutWindow(p, { backend: null, level: 'counters', sampleMs: 10, start: t0 + 1, end: t0 + 2, dropReasons: {}, bpf: null }), /too few samples/);
 });
 
-test('occupancy histogram from the series weights each sample by the packets enqueued', () => {
-  const h = occupancyFromSeries([0, 10, 500], [5, 0, 3], 1000);
-  assert.deepEqual(h.buckets, [{ min: 0, max: 15, count: 5 }, { min: 496, max: 511, count: 3 }]);
+test('histogram delta subtracts bucket by bucket', () => {
   assert.deepEqual(histogramDelta({ buckets: [{ min: 0, max: 1, count: 2 }] }, { buckets: [{ min: 0, max: 1, count: 5 }, { min: 2, max: 3, count: 1 }] }).buckets, [{ min: 0, max: 1, count: 3 }, { min: 2, max: 3, count: 1 }]);
 });
 
-test('backend choice: auto takes the most exact available; a requested missing one is a clear error', () => {
+test('backend choice (full level): auto takes the cheapest exact one available; a requested missing one is a clear error', () => {
   const a = { tracepoint: { available: true, reason: '' }, kprobe: { available: false, reason: 'no kprobes' }, fentry: { available: false, reason: 'no BTF funcs' } };
   assert.equal(chooseBackend(a, 'auto'), 'tracepoint');
   assert.equal(chooseBackend({ ...a, kprobe: { available: true, reason: '' } }, 'auto'), 'kprobe');
+  assert.equal(chooseBackend({ ...a, kprobe: { available: true, reason: '' }, fentry: { available: true, reason: '' } }, 'auto'), 'fentry');
   assert.throws(() => chooseBackend(a, 'kprobe'), (e: unknown) => e instanceof UserError && /no kprobes/.test(e.message));
   assert.throws(() => chooseBackend({ ...a, tracepoint: { available: false, reason: 'x' } }, 'auto'), UserError);
-});
-
-test('exact templates: skq lines only for a patched kernel, one tun_file branch per extra queue, no placeholder left', () => {
-  for (const backend of ['kprobe', 'fentry'] as const) {
-    const base = { tap: 'tb1x0', readerPid: 42, generator: 'pktgen' as const, sampleMs: 10, capacity: 256, level: 'counters' as const };
-    const plain = renderScript(loadTemplate(backend), { ...base, queues: 1, skqField: false });
-    assert.doesNotMatch(plain, /\$tf->skq|@qmode\[|\{\{/);
-    assert.doesNotMatch(plain, /tfiles\[1\]/);
-    const patched = renderScript(loadTemplate(backend), { ...base, queues: 3, skqField: true });
-    assert.match(patched, /if \(\$tf->skq\)/);
-    assert.match(patched, /@qmode\[\(uint64\)\$tf->skq\] = count\(\)/);
-    assert.match(patched, /if \(\$q == 2\) \{ \$tf = \(struct tun_file \*\)\$tun->tfiles\[2\]; \}/);
-    assert.doesNotMatch(patched, /\/\/@/);
-  }
-});
-
-test('parser: exact backends give occupancy from @qlen (summed over queues) and enqueues by queue mode', () => {
-  const lines = [
-    { type: 'printf', data: 'tunbench-attached 100\n' },
-    { type: 'printf', data: 'tick 1000000000\n' },
-    { type: 'map', data: { '@xmit': 10 } },
-    { type: 'map', data: { '@reads': 4 } },
-    { type: 'map', data: { '@qlen': { '0': 5, '1': 2 } } },
-    { type: 'printf', data: 'tick 1010000000\n' },
-    { type: 'map', data: { '@xmit': 20 } },
-    { type: 'map', data: { '@reads': 18 } },
-    { type: 'map', data: { '@qlen': { '0': 1, '1': 0 } } },
-    { type: 'printf', data: 'end 1020000000\n' },
-    { type: 'map', data: { '@qlen': { '0': 0 } } },
-    { type: 'map', data: { '@qmode': { '1': 20 } } },
-    { type: 'printf', data: 'done 1020000001\n' },
-    { type: 'map', data: { '@qmode': {} } },
-  ].map((l) => JSON.stringify(l)).join('\n');
-  const p = parseProbeOutput(lines);
-  assert.deepEqual(p.ticks.map((t) => t.qlen), [7, 1]);
-  assert.deepEqual(p.queueModes, { ring: 0, skq: 20 });
-  const w = cutWindow(p, { backend: 'kprobe', level: 'counters', capacity: 256, sampleMs: 10, start: 1000000000, end: 1010000000, dropReasons: {} });
-  assert.equal(w.window.occupancySource, 'queue');
-  assert.deepEqual(w.window.occupancySeries.values, [1]);
-  assert.deepEqual(w.window.enqueuesByQueueMode, { ring: 0, skq: 20 });
 });

@@ -137,16 +137,16 @@ test('like with like: a different probe backend, level, sample interval, cross-v
     id: 'x', profile: { duration: 1, rampUp: 0, target: 'host', seed: 1 },
     variants: [{ name: 'default', baseline: true, workload: {}, probes, trials: [{ status: 'ok', warmup: false, overhead: false, repetition: 0, probeBackend: backend, probeLevel: level, probe: occ ? { occupancySource: occ } : null, metrics: {} }] }],
   }) as unknown as Result;
-  const a = mk('tracepoint', 'counters', { level: 'counters', backend: 'auto', sampleIntervalMs: 10, crossValidate: false }, 'accepted-minus-read');
-  const b = mk('fentry', 'counters', { level: 'counters', backend: 'auto', sampleIntervalMs: 20, crossValidate: true }, 'queue');
+  const a = mk('tracepoint', 'counters', { level: 'counters', backend: 'auto', sampleIntervalMs: 10, measureOverhead: false }, 'accepted-minus-read');
+  const b = mk('fentry', 'counters', { level: 'counters', backend: 'auto', sampleIntervalMs: 20, measureOverhead: true }, 'queue');
   const d = probeDifferences(a, b).join('\n');
   assert.match(d, /probe backend \(trials\): "tracepoint" vs "fentry"/);
   assert.match(d, /probes\.sampleIntervalMs: 10 vs 20/);
-  assert.match(d, /probes\.crossValidate: false vs true/);
+  assert.match(d, /probes\.measureOverhead: false vs true/);
   assert.match(d, /occupancy source \(trials\): "accepted-minus-read" vs "queue"/);
   assert.deepEqual(probeDifferences(a, a), []);
   // A field only one side has (older results) is compared only where it exists on both sides' trials.
-  const old = mk('tracepoint', 'counters', { level: 'counters', backend: 'auto', sampleIntervalMs: 10, crossValidate: false });
+  const old = mk('tracepoint', 'counters', { level: 'counters', backend: 'auto', sampleIntervalMs: 10, measureOverhead: false });
   assert.match(probeDifferences(a, old).join('\n'), /occupancy source \(trials\): "accepted-minus-read" vs absent/);
   assert.throws(() => compareResults(a, b), (e: Error & { exitCode?: number }) => e.exitCode === 2 && /not comparable[\s\S]*fentry/.test(e.message));
   const forced = compareResults(a, b, { force: true });

@@ -1,0 +1,137 @@
+// Field offsets of tun's private structures, read from the kernel's BTF with bpftool.
+// The probes' sampler reads the queue through raw offsets rendered into the script, so it
+// works where bpftrace itself cannot see tun's types (bpftrace 0.17 does not read module
+// BTF: Debian's kernel, where tun is a module with its types in /sys/kernel/btf/tun).
+import { existsSync } from 'node:fs';
+import { execa } from 'execa';
+
+/** Byte offsets; every one is needed by probes/sampler.bt except skq (tunbench's patch only). */
+export interface TunOffsets {
+  /** Where tun_file was found: /sys/kernel/btf/vmlinux (tun built in) or /sys/kernel/btf/tun (module). */
+  source: string;
+  tfile: {
+    tun: number;
+    queueIndex: number;
+    txRing: number;
+    /** tunbench's queue_mode patch: bool skq (null on other kernels). */
+    skq: number | null;
+    /** sk_receive_queue.qlen and .lock (struct sock is tun_file's first member). */
+    rxQueueQlen: number;
+    rxQueueLock: number;
+  };
+  tunStruct: { dev: number };
+  ring: { producer: number; producerLock: number; consumerHead: number; consumerLock: number; size: number; queue: number };
+}
+
+interface BtfType {
+  kind: string;
+  name: string;
+  /** TYPEDEF/CONST/VOLATILE/PTR... target. */
+  typeId?: number;
+  members: { name: string; typeId: number; bitsOffset: number }[];
+}
+
+/** Parse `bpftool btf dump ... format raw` output into types by id. */
+export function parseBtfRaw(text: string, into = new Map<number, BtfType>()): Map<number, BtfType> {
+  let current: BtfType | null = null;
+  for (const line of text.split('\n')) {
+    const head = /^\[(\d+)\] (\w+) '([^']*)'(?:.*?\btype_id=(\d+))?/.exec(line);
+    if (head) {
+      current = { kind: head[2]!, name: head[3]!, members: [] };
+      if (head[4] !== undefined) current.typeId = Number(head[4]);
+      into.set(Number(head[1]), current);
+      continue;
+    }
+    const member = /^\t'([^']*)' type_id=(\d+) bits_offset=(\d+)/.exec(line);
+    if (member && current && (current.kind === 'STRUCT' || current.kind === 'UNION')) {
+      current.members.push({ name: member[1]!, typeId: Number(member[2]), bitsOffset: Number(member[3]) });
+    }
+  }
+  return into;
+}
+
+function findStruct(types: Map<number, BtfType>, name: string): BtfType | undefined {
+  for (const t of types.values()) if (t.kind === 'STRUCT' && t.name === name && t.members.length > 0) return t;
+  return undefined;
+}
+
+function resolve(types: Map<number, BtfType>, id: number): BtfType | undefined {
+  let t = types.get(id);
+  for (let i = 0; t && i < 10 && ['TYPEDEF', 'CONST', 'VOLATILE', 'RESTRICT', 'TYPE_TAG'].includes(t.kind); i++) t = t.typeId === undefined ? undefined : types.get(t.typeId);
+  return t;
+}
+
+/** Byte offset of a member (looking inside anonymous structs and unions), or null. */
+export function memberOffset(types: Map<number, BtfType>, struct: BtfType, name: string): number | null {
+  for (const m of struct.members) {
+    if (m.name === name) return m.bitsOffset / 8;
+  }
+  for (const m of struct.members) {
+    if (m.name !== '(anon)') continue;
+    const inner = resolve(types, m.typeId);
+    if (!inner || (inner.kind !== 'STRUCT' && inner.kind !== 'UNION')) continue;
+    const o = memberOffset(types, inner, name);
+    if (o !== null) return m.bitsOffset / 8 + o;
+  }
+  return null;
+}
+
+/** The offsets, or the reason they cannot be had. */
+export function tunOffsetsFrom(types: Map<number, BtfType>, source: string): TunOffsets | string {
+  const need = (struct: string, member: string): number => {
+    const s = findStruct(types, struct);
+    if (!s) throw new Error(`struct ${struct} is not in the kernel's BTF (${source})`);
+    const o = memberOffset(types, s, member);
+    if (o === null) throw new Error(`struct ${struct} has no member ${member} (BTF, ${source}): not a ptr_ring tun (kernel 4.8 to today)`);
+    return o;
+  };
+  try {
+    const tfile = findStruct(types, 'tun_file');
+    const rxQueue = need('sock', 'sk_receive_queue');
+    return {
+      source,
+      tfile: {
+        tun: need('tun_file', 'tun'),
+        queueIndex: need('tun_file', 'queue_index'),
+        txRing: need('tun_file', 'tx_ring'),
+        skq: tfile ? memberOffset(types, tfile, 'skq') : null,
+        rxQueueQlen: rxQueue + need('sk_buff_head', 'qlen'),
+        rxQueueLock: rxQueue + need('sk_buff_head', 'lock'),
+      },
+      tunStruct: { dev: need('tun_struct', 'dev') },
+      ring: {
+        producer: need('ptr_ring', 'producer'),
+        producerLock: need('ptr_ring', 'producer_lock'),
+        consumerHead: need('ptr_ring', 'consumer_head'),
+        consumerLock: need('ptr_ring', 'consumer_lock'),
+        size: need('ptr_ring', 'size'),
+        queue: need('ptr_ring', 'queue'),
+      },
+    };
+  } catch (e) {
+    return (e as Error).message;
+  }
+}
+
+/** Read vmlinux's BTF and, when tun is a module, tun's, with bpftool. */
+export async function readTunOffsets(bpftool = 'bpftool'): Promise<TunOffsets | string> {
+  const vmlinux = '/sys/kernel/btf/vmlinux';
+  const module = '/sys/kernel/btf/tun';
+  if (!existsSync(vmlinux)) return 'the kernel has no BTF (/sys/kernel/btf/vmlinux missing: CONFIG_DEBUG_INFO_BTF)';
+  const dump = async (args: string[]): Promise<string> => {
+    const r = await execa(bpftool, ['btf', 'dump', 'file', ...args, 'format', 'raw'], { reject: false, timeout: 30_000, maxBuffer: 256 * 1024 * 1024, stdin: 'ignore' });
+    if ((r as { code?: string }).code === 'ENOENT') throw new Error('bpftool is not installed (apt-get install bpftool; bash scripts/setup.sh installs it)');
+    if (r.exitCode !== 0) throw new Error(`bpftool btf dump ${args[0]} failed: ${r.stderr.trim().split('\n')[0] ?? ''}`);
+    return r.stdout;
+  };
+  try {
+    const types = parseBtfRaw(await dump([vmlinux]));
+    if (findStruct(types, 'tun_file')) return tunOffsetsFrom(types, vmlinux);
+    if (!existsSync(module)) return 'struct tun_file is in no BTF: tun is neither built in nor loaded (modprobe tun), or the kernel lacks BTF for modules';
+    // A module's BTF is split: its type ids continue the base's.
+    parseBtfRaw(await dump([module, '--base-btf', vmlinux]), types);
+    return tunOffsetsFrom(types, module);
+  } catch (e) {
+    return (e as Error).message;
+  }
+}

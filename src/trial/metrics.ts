@@ -1,0 +1,155 @@
+// The pure step of a trial: what it read (TrialReadings) -> its flat metrics record and its
+// cross-checks. No I/O: a saved result's metrics can be recomputed from its readings alone.
+//
+// Where each count comes from (README "Metrics"):
+//   reads     the tap's tx_packets: tun counts it in tun_put_user, when the reader copies a
+//             packet out (a dequeue counter), and the consumer's own count
+//   drops     the tap's tx_dropped, counted in tun_net_xmit when the queue is full
+//   accepted  reads + the change in occupancy over the window (occupancy read from the queue
+//             by the sampler); with probes off the change is unknown and taken as 0 (it is at
+//             most the queue's capacity, against millions of packets in a window)
+// Rates of kernel counters use the span between the two counter reads; probe counts (lock
+// waits) use the span between the first and last sampler tick inside the window.
+import { emptyMetrics, type TrialMetrics } from '../metrics.ts';
+import type { CounterDeltas, CrossCheck, Histogram, TrialReadings } from '../types.ts';
+
+/** Value at quantile q (0..1) of a bucketed histogram: the upper edge of the bucket holding it (lower edge for the open last bucket). */
+export function histogramQuantile(h: Histogram, q: number): number | null {
+  const total = h.buckets.reduce((s, b) => s + b.count, 0);
+  if (total === 0) return null;
+  const rank = q * total;
+  let seen = 0;
+  for (const b of h.buckets) {
+    seen += b.count;
+    if (seen >= rank && b.count > 0) return b.max ?? b.min;
+  }
+  const last = h.buckets[h.buckets.length - 1]!;
+  return last.max ?? last.min;
+}
+
+/** Mean of a bucketed histogram, each bucket at its midpoint. */
+export function histogramMean(h: Histogram): number | null {
+  const total = h.buckets.reduce((s, b) => s + b.count, 0);
+  if (total === 0) return null;
+  return h.buckets.reduce((s, b) => s + b.count * (b.max === null ? b.min : (b.min + b.max) / 2), 0) / total;
+}
+
+export function mergeHistograms(a: Histogram, b: Histogram): Histogram {
+  const map = new Map<string, { min: number; max: number | null; count: number }>();
+  for (const bucket of [...a.buckets, ...b.buckets]) {
+    const k = `${bucket.min}:${bucket.max}`;
+    const e = map.get(k);
+    if (e) e.count += bucket.count;
+    else map.set(k, { ...bucket });
+  }
+  return { buckets: [...map.values()].sort((x, y) => x.min - y.min) };
+}
+
+const mean = (xs: number[]) => (xs.length === 0 ? null : xs.reduce((s, x) => s + x, 0) / xs.length);
+
+/** Quantile q of raw values (nearest rank). */
+export function quantile(xs: number[], q: number): number | null {
+  if (xs.length === 0) return null;
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil(q * s.length) - 1))]!;
+}
+
+/** Packets accepted into the queue over the window: reads + the change in occupancy. */
+export function acceptedInWindow(r: TrialReadings): number {
+  const reads = r.tap.windowEnd.tx_packets - r.tap.windowStart.tx_packets;
+  const p = r.probe;
+  const change = p && p.occupancyAtStart !== undefined && p.occupancyAtEnd !== undefined ? p.occupancyAtEnd - p.occupancyAtStart : 0;
+  return reads + change;
+}
+
+export function deriveMetrics(r: TrialReadings): TrialMetrics {
+  const m = emptyMetrics();
+  const span = (r.tap.windowEnd.tNs - r.tap.windowStart.tNs) / 1e9;
+  const windowSeconds = (r.window.endNs - r.window.startNs) / 1e9;
+  if (span <= 0 || windowSeconds <= 0) return m;
+  const accepted = acceptedInWindow(r);
+  const drops = r.tap.windowEnd.tx_dropped - r.tap.windowStart.tx_dropped;
+  m.xmit_pps = accepted / span;
+  m.drop_pps = drops / span;
+  m.drop_ratio = accepted + drops > 0 ? drops / (accepted + drops) : 0;
+  const cs = (r.consumer.windowEnd.tNs - r.consumer.windowStart.tNs) / 1e9;
+  m.rx_pps = cs > 0 ? (r.consumer.windowEnd.packets - r.consumer.windowStart.packets) / cs : null;
+  const g = r.generator;
+  if (g && g.packetsSent !== null && g.seconds) m.offered_pps = g.packetsSent / g.seconds;
+  else if (g?.reportedPps != null) m.offered_pps = g.reportedPps;
+  const pct = (x: [number, number] | null) => (x ? ((x[1] - x[0]) / windowSeconds) * 100 : null);
+  m.cpu_generator_pct = pct(r.cpuSeconds.generator);
+  m.cpu_consumer_pct = pct(r.cpuSeconds.consumer);
+
+  const p = r.probe;
+  if (!p) return m;
+  const occ = p.occupancySeries.values;
+  const occMean = mean(occ);
+  m.occupancy_mean = occMean === null ? null : occMean / r.capacity;
+  const p99 = quantile(occ, 0.99);
+  m.occupancy_p99 = p99 === null ? null : Math.min(p99, r.capacity) / r.capacity;
+  const fullSeries = p.fullSeries ?? [];
+  m.occupancy_full_fraction = fullSeries.length === 0 ? null : fullSeries.reduce((s, f) => s + f, 0) / (fullSeries.length * r.queues);
+  if (p.occupancyAtEnqueue) {
+    const e = histogramMean(p.occupancyAtEnqueue);
+    m.occupancy_enqueue_mean = e === null ? null : Math.min(e, r.capacity) / r.capacity;
+  }
+  const w = p.windowSeconds;
+  if (w > 0) {
+    m.lock_contention_xmit = p.lock.xmit.count / w;
+    m.lock_contention_read = p.lock.read.count / w;
+    m.lock_contention_count = (p.lock.xmit.count + p.lock.read.count) / w;
+    m.lock_wait_total_ns = (p.lock.xmit.waitNs + p.lock.read.waitNs) / w;
+  }
+  m.lock_wait_p99_ns = histogramQuantile(mergeHistograms(p.lock.xmit.waitHist, p.lock.read.waitHist), 0.99);
+  if (p.latencyNs) {
+    m.latency_p50_ns = histogramQuantile(p.latencyNs, 0.5);
+    m.latency_p99_ns = histogramQuantile(p.latencyNs, 0.99);
+  }
+  if (p.bpf) m.probe_cpu_pct = (p.bpf.runTimeNs / 1e9 / windowSeconds) * 100;
+  return m;
+}
+
+/** The quiet span's counter deltas: from before the generator started to after the queue drained. */
+export function quietCounters(r: TrialReadings): CounterDeltas {
+  const a = r.tap.quietBefore;
+  const b = r.tap.quietAfter;
+  return {
+    tx_packets: b.tx_packets - a.tx_packets,
+    tx_dropped: b.tx_dropped - a.tx_dropped,
+    tx_bytes: b.tx_bytes - a.tx_bytes,
+    consumer_packets: r.consumer.quietAfter.packets - r.consumer.quietBefore.packets,
+    generator_packets: r.generator?.packetsSent ?? null,
+  };
+}
+
+function exact(name: string, probe: number, counter: number): CrossCheck {
+  return { name, probe, counter, relativeDifference: Math.abs(probe - counter) / Math.max(counter, 1), tolerance: 0, ok: probe === counter };
+}
+
+/**
+ * Every count against a second, independent source, over the quiet span (nothing flows at
+ * its edges, so no timing skew): exact equality is expected.
+ *   reads:    the tap's tx_packets vs the consumer's own count
+ *   sent:     the generator's count vs tx_packets + tx_dropped (every packet read or dropped),
+ *             or vs tx_packets where the generator only counts what the driver accepted
+ *   drops:    the sampler's kfree_skb at tun_net_xmit vs tx_dropped
+ *   'full':   packets entering tun_net_xmit (per-packet probe) vs tx_packets + tx_dropped;
+ *             copies to the reader (per-packet probe) vs the consumer's count
+ */
+export function crossChecks(r: TrialReadings): CrossCheck[] {
+  const q = quietCounters(r);
+  const out = [exact('packets read: tap tx_packets (counted in tun_put_user) vs the consumer\'s count', q.tx_packets, q.consumer_packets)];
+  if (q.generator_packets !== null) {
+    out.push(r.generatorCounts === 'accepted'
+      ? exact('packets sent (generator, qdisc bypass: tun\'s drops are reported back to it) vs tx_packets (tap counter)', q.generator_packets, q.tx_packets)
+      : exact('packets sent (generator) vs tx_packets + tx_dropped (tap counters)', q.generator_packets, q.tx_packets + q.tx_dropped));
+  }
+  const p = r.probe;
+  if (p) {
+    out.push(exact('drops at tun_net_xmit (probe: skb:kfree_skb) vs tx_dropped (tap counter)', p.totals.drops, q.tx_dropped));
+    if (p.totals.xmit !== null) out.push(exact(`packets entering tun_net_xmit (probe: ${p.backend ?? 'per-packet'}) vs tx_packets + tx_dropped`, p.totals.xmit, q.tx_packets + q.tx_dropped));
+    if (p.totals.reads !== null) out.push(exact('copies to the reader (probe: skb:skb_copy_datagram_iovec) vs the consumer\'s count', p.totals.reads, q.consumer_packets));
+  }
+  return out;
+}
