@@ -46,7 +46,14 @@ function withNode18(command: string, timeout = 600_000) {
     `cd ${REPO}`,
     command,
   ].join('\n');
-  return execa('unshare', ['-m', '--propagation', 'private', 'sh', '-c', script], { reject: false, all: true, timeout });
+  return execa('unshare', ['-m', '--propagation', 'private', 'sh', '-c', script], { reject: false, all: true, timeout, env: childEnv(), extendEnv: false });
+}
+
+/** This process's environment without node:test's marker, so a nested `node --test` prints TAP. */
+function childEnv(): NodeJS.ProcessEnv {
+  const env = { ...process.env };
+  delete env.NODE_TEST_CONTEXT;
+  return env;
 }
 
 function failingTests(tap: string): string[] {
@@ -73,7 +80,7 @@ test('Debian 12\'s Node 18 runs the project: unit tests, doctor, a profile error
   const units = readdirSync(join(REPO, 'test', 'unit')).filter((f) => f.endsWith('.test.ts')).map((f) => `test/unit/${f}`);
   const [u18, uHere] = await Promise.all([
     withNode18(`node --import tsx --test --test-concurrency=1 ${units.join(' ')}`),
-    execa(process.execPath, ['--import', 'tsx', '--test', ...units], { cwd: REPO, reject: false, all: true }),
+    execa(process.execPath, ['--import', 'tsx', '--test', ...units], { cwd: REPO, reject: false, all: true, env: childEnv(), extendEnv: false }),
   ]);
   assert.match(u18.all ?? '', /# pass [1-9]/, u18.all);
   const only18 = failingTests(u18.all ?? '').filter((n) => !failingTests(uHere.all ?? '').includes(n));
