@@ -3,12 +3,12 @@
 // this module, so this module must not import it back).
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { UserError } from '../errors.ts';
 import type { VmKernel } from './kernel-fetch.ts';
 import { buildInitramfs } from './initramfs.ts';
 import { marker } from './init-script.ts';
-import { runQemu } from './qemu.ts';
+import { qemuBinary, runQemu } from './qemu.ts';
 import { accelArg, chooseTcgThreading, qemuVersion, type TcgThreading } from './tcg-threading.ts';
 
 export interface RunInVmOptions {
@@ -49,7 +49,8 @@ export interface VmRunResult {
 }
 
 /** How a VM run failed before the command's exit status was known. */
-export type VmFailureKind = 'guest-setup' | 'kernel-panic' | 'timeout-boot' | 'timeout-command' | 'no-exit-status';
+/** qemu-error: QEMU itself refused to start the VM (its own error line, before the guest booted). */
+export type VmFailureKind = 'qemu-error' | 'guest-setup' | 'kernel-panic' | 'timeout-boot' | 'timeout-command' | 'no-exit-status';
 /** A failed VM run: a UserError (message names the console log) with the kind of failure, for callers that retry. */
 export class VmRunError extends UserError {
   constructor(readonly kind: VmFailureKind, message: string, opts: { hint?: string } = {}) {
@@ -91,6 +92,14 @@ export function qemuArgs(o: { kernel: string; initrd: string; accel: 'kvm' | 'tc
 }
 
 const panicRe = /Kernel panic|end Kernel panic|VFS: Unable to mount root|Attempted to kill init/;
+
+/** The last line QEMU printed about itself ("qemu-system-x86_64: ..."), or null. */
+function qemuErrorLine(consoleLog: string): string | null {
+  let text = '';
+  try { text = readFileSync(consoleLog, 'latin1'); } catch { return null; }
+  const name = basename(qemuBinary);
+  return text.split('\n').map((l) => l.trim()).filter((l) => l.startsWith(`${name}: `) || /^qemu-system-\w+: /.test(l)).at(-1)?.slice(0, 300) ?? null;
+}
 
 /** The TCG threading for this run (null under KVM), its warning reported once. */
 export function tcgThreadingFor(accel: 'kvm' | 'tcg', cpus: number, warn: (message: string) => void): TcgThreading | null {
@@ -150,6 +159,11 @@ export async function runInVm(o: RunInVmOptions): Promise<VmRunResult> {
     const exitFile = join(jobDir, 'exit');
     const fileRc = existsSync(exitFile) ? Number(readFileSync(exitFile, 'utf8').trim()) : null;
     const exitCode = fileRc ?? markerRc;
+    if (exitCode === null || Number.isNaN(exitCode)) {
+      // QEMU's own complaint (e.g. "qemu-system-x86_64: fatal: could not load module ..."), if it never started the guest.
+      const qemuSaid = Number.isNaN(bootSeconds) && res.exitCode !== 0 ? qemuErrorLine(o.consoleLog) : null;
+      if (qemuSaid) throw new VmRunError('qemu-error', `QEMU could not start the VM (exit ${res.exitCode}): ${qemuSaid} (${where})`, { hint: `check the QEMU installation (${qemuBinary} --version; apt-get install qemu-system-x86)` });
+    }
     if (exitCode === null || Number.isNaN(exitCode)) throw new VmRunError('no-exit-status', `VM ended (QEMU exit ${res.exitCode}) without the command's exit status (${where})`);
     return { exitCode, accel, tcgThreading: threading, bootSeconds, totalSeconds: (performance.now() - t0) / 1000, consoleLog: o.consoleLog };
   } finally {

@@ -94,6 +94,7 @@ async function runLocked(o: VmBenchOptions): Promise<{ result: Result; dir: stri
   const warnings: string[] = [];
   const warn = (m: string): void => { if (!warnings.includes(m)) { warnings.push(m); o.log(`vm: warning: ${m}`); } };
   const failures: string[] = [];
+  let notRetried: string | null = null;
   let run: VmRunResult;
   try {
     for (let attempt = 1; ; attempt++) {
@@ -135,12 +136,18 @@ async function runLocked(o: VmBenchOptions): Promise<{ result: Result; dir: stri
         warn(`the VM run failed before any trial was measured: ${failure.reason}; the VM was booted once more (first console kept as vm/console-attempt-1.log)`);
         continue;
       }
-      const where = attempt > 1 ? `console logs: ${join(dir, 'vm', 'console-attempt-1.log')} and ${consoleLog}` : `console log: ${consoleLog}`;
-      throw new UserError(attempt > 1
-        ? `the VM run failed twice before any trial was measured: first ${failures[0]}; then ${failure.reason} (${where})`
-        : `the VM run failed before any trial was measured: ${failure.reason} (${where})`, {
-        hint: failure.retry ? 'read the console log; under TCG an old QEMU corrupts guests (tunbench doctor shows the QEMU version)' : 'fix what the message names, then run again',
-      });
+      if (failure.retry) {
+        const where = `console logs: ${join(dir, 'vm', 'console-attempt-1.log')} and ${consoleLog}`;
+        throw new UserError(`the VM run failed twice before any trial was measured: first ${failures[0]}; then ${failure.reason} (${where})`, {
+          hint: 'read the console logs; under TCG an old QEMU corrupts guests (the result\'s environment.vm.tcgThreading and tunbench doctor show the QEMU version)',
+        });
+      }
+      // Not worth another boot (the guest's tunbench refused the profile, a file is broken on
+      // the host too): ends like a run that ended by itself.
+      if (error) throw error;
+      run = ran!;
+      notRetried = failure.reason;
+      break;
     }
   } catch (e) {
     markInterrupted(dir, (e as Error).message);
@@ -150,7 +157,7 @@ async function runLocked(o: VmBenchOptions): Promise<{ result: Result; dir: stri
     forgetSignal();
   }
   if (!existsSync(join(dir, 'result.json'))) {
-    throw new UserError(`the run inside the VM wrote no result (exit ${run.exitCode}); console log: ${consoleLog}`);
+    throw new UserError(`the run inside the VM wrote no result (${notRetried ?? `exit ${run.exitCode}`}); console log: ${consoleLog}`);
   }
   const result = readResult(dir);
   const env: VmEnvironment = {
@@ -197,8 +204,9 @@ function guestUserError(consoleText: string): string | null {
  * counts: the bench killed by a signal, a non-zero exit with no measured trial, a guest
  * kernel panic or oops, a segfault, wasm "memory access out of bounds", a SyntaxError in a
  * file that parses on the host, QEMU dying, a timeout. Not retried: a SyntaxError in a file
- * that is broken on the host too, and the guest's tunbench refusing the profile (exit 2 with
- * its message and no crash on the console): both would fail the same way again.
+ * that is broken on the host too, QEMU refusing to start (its own error line before the guest
+ * booted), and the guest's tunbench refusing the profile (exit 2 with its message and no crash
+ * on the console): they would fail the same way again.
  */
 export async function failureBeforeMeasuring(o: { run: VmRunResult | null; error: VmRunError | null; measured: number; consoleText: string; resultWritten: boolean }): Promise<{ reason: string; retry: boolean } | null> {
   if (o.measured > 0) return null;
@@ -212,7 +220,7 @@ export async function failureBeforeMeasuring(o: { run: VmRunResult | null; error
     what = rc > 128 ? `the bench in the VM died of signal ${rc - 128} (exit ${rc})` : rc === 0 ? 'the bench in the VM exited 0 but wrote no result.json' : `the bench in the VM exited ${rc} with no trial measured`;
   }
   const reason = crash ? `${what}; ${crash.text}` : what;
-  if (crash?.genuine) return { reason, retry: false };
+  if (crash?.genuine || o.error?.kind === 'qemu-error') return { reason, retry: false };
   const refusal = o.run && o.run.exitCode === 2 && !sign ? guestUserError(o.consoleText) : null;
   if (refusal) return { reason: `${what}: ${refusal}`, retry: false };
   return { reason, retry: true };

@@ -132,6 +132,8 @@ test('failure before measuring: every crash exit path is retried once, refusals 
     assert.equal(f?.retry, true, kind);
     assert.doesNotMatch(f!.reason, /console log/, 'the reason is free of the console path (the final error names the logs)');
   }
+  // QEMU itself refused to start (a broken installation): the same again on a second boot.
+  assert.equal((await failureBeforeMeasuring({ ...base, run: null, error: new VmRunError('qemu-error', "QEMU could not start the VM (exit 1): qemu-system-x86_64: fatal: could not load module for type 'tcg-accel-ops'"), consoleText: '' }))?.retry, false);
   // An oops that left the bench dead.
   assert.match((await failureBeforeMeasuring({ ...base, run: ran(137), consoleText: consoles.oops }))!.reason, /kernel oopsed/);
   // The guest's tunbench refused the profile: would fail the same again.

@@ -1,0 +1,44 @@
+// The VM target's one retry, through the real loop: a VM run that fails before any trial was
+// measured (here: a time limit too short to reach the first trial, as a hung guest would)
+// boots once more, says so with the reason, and a second failure ends with exit 2 naming both
+// console logs. The crash classification itself is unit-tested (test/unit/vm-runner.test.ts).
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { execa } from 'execa';
+import { vmMissing } from '../helpers/vm.ts';
+
+test('a VM run that fails before measuring is booted once more; failing again ends with exit 2 naming both console logs', { timeout: 10 * 60_000 }, async (t) => {
+  const why = vmMissing();
+  if (why) return t.skip(why);
+  const tmp = mkdtempSync(join(tmpdir(), 'tunbench-vmretry-'));
+  const profile = join(tmp, 'too-short.yaml');
+  // 10 s (the smallest boot allowance) + the plan's estimate x 1: over before the first trial
+  // ends (boot plus capability detection take longer under TCG).
+  writeFileSync(profile, [
+    'name: too-short',
+    'target: vm',
+    'vm: { kernel: debian, cpus: 2, memoryMiB: 1024, bootTimeoutSeconds: 10, slowdown: 1 }',
+    'duration: 1',
+    'rampUp: 0.5',
+    'repetitions: 1',
+    'warmupTrials: 0',
+    'probes: { level: off }',
+    'workload: { generator: { type: trafgen }, consumer: { type: sink } }',
+    '',
+  ].join('\n'));
+  const dir = join(tmp, 'out');
+  const r = await execa(process.execPath, ['bin/tunbench.js', 'bench', '--profile', profile, '--out', dir, '--progress', 'plain', '--no-report'], { reject: false, all: true });
+  const out = r.all ?? '';
+  assert.equal(r.exitCode, 2, out);
+  assert.match(out, /the VM run failed before any trial was measured: VM timed out .*booted once more/);
+  assert.match(out, /failed twice before any trial was measured: first VM timed out.*then VM timed out/);
+  assert.ok(out.includes(join(dir, 'vm', 'console-attempt-1.log')) && out.includes(join(dir, 'vm', 'console.log')), 'both console logs named');
+  assert.ok(existsSync(join(dir, 'vm', 'console-attempt-1.log')), 'first console kept');
+  assert.ok(existsSync(join(dir, 'vm', 'console.log')), 'second console kept');
+  assert.doesNotMatch(out, /\n\s+at /, 'no stack trace');
+  assert.doesNotMatch(execFileSync('ps', ['-eo', 'args']).toString(), new RegExp(`qemu-system.*${dir}`), 'no QEMU left');
+});
