@@ -227,8 +227,13 @@ export interface FloodAccounts {
   /** Qdisc backlog change + tun ring occupancy change (0 once the queue drained). */
   queued: number;
   residual: number;
+  /** Drops whose NET_XMIT_DROP reached the sender's socket: qdisc drops, or tun's under noqueue. */
   senderVisibleDrops: number;
-  /** (qdiscDrops + tunDrops) / attempts. */
+  /** Distinct frames the generator sent: attempts, less the resent ones when the sender resends. */
+  sent: number;
+  /** Frames dropped and never resent: (qdiscDrops + tunDrops) less the resent ones. */
+  lost: number;
+  /** lost / sent. */
   lostRatio: number;
 }
 
@@ -240,6 +245,9 @@ export function accountFlood(i: {
   delivered: number;
   /** Change of tun's ring occupancy over the span (probes; 0 when both ends are quiet). */
   ringChange?: number;
+  /** The sender resends a frame whose drop it was told about: true for trafgen (a packet
+   * socket's TX_RING, measured here), false for a UDP socket (iperf3) or pktgen. */
+  senderResends: boolean;
 }): FloodAccounts {
   const ring = i.ringChange ?? 0;
   const noqueue = i.qdisc.kind === 'noqueue';
@@ -247,6 +255,10 @@ export function accountFlood(i: {
   const qdiscDrops = noqueue ? 0 : i.qdisc.drops;
   const queued = (noqueue ? 0 : i.qdisc.backlogChange) + ring;
   const attempts = noqueue ? i.delivered + tunDrops + ring : i.qdisc.sentPackets + i.qdisc.drops + i.qdisc.backlogChange;
+  const senderVisibleDrops = noqueue ? tunDrops : qdiscDrops;
+  const resent = i.senderResends ? senderVisibleDrops : 0;
+  const sent = attempts - resent;
+  const lost = qdiscDrops + tunDrops - resent;
   return {
     attempts,
     delivered: i.delivered,
@@ -254,8 +266,10 @@ export function accountFlood(i: {
     tunDrops,
     queued,
     residual: attempts - (i.delivered + qdiscDrops + tunDrops + queued),
-    senderVisibleDrops: noqueue ? tunDrops : qdiscDrops,
-    lostRatio: attempts > 0 ? (qdiscDrops + tunDrops) / attempts : 0,
+    senderVisibleDrops,
+    sent,
+    lost,
+    lostRatio: sent > 0 ? lost / sent : 0,
   };
 }
 

@@ -53,16 +53,18 @@ const delta = (o: Partial<ReturnType<typeof qdiscDelta>>) => ({ kind: 'pfifo_fas
 test('accounting closes on the figures of a real flood (trafgen --num 300000 on 2 CPUs, tx_queue_len 16)', () => {
   // Measured here: qdisc sent 300000 (tun accepted + tun dropped), qdisc drops 19564 (resent by
   // trafgen), tap tx_packets 31784 = the wire's count, tx_dropped 268216.
-  const a = accountFlood({ qdisc: delta({ sentPackets: 300000, drops: 19564 }), tap: { tx_packets: 31784, tx_dropped: 268216 }, delivered: 31784 });
-  assert.deepEqual(a, { attempts: 319564, delivered: 31784, qdiscDrops: 19564, tunDrops: 268216, queued: 0, residual: 0, senderVisibleDrops: 19564, lostRatio: (19564 + 268216) / 319564 });
-  assert.equal(a.attempts - a.senderVisibleDrops, 300000, 'trafgen\'s frames = attempts less the drops it resent');
+  const a = accountFlood({ qdisc: delta({ sentPackets: 300000, drops: 19564 }), tap: { tx_packets: 31784, tx_dropped: 268216 }, delivered: 31784, senderResends: true });
+  assert.deepEqual(a, { attempts: 319564, delivered: 31784, qdiscDrops: 19564, tunDrops: 268216, queued: 0, residual: 0, senderVisibleDrops: 19564, sent: 300000, lost: 268216, lostRatio: 268216 / 300000 });
+  // The same counters from a sender that does not resend (a UDP socket): every drop is a loss.
+  const u = accountFlood({ qdisc: delta({ sentPackets: 300000, drops: 19564 }), tap: { tx_packets: 31784, tx_dropped: 268216 }, delivered: 31784, senderResends: false });
+  assert.deepEqual([u.sent, u.lost], [319564, 19564 + 268216]);
 });
 
 test('accounting: a consumer count that disagrees with the qdisc shows as a residual; noqueue counts attempts from tun', () => {
-  assert.equal(accountFlood({ qdisc: delta({ sentPackets: 1000 }), tap: { tx_packets: 990, tx_dropped: 5 }, delivered: 990 }).residual, 5);
-  assert.equal(accountFlood({ qdisc: delta({ sentPackets: 1000, backlogChange: 3, drops: 2 }), tap: { tx_packets: 990, tx_dropped: 6 }, delivered: 990, ringChange: 4 }).residual, 0);
-  const nq = accountFlood({ qdisc: delta({ kind: 'noqueue' }), tap: { tx_packets: 300000, tx_dropped: 2334093 }, delivered: 300000 });
-  assert.deepEqual([nq.attempts, nq.residual, nq.senderVisibleDrops, nq.qdiscDrops], [2634093, 0, 2334093, 0]);
+  assert.equal(accountFlood({ qdisc: delta({ sentPackets: 1000 }), tap: { tx_packets: 990, tx_dropped: 5 }, delivered: 990, senderResends: false }).residual, 5);
+  assert.equal(accountFlood({ qdisc: delta({ sentPackets: 1000, backlogChange: 3, drops: 2 }), tap: { tx_packets: 990, tx_dropped: 6 }, delivered: 990, ringChange: 4, senderResends: false }).residual, 0);
+  const nq = accountFlood({ qdisc: delta({ kind: 'noqueue' }), tap: { tx_packets: 300000, tx_dropped: 2334093 }, delivered: 300000, senderResends: true });
+  assert.deepEqual([nq.attempts, nq.residual, nq.senderVisibleDrops, nq.qdiscDrops, nq.sent, nq.lost, nq.lostRatio], [2634093, 0, 2334093, 0, 300000, 0, 0]);
 });
 
 test('setQdisc refuses an unknown kind before running tc; the sampler refuses a too short interval', async () => {
