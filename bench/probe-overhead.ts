@@ -38,6 +38,21 @@ for (const v of result.variants) {
   const backend = ts.find((t) => t.probeBackend)?.probeBackend ?? '-';
   console.log(`${v.name.padEnd(16)} ${v.probes.level.padEnd(9)} ${String(backend).padEnd(12)} ${f(rx / 1e6).padStart(7)}  ${Number.isFinite(vs) ? `${(vs * 100).toFixed(1)}%`.padStart(7) : '      -'}  ${f(med(v.name, 'probe_cpu_pct'), 2).padStart(10)}  ${f(med(v.name, 'occupancy_mean')).padStart(10)} / ${f(med(v.name, 'occupancy_enqueue_mean')).padEnd(10)}          ${f(med(v.name, 'drop_ratio'))}`);
 }
+console.log('what each part costs (eBPF run time per second of window, % of one CPU, and runs per second; medians over trials):');
+for (const v of result.variants) {
+  const parts = new Map<string, { pct: number[]; rate: number[] }>();
+  for (const t of measured(v.name)) {
+    const w = t.readings ? (t.readings.window.endNs - t.readings.window.startNs) / 1e9 : t.windowSeconds;
+    for (const p of Object.values(t.probe?.bpf?.byProgram ?? {})) {
+      const e = parts.get(p.name ?? '?') ?? { pct: [], rate: [] };
+      e.pct.push((p.runTimeNs / 1e9 / w) * 100);
+      e.rate.push(p.runCount / w);
+      parts.set(p.name ?? '?', e);
+    }
+  }
+  if (parts.size === 0) continue;
+  console.log(`  ${v.name}: ${[...parts.entries()].sort((a, b) => median(b[1].pct) - median(a[1].pct)).map(([n, e]) => `${n} ${f(median(e.pct), 2)}% (${Math.round(median(e.rate))}/s)`).join(', ')}`);
+}
 const bad = result.variants.flatMap((v) => v.trials).flatMap((t) => t.crossCheck.filter((c) => !c.ok).map((c) => `trial ${t.index}: ${c.name}: ${c.probe} vs ${c.counter}`));
 console.log(bad.length === 0 ? 'cross-checks: every count closed exactly on every trial' : `cross-checks failed:\n  ${bad.join('\n  ')}`);
 console.log(`result: ${resultFile}`);

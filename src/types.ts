@@ -170,7 +170,7 @@ export interface ProbeSamples {
   totals: { drops: number; xmit: number | null; reads: number | null };
   /** CPU time the probes' eBPF programs ran in the window (kernel.bpf_stats_enabled, from the
    * programs' fdinfo run_time_ns/run_cnt); null where the kernel does not keep it. */
-  bpf: { runTimeNs: number; runCount: number; programs: number } | null;
+  bpf: { runTimeNs: number; runCount: number; programs: number; byProgram?: Record<string, { name?: string; runTimeNs: number; runCount: number }> } | null;
   /** Lines bpftrace printed that were not data (warnings), kept for the record. */
   messages: string[];
 }

@@ -5,6 +5,7 @@
 // statistics costs two clock reads per program run; at the counters level no program runs
 // per packet, so that is noise there.
 import { readFileSync, readdirSync, readlinkSync, writeFileSync } from 'node:fs';
+import { execa } from 'execa';
 import { onCleanup } from '../lab/cleanup.ts';
 
 const SYSCTL = '/proc/sys/kernel/bpf_stats_enabled';
@@ -13,6 +14,8 @@ export interface BpfRunTime {
   runTimeNs: number;
   runCount: number;
   programs: number;
+  /** Per program id (a delta carries names when they could be resolved: what each part costs). */
+  byProgram?: Record<string, { name?: string; runTimeNs: number; runCount: number }>;
 }
 
 /** Turn the statistics on for the trial; the returned function restores the previous value. */
@@ -74,10 +77,29 @@ export function readBpfRunTime(pid: number, proc = '/proc'): BpfRunTime | null {
     runTimeNs += p.runTimeNs;
     runCount += p.runCount;
   }
-  return { runTimeNs, runCount, programs: seen.size };
+  return { runTimeNs, runCount, programs: seen.size, byProgram: Object.fromEntries([...seen.entries()].map(([id, p]) => [String(id), { runTimeNs: p.runTimeNs, runCount: p.runCount }])) };
 }
 
 export function bpfDelta(a: BpfRunTime | null, b: BpfRunTime | null): BpfRunTime | null {
   if (!a || !b) return null;
-  return { runTimeNs: b.runTimeNs - a.runTimeNs, runCount: b.runCount - a.runCount, programs: b.programs };
+  const byProgram: NonNullable<BpfRunTime['byProgram']> = {};
+  for (const [id, pb] of Object.entries(b.byProgram ?? {})) {
+    const pa = a.byProgram?.[id];
+    byProgram[id] = { runTimeNs: pb.runTimeNs - (pa?.runTimeNs ?? 0), runCount: pb.runCount - (pa?.runCount ?? 0) };
+  }
+  return { runTimeNs: b.runTimeNs - a.runTimeNs, runCount: b.runCount - a.runCount, programs: b.programs, byProgram };
+}
+
+/** Program names by id (bpftool prog show), read once the window is over; {} without bpftool. */
+export async function programNames(ids: string[], bpftool = 'bpftool'): Promise<Record<string, string>> {
+  if (ids.length === 0) return {};
+  const r = await execa(bpftool, ['--json', 'prog', 'show'], { reject: false, timeout: 10_000, stdin: 'ignore', maxBuffer: 64 * 1024 * 1024 });
+  if (r.exitCode !== 0) return {};
+  try {
+    const all = JSON.parse(r.stdout) as { id: number; name?: string; type?: string }[];
+    const want = new Set(ids);
+    return Object.fromEntries(all.filter((p) => want.has(String(p.id))).map((p) => [String(p.id), `${p.type ?? 'prog'}:${p.name ?? p.id}`]));
+  } catch {
+    return {};
+  }
 }

@@ -118,18 +118,19 @@ export async function readTunOffsets(bpftool = 'bpftool'): Promise<TunOffsets | 
   const vmlinux = '/sys/kernel/btf/vmlinux';
   const module = '/sys/kernel/btf/tun';
   if (!existsSync(vmlinux)) return 'the kernel has no BTF (/sys/kernel/btf/vmlinux missing: CONFIG_DEBUG_INFO_BTF)';
-  const dump = async (args: string[]): Promise<string> => {
-    const r = await execa(bpftool, ['btf', 'dump', 'file', ...args, 'format', 'raw'], { reject: false, timeout: 30_000, maxBuffer: 256 * 1024 * 1024, stdin: 'ignore' });
+  const dump = async (file: string, base?: string): Promise<string> => {
+    const args = [...(base ? ['--base-btf', base] : []), 'btf', 'dump', 'file', file, 'format', 'raw'];
+    const r = await execa(bpftool, args, { reject: false, timeout: 30_000, maxBuffer: 256 * 1024 * 1024, stdin: 'ignore' });
     if ((r as { code?: string }).code === 'ENOENT') throw new Error('bpftool is not installed (apt-get install bpftool; bash scripts/setup.sh installs it)');
-    if (r.exitCode !== 0) throw new Error(`bpftool btf dump ${args[0]} failed: ${r.stderr.trim().split('\n')[0] ?? ''}`);
+    if (r.exitCode !== 0) throw new Error(`bpftool btf dump ${file} failed: ${r.stderr.trim().split('\n')[0] ?? ''}`);
     return r.stdout;
   };
   try {
-    const types = parseBtfRaw(await dump([vmlinux]));
+    const types = parseBtfRaw(await dump(vmlinux));
     if (findStruct(types, 'tun_file')) return tunOffsetsFrom(types, vmlinux);
     if (!existsSync(module)) return 'struct tun_file is in no BTF: tun is neither built in nor loaded (modprobe tun), or the kernel lacks BTF for modules';
     // A module's BTF is split: its type ids continue the base's.
-    parseBtfRaw(await dump([module, '--base-btf', vmlinux]), types);
+    parseBtfRaw(await dump(module, vmlinux), types);
     return tunOffsetsFrom(types, module);
   } catch (e) {
     return (e as Error).message;

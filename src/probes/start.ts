@@ -6,7 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { execa } from 'execa';
 import { UserError } from '../errors.ts';
 import type { ProbeBackend, ProbeSamples } from '../types.ts';
-import { bpfDelta, enableBpfStats, readBpfRunTime, type BpfRunTime } from './bpf-stats.ts';
+import { bpfDelta, enableBpfStats, programNames, readBpfRunTime, type BpfRunTime } from './bpf-stats.ts';
 import type { TunOffsets } from './btf-offsets.ts';
 import { runHandshake } from './handshake.ts';
 import { tunNetXmitRanges } from './kallsyms.ts';
@@ -138,6 +138,12 @@ export async function startProbes(o: StartProbesOptions): Promise<RunningProbes>
     },
     stop() {
       stopping ??= (async () => {
+        // What each program cost: names from bpftool while bpftrace still holds them.
+        const bpf = bpfDelta(bpf0, bpf1);
+        if (bpf?.byProgram && !exited) {
+          const names = await programNames(Object.keys(bpf.byProgram));
+          for (const [id, p] of Object.entries(bpf.byProgram)) if (names[id]) p.name = names[id];
+        }
         if (!exited) proc.kill();
         await done;
         await new Promise((r) => raw.end(r));
@@ -151,7 +157,7 @@ export async function startProbes(o: StartProbesOptions): Promise<RunningProbes>
           start,
           end,
           dropReasons: o.dropReasons,
-          bpf: bpfDelta(bpf0, bpf1),
+          bpf,
         });
       })();
       return stopping;
