@@ -80,7 +80,8 @@ export function applyOverrides(profile: Profile, o: { duration?: number; repetit
   if (o.probes !== undefined || o.backend !== undefined) {
     const probes = { ...profile.probes, ...(o.probes ? { level: o.probes } : {}), ...(o.backend ? { backend: o.backend } : {}) };
     next.probes = probes;
-    next.variants = profile.variants.map((v) => (v.probes ? { ...v, probes: { ...v.probes, ...(o.probes ? { level: o.probes } : {}), ...(o.backend ? { backend: o.backend } : {}) } } : v));
+    // From next.variants: a --variants selection made above is kept (it used to be lost here).
+    next.variants = (next.variants as Profile['variants']).map((v) => (v.probes ? { ...v, probes: { ...v.probes, ...(o.probes ? { level: o.probes } : {}), ...(o.backend ? { backend: o.backend } : {}) } } : v));
   }
   const parsed = ProfileSchema.safeParse(next);
   if (!parsed.success) {

@@ -61,3 +61,13 @@ test('--out check: pseudo file systems, files and empty paths are refused withou
   assert.equal(checkOutputDir(join(dir, 'new', 'deeper')), join(dir, 'new', 'deeper'));
   rmSync(dir, { recursive: true, force: true });
 });
+
+test('--variants with --probes keeps the selection (it used to run every variant)', async () => {
+  const { applyOverrides } = await import('../../src/commands/bench.ts');
+  const { parseProfile } = await import('../../src/profile/load.ts');
+  const p = parseProfile('name: v\nvariants:\n  - { name: a, baseline: true, probes: { level: counters } }\n  - { name: b }\n  - { name: c, probes: { level: full } }\n', 'v.yaml');
+  const o = applyOverrides(p, { variants: ['a', 'c'], probes: 'off' });
+  assert.deepEqual(o.variants.map((v) => v.name), ['a', 'c']);
+  assert.ok(o.variants.every((v) => (v.probes as { level?: string } | undefined)?.level === 'off'));
+  assert.equal(o.probes.level, 'off');
+});
