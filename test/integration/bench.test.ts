@@ -104,13 +104,13 @@ test('a malformed profile exits 2 with the file and field, and no stack trace', 
   assert.doesNotMatch(r.all ?? '', /\n\s+at /, 'no stack trace');
 });
 
-test('an unavailable probe backend is refused before any traffic, exit 2', async (t) => {
+test('an unavailable per-packet attach point is refused before any traffic, exit 2', async (t) => {
   const caps = JSON.parse((await execa(process.execPath, [...CLI, 'doctor', '--json'])).stdout) as { probeBackends: { kprobe: { available: boolean } } };
   if (caps.probeBackends.kprobe.available) {
     t.skip('this kernel has kprobes; the refusal path needs a kernel without them');
     return;
   }
-  const r = await bench(['--profile', 'quick', '--backend', 'kprobe']);
+  const r = await bench(['--profile', 'quick', '--probes', 'full', '--backend', 'kprobe']);
   assert.equal(r.exitCode, 2);
   assert.match(r.all ?? '', /kprobe/);
   assert.doesNotMatch(r.all ?? '', /\n\s+at /);
