@@ -97,6 +97,8 @@ export function buildReportModel(input: ReportInput): ReportModel {
     const tag = input.results.length > 1 ? `${i === 0 ? 'A' : 'B'}: ` : '';
     if (r.status !== 'complete') warnings.push(`${tag}run ${r.status}: ${r.statusReason ?? ''}`);
     for (const w of r.warnings) warnings.push(`${tag}${w}`);
+    // Each failed trial with its reason (the run goes on after a trial fails).
+    for (const v of r.variants) for (const t of v.trials) if (t.status === 'failed') warnings.push(`${tag}trial ${t.index} (${t.variant}, ${t.warmup ? 'warm-up' : `repetition ${t.repetition + 1}`}) FAILED: ${t.error ?? 'no reason recorded'}`);
     const caps = r.environment.capabilities;
     if (!caps.pktgen.available) warnings.push(`${tag}pktgen is absent on ${r.environment.kernel.release}: traffic came from trafgen (userspace, AF_PACKET), not the in-kernel generator of the original measurement.`);
     if (r.environment.target === 'vm') warnings.push(`${tag}trials ran in a VM${r.environment.vm?.accel === 'kvm' ? ' under KVM' : ' under TCG (emulated): absolute speeds are not those of hardware'}.`);

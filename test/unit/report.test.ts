@@ -83,3 +83,12 @@ test('time series are averaged down to at most 300 points', () => {
   assert.equal(d[0], 1.5, 'mean of 0, 1, 2, 3');
   assert.deepEqual(downsample([1, 2, 3]), [1, 2, 3]);
 });
+
+test('a failed trial is listed in the report with its reason', () => {
+  const result = fixtureResult();
+  const t = result.variants[1]!.trials[2]!;
+  Object.assign(t, { status: 'failed', error: 'the generator exited during the window' });
+  result.status = 'incomplete';
+  const html = renderHtml(buildReportModel({ results: [result], comparison: compareWithinResult(result, { resamples: 200 }) }));
+  assert.match(html, new RegExp(`trial ${t.index} \\(slow, repetition 3\\) FAILED: the generator exited during the window`));
+});
