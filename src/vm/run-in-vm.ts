@@ -93,12 +93,12 @@ export function qemuArgs(o: { kernel: string; initrd: string; accel: 'kvm' | 'tc
 
 const panicRe = /Kernel panic|end Kernel panic|VFS: Unable to mount root|Attempted to kill init/;
 
-/** The last line QEMU printed about itself ("qemu-system-x86_64: ..."), or null. */
-function qemuErrorLine(consoleLog: string): string | null {
+/** The last line QEMU printed about itself ("qemu-system-x86_64: ...", "qemu: could not load PC BIOS ..."), or null. */
+export function qemuErrorLine(consoleLog: string): string | null {
   let text = '';
   try { text = readFileSync(consoleLog, 'latin1'); } catch { return null; }
   const name = basename(qemuBinary);
-  return text.split('\n').map((l) => l.trim()).filter((l) => l.startsWith(`${name}: `) || /^qemu-system-\w+: /.test(l)).at(-1)?.slice(0, 300) ?? null;
+  return text.split('\n').map((l) => l.trim()).filter((l) => l.startsWith(`${name}: `) || /^qemu(-system-\w+)?: /.test(l)).at(-1)?.slice(0, 300) ?? null;
 }
 
 /** The TCG threading for this run (null under KVM), its warning reported once. */

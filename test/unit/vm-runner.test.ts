@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { crashSign, describeCrash, parsesOnHost } from '../../src/vm/crash.ts';
-import { qemuArgs, VmRunError, type VmRunResult } from '../../src/vm/run-in-vm.ts';
+import { qemuArgs, qemuErrorLine, VmRunError, type VmRunResult } from '../../src/vm/run-in-vm.ts';
 import { failureBeforeMeasuring, measuredTrials } from '../../src/vm/target.ts';
 import { accelArg, chooseTcgThreading, parseQemuVersion } from '../../src/vm/tcg-threading.ts';
 import { guestQemuArgs } from '../../src/workload/consumers/guest.ts';
@@ -145,6 +145,18 @@ test('failure before measuring: every crash exit path is retried once, refusals 
   writeFileSync(join(dir, 'bad.ts'), 'export const = ;\n');
   const genuine = await failureBeforeMeasuring({ ...base, run: ran(1), consoleText: `${join(dir, 'bad.ts')}:1:13: ERROR: Expected identifier\n` });
   assert.equal(genuine?.retry, false);
+});
+
+test("QEMU's own error line is found in the console log, both of its prefixes", () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tb-qemuerr-'));
+  const f = join(dir, 'console.log');
+  writeFileSync(f, "qemu-system-x86_64: fatal: could not load module for type 'tcg-accel-ops'\n");
+  assert.match(qemuErrorLine(f) ?? '', /could not load module/);
+  writeFileSync(f, "qemu: could not load PC BIOS 'bios-256k.bin'\n");
+  assert.match(qemuErrorLine(f) ?? '', /PC BIOS/);
+  writeFileSync(f, '[    0.0] Linux version 6.1\nTBVM-BOOTED 6.1\n');
+  assert.equal(qemuErrorLine(f), null);
+  assert.equal(qemuErrorLine(join(dir, 'absent.log')), null);
 });
 
 test('measured trials are read from the guest\'s result.json', () => {
