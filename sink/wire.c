@@ -42,6 +42,9 @@
 
 #define BUF_SIZE 65536
 
+/* From <net/if.h>, which cannot be included beside <linux/if.h>. */
+extern unsigned int if_nametoindex(const char *ifname);
+
 struct direction {
 	uint64_t packets, bytes, written, write_errors;
 };
@@ -80,6 +83,12 @@ static void usage(void)
 static int open_tap(const char *dev)
 {
 	struct ifreq ifr;
+	/* TUNSETIFF on a name that does not exist creates a tap: the wire only joins existing ones. */
+	if (!if_nametoindex(dev)) {
+		char what[64];
+		snprintf(what, sizeof(what), "no device %s in this namespace", dev);
+		die(what, ENODEV);
+	}
 	int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0)
 		die("open /dev/net/tun", errno);

@@ -204,3 +204,13 @@ for (const [kind, cpus] of [['pfifo_fast', 1], ['pfifo_fast', 2], ['noqueue', 1]
     if (kind === 'pfifo_fast' && cpus === 1) assert.equal(N, a.delivered + a.qdiscDrops + a.tunDrops + a.queued, 'one CPU: no qdisc drops, the literal sum');
   });
 }
+
+test('the wire refuses a missing peer namespace or peer tap with a clean error (and creates no tap)', async (t) => {
+  if (why) return t.skip(why);
+  const r = await rig(64, false);
+  await r.wire.stop(); // a single-queue tap takes one reader: free it for the attempts below
+  await assert.rejects(startWire({ netns: r.lab.netns, dev: r.lab.tap, peer: { netns: 'tunbench-1-999999', tap: r.peer.tap }, cpu: null }), (e: unknown) => e instanceof UserError && /\/run\/netns\/tunbench-1-999999: No such file/.test(e.message));
+  await assert.rejects(startWire({ netns: r.lab.netns, dev: r.lab.tap, peer: { netns: r.peer.netns, tap: 'tbnothere' }, cpu: null }), (e: unknown) => e instanceof UserError && /no device tbnothere in this namespace/.test(e.message));
+  const links = await execa('ip', ['-n', r.peer.netns, '-o', 'link', 'show'], { reject: false });
+  assert.ok(!links.stdout.includes('tbnothere'), 'no tap was created by the refused attach');
+});
