@@ -29,7 +29,7 @@ function profile(name: string, consumer: string): string {
     'rampUp: 0.5',
     'repetitions: 1',
     'warmupTrials: 0',
-    'probes: { level: counters, backend: tracepoint }',
+    'probes: { level: counters }',
     'workload:',
     '  tap: { txQueueLen: 1000 }',
     '  generator: { type: trafgen, packetSize: 64, rate: 5000, cpus: 1, qdisc: true }',
@@ -58,6 +58,9 @@ test('guest consumer: the guest receives exactly the packets the tap accepted', 
   assert.equal(c.consumer_packets, c.tx_packets);
   assert.equal(c.generator_packets, c.tx_packets + c.tx_dropped);
   for (const x of tr.crossCheck) assert.ok(x.ok, `${x.name}: ${x.probe} vs ${x.counter}`);
+  // The sampler found the queue QEMU holds (the handshake duplicates QEMU's tap fd).
+  assert.equal(tr.probe?.queuesFound, 1, 'the queue held by QEMU was found');
+  assert.equal(tr.probe?.totals.drops, c.tx_dropped);
   assert.ok(existsSync(join(out, 'raw', 'trial-000-default.guest-console.log')), 'the guest console is kept');
   assert.equal(qemuLeft(), false, 'QEMU is gone after the trial');
   console.log(`guest: rx ${Math.round(tr.metrics.rx_pps ?? 0)} pps at an offered 5000 pps, ${c.tx_dropped} dropped at the tap`);
