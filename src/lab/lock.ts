@@ -110,6 +110,7 @@ function takeClaim(path: string, me: Owner, waitMs = 5000): () => void {
           }
         };
       } catch (e) {
+        if (errCode(e) === 'EXDEV') throw new UserError(`the run lock's folder ${dirname(path)} cannot rename directories (an overlay file system's lower layer?): a stale lock there cannot be taken over`, { hint: `set TUNBENCH_LOCK to a path on a tmpfs (e.g. /run/lock/tunbench.lock on a machine whose /run is tmpfs), or remove ${path} if no run is going on` });
         if (errCode(e) !== 'ENOTEMPTY' && errCode(e) !== 'EEXIST') throw e;
       }
       let holders: string[] = [];

@@ -40,6 +40,9 @@ mkdir -p $R/dev/pts $R/dev/shm $R/dev/net; mount -t devpts devpts $R/dev/pts; mo
 mount -t tracefs nodev $R/sys/kernel/tracing
 mount -t debugfs nodev $R/sys/kernel/debug 2>/dev/null
 mount -t bpf bpf $R/sys/fs/bpf
+# The guest is another machine: its own run lock, not the host's (the host's VM target holds
+# that one, and taking over a lock through the overlay would rename directories across layers).
+mkdir -p $R/run/lock && mount -t tmpfs -o mode=1777 tbvm-lock $R/run/lock
 # No tmpfs over /tmp: the overlay already makes it writable, and the repository or the
 # result folder may live under the host's /tmp (CI clones there).
 mkdir -p $R/run/tbjob
