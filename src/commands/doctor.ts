@@ -93,10 +93,10 @@ async function doctorVm(kernelSpec: string, modulesDir: string | undefined, json
   });
   if (run.exitCode !== 0 || !existsSync(join(dir, 'doctor.json'))) throw new UserError(`doctor inside the VM failed (exit ${run.exitCode}); console log kept in ${dir}`);
   const caps = JSON.parse(readFileSync(join(dir, 'doctor.json'), 'utf8')) as Capabilities;
-  const vm = { kernel: { release: kernel.release, source: kernel.source, image: kernel.image, spec: kernelSpec }, accel: accel.accel, accelReason: accel.reason, bootSeconds: run.bootSeconds, totalSeconds: run.totalSeconds };
+  const vm = { kernel: { release: kernel.release, source: kernel.source, image: kernel.image, spec: kernelSpec }, accel: accel.accel, accelReason: accel.reason, tcgThreading: run.tcgThreading, bootSeconds: run.bootSeconds, totalSeconds: run.totalSeconds };
   if (json) console.log(JSON.stringify({ target: 'vm', vm, capabilities: caps }, null, 2));
   else {
-    console.log(`target      vm: ${kernelSpec} kernel ${kernel.release}, ${accel.accel}${accel.accel === 'tcg' ? ' (emulated: rates are not real)' : ''}, boot ${run.bootSeconds.toFixed(1)} s, doctor done in ${run.totalSeconds.toFixed(1)} s`);
+    console.log(`target      vm: ${kernelSpec} kernel ${kernel.release}, ${accel.accel}${accel.accel === 'tcg' ? ' (emulated: rates are not real)' : ''}, ${run.tcgThreading ? ` (TCG ${run.tcgThreading.mode}-threaded: ${run.tcgThreading.reason})` : ''}, boot ${run.bootSeconds.toFixed(1)} s, doctor done in ${run.totalSeconds.toFixed(1)} s`);
     console.log(formatCapabilities(caps));
   }
   rmSync(dir, { recursive: true, force: true });
