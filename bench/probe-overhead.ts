@@ -29,14 +29,14 @@ const med = (name: string, m: keyof TrialResult['metrics']) => median(measured(n
 const f = (x: number, d = 3) => (Number.isFinite(x) ? x.toFixed(d) : '-');
 
 console.log(`probe overhead: ${result.profile.name}, kernel ${result.environment.kernel.release}${result.environment.vm ? ` (VM, ${result.environment.vm.accel})` : ''}, ${measured(result.variants[0]!.name).length} measured trials a variant, interleaved; medians`);
-console.log('variant          level     attach       rx Mpps   vs off   probe CPU %  occupancy: sampled / at enqueue   drop ratio');
+console.log('variant          level     attach       rx Mpps   vs off   eBPF CPU %  bpftrace CPU %  occupancy: sampled / at enqueue   drop ratio');
 for (const v of result.variants) {
   const ts = measured(v.name);
   const twin = v.compareTo ?? (v.baseline ? null : result.variants.find((x) => x.baseline)?.name ?? null);
   const rx = med(v.name, 'rx_pps');
   const vs = twin && v.probes.level !== 'off' ? rx / med(twin, 'rx_pps') : NaN;
   const backend = ts.find((t) => t.probeBackend)?.probeBackend ?? '-';
-  console.log(`${v.name.padEnd(16)} ${v.probes.level.padEnd(9)} ${String(backend).padEnd(12)} ${f(rx / 1e6).padStart(7)}  ${Number.isFinite(vs) ? `${(vs * 100).toFixed(1)}%`.padStart(7) : '      -'}  ${f(med(v.name, 'probe_cpu_pct'), 2).padStart(10)}  ${f(med(v.name, 'occupancy_mean')).padStart(10)} / ${f(med(v.name, 'occupancy_enqueue_mean')).padEnd(10)}          ${f(med(v.name, 'drop_ratio'))}`);
+  console.log(`${v.name.padEnd(16)} ${v.probes.level.padEnd(9)} ${String(backend).padEnd(12)} ${f(rx / 1e6).padStart(7)}  ${Number.isFinite(vs) ? `${(vs * 100).toFixed(1)}%`.padStart(7) : '      -'}  ${f(med(v.name, 'probe_cpu_pct'), 2).padStart(10)}  ${f(med(v.name, 'probe_process_cpu_pct'), 1).padStart(13)}  ${f(med(v.name, 'occupancy_mean')).padStart(10)} / ${f(med(v.name, 'occupancy_enqueue_mean')).padEnd(10)}          ${f(med(v.name, 'drop_ratio'))}`);
 }
 console.log('what each part costs (eBPF run time per second of window, % of one CPU, and runs per second; medians over trials):');
 for (const v of result.variants) {

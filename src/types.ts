@@ -188,8 +188,8 @@ export interface TrialReadings {
   tap: Record<'quietBefore' | 'windowStart' | 'windowEnd' | 'quietAfter', DeviceCounters & { tNs: number }>;
   /** The consumer's own count at the same four instants. */
   consumer: Record<'quietBefore' | 'windowStart' | 'windowEnd' | 'quietAfter', { tNs: number; packets: number; bytes: number }>;
-  /** CPU seconds (utime + stime) of the generator's and the consumer's processes at the window's edges. */
-  cpuSeconds: { generator: [number, number] | null; consumer: [number, number] | null };
+  /** CPU seconds (utime + stime) of the generator's, the consumer's and bpftrace's processes at the window's edges. */
+  cpuSeconds: { generator: [number, number] | null; consumer: [number, number] | null; probes?: [number, number] | null };
   /** Whether the consumer had read everything queued (its count stopped moving) before the probes stopped. */
   drain: { complete: boolean; seconds: number };
   generator: GeneratorReport | null;

@@ -80,6 +80,7 @@ export function deriveMetrics(r: TrialReadings): TrialMetrics {
   const pct = (x: [number, number] | null) => (x ? ((x[1] - x[0]) / windowSeconds) * 100 : null);
   m.cpu_generator_pct = pct(r.cpuSeconds.generator);
   m.cpu_consumer_pct = pct(r.cpuSeconds.consumer);
+  m.probe_process_cpu_pct = pct(r.cpuSeconds.probes ?? null);
 
   const p = r.probe;
   if (!p) return m;

@@ -139,6 +139,7 @@ async function measure(planned: PlannedTrial, variant: ResolvedVariant, ctx: Tri
   readings.consumer.windowStart = await consumerAt();
   const cpuGen0 = cpuSecondsOf(r.gen.pids);
   const cpuCon0 = cpuSecondsOf([consumer.pid]);
+  const cpuProbes0 = r.probes ? cpuSecondsOf([r.probes.pid]) : null;
   const windowMs = ctx.profile.duration * 1000;
   let lastLive = readings.consumer.windowStart;
   for (let elapsed = 0; elapsed < windowMs; ) {
@@ -158,9 +159,11 @@ async function measure(planned: PlannedTrial, variant: ResolvedVariant, ctx: Tri
   await r.probes?.markWindowEnd();
   const cpuGen1 = cpuSecondsOf(r.gen.pids);
   const cpuCon1 = cpuSecondsOf([consumer.pid]);
+  const cpuProbes1 = r.probes ? cpuSecondsOf([r.probes.pid]) : null;
   readings.cpuSeconds = {
     generator: cpuGen0 !== null && cpuGen1 !== null ? [cpuGen0, cpuGen1] : null,
     consumer: cpuCon0 !== null && cpuCon1 !== null ? [cpuCon0, cpuCon1] : null,
+    probes: cpuProbes0 !== null && cpuProbes1 !== null ? [cpuProbes0, cpuProbes1] : null,
   };
   return readings;
 }
