@@ -31,7 +31,7 @@ test('bench --profile quick measures a real tap, and probes agree with the kerne
   const result = JSON.parse(readFileSync(join(out, 'result.json'), 'utf8')) as Result;
 
   // The contract other tools rely on.
-  assert.equal(result.schemaVersion, 1);
+  assert.equal(result.schemaVersion, 2);
   assert.equal(result.status, 'complete');
   assert.ok(result.environment.kernel.release.length > 0);
   assert.ok(['ptr_ring', 'skb_array', 'sk_receive_queue'].includes(result.environment.tun.queue), result.environment.tun.evidence);
