@@ -18,8 +18,11 @@ export interface Tick {
   qlen: Record<string, number>;
   /** Queues that would refuse a packet at this tick (queue index -> 0/1). */
   qfull: Record<string, number>;
-  /** Drops at tun_net_xmit by numeric skb_drop_reason, cumulative. */
+  /** Drops at tun_net_xmit by numeric skb_drop_reason, cumulative (read by bpftrace's user
+   * space a little after the tick: use for the breakdown and the END totals). */
   reasons: Record<string, number>;
+  /** Drops at tun_net_xmit so far, captured at the tick itself (absent in older output). */
+  dropsAtTick?: number;
 }
 
 export interface HistSnapshot {
@@ -78,7 +81,7 @@ export function parseProbeOutput(text: string): ParsedProbeOutput {
         out.handshakes[hs[1]!] = hs[2]!;
         continue;
       }
-      const m = /^(tunbench-attached|tick|hists|end|done) (\d+)/.exec(text);
+      const m = /^(tunbench-attached|tick|hists|end|done) (\d+)(?: (\d+))?/.exec(text);
       if (!m) {
         out.messages.push(text);
         continue;
@@ -89,6 +92,7 @@ export function parseProbeOutput(text: string): ParsedProbeOutput {
       else if (m[1] === 'tick') {
         const prev = out.ticks[out.ticks.length - 1];
         const tick: Tick = { t, counts: prev ? { ...prev.counts } : zero(), qlen: {}, qfull: {}, reasons: prev ? { ...prev.reasons } : {} };
+        if (m[3] !== undefined) tick.dropsAtTick = Number(m[3]);
         out.ticks.push(tick);
         target = { counts: tick.counts, reasons: tick.reasons, hists: {}, tick };
       } else if (m[1] === 'hists') {

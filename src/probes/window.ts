@@ -23,7 +23,8 @@ function nearest<T extends { t: number }>(xs: T[], t: number): T | undefined {
 }
 
 const sum = (r: Record<string, number>) => Object.values(r).reduce((s, x) => s + x, 0);
-const dropsAt = (t: Tick) => sum(t.reasons);
+/** Drops so far at a tick: captured with the tick where the script does so, else the reasons map. */
+const dropsAt = (t: Tick) => t.dropsAtTick ?? sum(t.reasons);
 
 export interface WindowOptions {
   backend: ProbeBackend | null;

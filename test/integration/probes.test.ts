@@ -47,18 +47,20 @@ async function options(o: { tapName: string; consumerPid: number; capacity: numb
 
 test('a slow reader: the sampled ring fills up, and the drops start when it is full', { timeout: 90_000 }, async (t) => {
   if (missing) return t.skip(missing);
-  const QLEN = 4096;
+  const QLEN = 16384;
   const lab = await createLab({ txQueueLen: QLEN, mtu: 1500, queues: 1 });
   try {
     // The reader takes ~20 us a packet (50 kpps); the generator offers 70 kpps, so the ring
-    // fills by about 20 packets a millisecond: 4096 packets in ~200 ms, dozens of 5 ms ticks.
+    // fills by about 20 packets a millisecond. trafgen starts with a burst of a few thousand
+    // packets (seen here: 0 -> 3761 within one 5 ms tick), so the ring is large enough that
+    // the burst fills a quarter of it and the rest takes ~600 ms, over a hundred ticks.
     const sink = await startSink({ netns: lab.netns, dev: lab.tap, queues: 1, cpu: 1, options: { type: 'sink', mode: 'blocking', batch: 1, delayNs: 20_000, cpu: 1 } });
     const probes = await startProbes(await options({ tapName: lab.tap, consumerPid: sink.pid, capacity: QLEN, raw: 'slow.jsonl' }));
     const c0 = await readDeviceCounters(lab.netns, lab.tap);
     const s0 = (await sink.snapshot()).packets;
     await probes.markWindowStart();
     const gen = await startTrafgen({ netns: lab.netns, dev: lab.tap, options: { type: 'trafgen', packetSize: 64, rate: 70_000, cpus: 1, qdisc: true } });
-    await sleep(1500);
+    await sleep(2000);
     const g = await gen.stop();
     await sleep(QLEN * 25 / 1000 + 300); // the reader empties the ring
     await probes.markWindowEnd();
