@@ -3,7 +3,7 @@
 // The result file (result.json) is a Result; its schema version changes whenever a field's
 // meaning changes. Everything here is plain JSON data.
 import type { TrialMetrics } from './metrics.ts';
-import type { Profile, ProbeLevel, ProbeSettings, Workload } from './profile/schema.ts';
+import type { Profile, ProbeLevel, ProbeSettings, VmSettings, Workload } from './profile/schema.ts';
 import type { TunOffsets } from './probes/btf-offsets.ts';
 
 export const RESULT_SCHEMA_VERSION = 2 as const;
@@ -65,6 +65,8 @@ export interface ResolvedVariant {
   description?: string;
   workload: Workload;
   probes: ProbeSettings;
+  /** target vm: the VM this variant's trials run in (the profile's vm with the variant's overrides). */
+  vm?: VmSettings;
 }
 
 export interface Plan {
@@ -257,6 +259,26 @@ export interface VmEnvironment {
   totalSeconds: number;
   /** Console of the guest, relative to the result folder. */
   consoleLog: string;
+  /** Appended to the kernel command line (vm.cmdline). */
+  cmdline?: string;
+  /** Several VMs in one run: seconds spent pausing and resuming VMs between trials, and how often. */
+  switches?: { count: number; seconds: number };
+  /** The inactivity watchdog: seconds without a console line or a finished trial before the VM is killed. */
+  watchdogSeconds?: number;
+}
+
+/** Where one variant's trials ran, when variants ran on different kernels (one VM each) in
+ * one run; absent when every variant shares the run's environment. */
+export interface VariantEnvironment {
+  /** The VM's name (variant names of a --kernel run are made of it). */
+  vmName: string;
+  kernel: Capabilities['kernel'];
+  tun: Capabilities['tun'];
+  capabilities: Capabilities;
+  /** The full level's per-packet attach point this variant used (null at counters/off): with
+   * backend auto, the best one that every kernel of the run offers. */
+  probeBackend: ProbeBackend | null;
+  vm: VmEnvironment;
 }
 
 export interface VariantResult {
@@ -266,6 +288,8 @@ export interface VariantResult {
   description?: string;
   workload: Workload;
   probes: ProbeSettings;
+  vm?: VmSettings;
+  environment?: VariantEnvironment;
   trials: TrialResult[];
 }
 

@@ -5,12 +5,13 @@
 import type { Plan, PlannedTrial, ResolvedVariant } from '../types.ts';
 import { seededRandom } from '../analysis/random.ts';
 import { mergeWorkload } from './load.ts';
-import { ProbesSchema, WorkloadSchema, type Profile } from './schema.ts';
+import { ProbesSchema, WorkloadSchema, type Profile, type VmOverride, type VmSettings } from './schema.ts';
 
 /** Variants with their workloads merged onto the profile's; a profile without variants has one, 'default'. */
 export function resolveVariants(profile: Profile): ResolvedVariant[] {
+  const onVm = profile.target === 'vm';
   if (profile.variants.length === 0) {
-    return [{ name: 'default', baseline: true, workload: profile.workload, probes: profile.probes }];
+    return [{ name: 'default', baseline: true, workload: profile.workload, probes: profile.probes, ...(onVm ? { vm: profile.vm } : {}) }];
   }
   const anyBaseline = profile.variants.some((v) => v.baseline);
   return profile.variants.map((v, i) => ({
@@ -20,7 +21,21 @@ export function resolveVariants(profile: Profile): ResolvedVariant[] {
     ...(v.compareTo !== undefined ? { compareTo: v.compareTo } : {}),
     workload: WorkloadSchema.parse(mergeWorkload(profile.workload, v.workload)),
     probes: ProbesSchema.parse({ ...profile.probes, ...(v.probes ?? {}) }),
+    ...(onVm ? { vm: variantVm(profile.vm, v.vm) } : {}),
   }));
+}
+
+/** The profile's vm with a variant's overrides. A variant that names its own kernel does not
+ * inherit the profile kernel's modulesDir or name (they belong to that other kernel). */
+export function variantVm(vm: VmSettings, o: VmOverride | undefined): VmSettings {
+  if (!o) return vm;
+  const base: VmSettings = { ...vm };
+  if (o.kernel !== undefined && o.kernel !== vm.kernel) {
+    delete base.modulesDir;
+    delete base.name;
+  }
+  const set = Object.fromEntries(Object.entries(o).filter(([, x]) => x !== undefined));
+  return { ...base, ...set };
 }
 
 function shuffle<T>(items: T[], rand: () => number): T[] {

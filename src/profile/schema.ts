@@ -91,30 +91,6 @@ export const ProbesSchema = z.strictObject({
   measureOverhead: z.boolean().default(false),
 });
 
-export const VariantSchema = z.strictObject({
-  name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'a name of letters, digits, . _ - (at most 64)'),
-  baseline: z.boolean().default(false),
-  /** Compare this variant against the named variant instead of the baseline (paired sweeps:
-   * ring-64 against skq-64, ring-256 against skq-256 ...). */
-  compareTo: z.string().optional(),
-  description: z.string().optional(),
-  /** Overrides of the profile's workload, merged field by field (a different generator/consumer type replaces it whole). */
-  workload: z.record(z.string(), z.unknown()).default({}),
-  /** Overrides of the probe settings for this variant. */
-  probes: z.record(z.string(), z.unknown()).optional(),
-});
-
-export const GateSchema = z.strictObject({
-  /** Changes smaller than this fraction are 'unchanged' even when significant. */
-  noiseThreshold: z.number().min(0).max(1).default(0.02),
-  /** Significance level for the Mann-Whitney U test and the confidence intervals. */
-  alpha: z.number().gt(0).lt(1).default(0.05),
-  /** Metrics the gate judges. */
-  metrics: z.array(z.enum(METRIC_NAMES as [MetricName, ...MetricName[]])).default(['xmit_pps', 'rx_pps', 'drop_ratio']),
-  /** Largest tolerated regression (fraction) before the gate fails. */
-  maxRegression: z.number().min(0).max(1).default(0.05),
-});
-
 /** The VM a 'vm' target boots (ignored for target: host). */
 export const VmSchema = z.strictObject({
   /** debian: Debian's current linux-image package (apt-get download, cached); patched: the
@@ -128,9 +104,52 @@ export const VmSchema = z.strictObject({
   accel: z.enum(['auto', 'kvm', 'tcg']).default('auto'),
   /** Seconds allowed for boot and set-up on top of the plan's estimate, before the VM is killed. */
   bootTimeoutSeconds: z.number().int().min(10).max(3600).default(180),
-  /** How much slower than the estimate the trials may run in the VM (TCG is slow) before it is killed. */
+  /** How much slower than the estimate a trial may run in the VM (TCG is slow): the guest's
+   * inactivity watchdog allows (duration + rampUp + 10 s) x slowdown without a console line. */
   slowdown: z.number().min(1).max(100).default(4),
+  /** Appended to the guest kernel's command line (e.g. 'mitigations=off'). */
+  cmdline: z.string().max(1000).regex(/^[^\n\r'"\\]*$/, 'one line without quotes or backslashes').default(''),
+  /** This VM's name in reports and variant names (default: from the kernel: debian, patched, the image's file name). */
+  name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$/, 'a name of letters, digits, . _ - (at most 32)').optional(),
 });
+
+/** A variant's own VM (target vm): fields override the profile's vm. Variants whose VMs differ
+ * run in one interleaved run, each VM booted once and paused while the others measure. */
+export const VmOverrideSchema = z.strictObject({
+  kernel: z.string().min(1).optional(),
+  modulesDir: z.string().optional(),
+  cpus: z.number().int().min(1).max(64).optional(),
+  memoryMiB: z.number().int().min(256).max(65536).optional(),
+  cmdline: z.string().max(1000).regex(/^[^\n\r'"\\]*$/, 'one line without quotes or backslashes').optional(),
+  name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$/, 'a name of letters, digits, . _ - (at most 32)').optional(),
+});
+
+export const VariantSchema = z.strictObject({
+  name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._@-]{0,95}$/, 'a name of letters, digits, . _ @ - (at most 96)'),
+  baseline: z.boolean().default(false),
+  /** Compare this variant against the named variant instead of the baseline (paired sweeps:
+   * ring-64 against skq-64, ring-256 against skq-256 ...). */
+  compareTo: z.string().optional(),
+  description: z.string().optional(),
+  /** Overrides of the profile's workload, merged field by field (a different generator/consumer type replaces it whole). */
+  workload: z.record(z.string(), z.unknown()).default({}),
+  /** Overrides of the probe settings for this variant. */
+  probes: z.record(z.string(), z.unknown()).optional(),
+  /** target vm: this variant's VM (kernel, cpus, memoryMiB, cmdline, name), merged onto the profile's vm. */
+  vm: VmOverrideSchema.optional(),
+});
+
+export const GateSchema = z.strictObject({
+  /** Changes smaller than this fraction are 'unchanged' even when significant. */
+  noiseThreshold: z.number().min(0).max(1).default(0.02),
+  /** Significance level for the Mann-Whitney U test and the confidence intervals. */
+  alpha: z.number().gt(0).lt(1).default(0.05),
+  /** Metrics the gate judges. */
+  metrics: z.array(z.enum(METRIC_NAMES as [MetricName, ...MetricName[]])).default(['xmit_pps', 'rx_pps', 'drop_ratio']),
+  /** Largest tolerated regression (fraction) before the gate fails. */
+  maxRegression: z.number().min(0).max(1).default(0.05),
+});
+
 
 export const ProfileSchema = z.strictObject({
   name: z.string().min(1).max(100),
@@ -171,6 +190,7 @@ export type GateSettings = z.infer<typeof GateSchema>;
 export type ProfileInput = z.input<typeof ProfileSchema>;
 export type Profile = z.infer<typeof ProfileSchema>;
 export type VmSettings = z.infer<typeof VmSchema>;
+export type VmOverride = z.infer<typeof VmOverrideSchema>;
 
 /** The JSON Schema of a profile (written to profiles/profile.schema.json). */
 export function profileJsonSchema(): unknown {
