@@ -1,5 +1,5 @@
 // Run one QEMU process: console (serial on stdio) written to a file and scanned line by line,
-// killed on timeout, and registered with the run's cleanup (src/lab/cleanup.ts), so SIGINT,
+// killed on timeout or after a stretch without console output (the inactivity watchdog), and registered with the run's cleanup (src/lab/cleanup.ts), so SIGINT,
 // SIGTERM and SIGHUP of this process kill it before the process exits. Always time-bounded.
 import { spawn } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
@@ -17,8 +17,13 @@ export interface QemuRunOptions {
   /** Called for every console line (CR stripped) with seconds since start; return 'stop' to kill
    * QEMU now, or { stopAfterMs } to kill it then unless it has exited by itself. */
   onLine?: (line: string, seconds: number) => 'stop' | { stopAfterMs: number } | void;
+  /** Inactivity watchdog: kill QEMU when no console line came for seconds() (read each second,
+   * so it may change with the guest's phase); the time while paused() does not count. */
+  idle?: { seconds: () => number; paused?: () => boolean };
+  /** Kill QEMU when aborted. */
+  signal?: AbortSignal;
 }
-export interface QemuRunResult { exitCode: number | null; timedOut: boolean; stoppedByLine: boolean; seconds: number }
+export interface QemuRunResult { exitCode: number | null; timedOut: boolean; idleTimedOut: boolean; idleSeconds: number | null; stoppedByLine: boolean; seconds: number }
 
 /** The QEMU binary: qemu-system-x86_64 from PATH, or $TUNBENCH_QEMU (e.g. a QEMU built or unpacked elsewhere). */
 export const qemuBinary = process.env.TUNBENCH_QEMU || 'qemu-system-x86_64';
@@ -42,9 +47,21 @@ export async function runQemu(o: QemuRunOptions): Promise<QemuRunResult> {
   const forget = onCleanup(`qemu (pid ${child.pid ?? '?'})`, async () => { kill(); await closed.catch(() => undefined); });
   if (child.pid !== undefined) o.onSpawn?.(child.pid);
   const timer = setTimeout(() => { timedOut = true; kill(); }, o.timeoutSeconds * 1000);
+  let lastActivity = performance.now();
+  let idleTimedOut = false;
+  let idleSeconds: number | null = null;
+  const idleTimer = o.idle ? setInterval(() => {
+    if (o.idle!.paused?.()) { lastActivity = performance.now(); return; }
+    const limit = o.idle!.seconds();
+    if ((performance.now() - lastActivity) / 1000 > limit) { idleTimedOut = true; idleSeconds = limit; kill(); }
+  }, 1000) : null;
+  const onAbort = (): void => kill();
+  o.signal?.addEventListener('abort', onAbort);
+  if (o.signal?.aborted) kill();
   let graceTimer: NodeJS.Timeout | null = null;
   let pending = '';
   child.stdout.on('data', (b: Buffer) => {
+    lastActivity = performance.now();
     log.write(b);
     pending += b.toString('latin1');
     const lines = pending.split('\n');
@@ -61,9 +78,11 @@ export async function runQemu(o: QemuRunOptions): Promise<QemuRunResult> {
       if (e.code === 'ENOENT') throw new UserError(`cannot run ${argv[0]}: not found`, { hint: argv[0] === qemuBinary ? 'apt-get install qemu-system-x86 (bash scripts/setup.sh --test), or set TUNBENCH_QEMU to a qemu-system-x86_64' : `install ${argv[0]}` });
       throw e;
     });
-    return { exitCode, timedOut, stoppedByLine, seconds: secs() };
+    return { exitCode, timedOut, idleTimedOut, idleSeconds, stoppedByLine, seconds: secs() };
   } finally {
     clearTimeout(timer);
+    if (idleTimer) clearInterval(idleTimer);
+    o.signal?.removeEventListener('abort', onAbort);
     if (graceTimer) clearTimeout(graceTimer);
     kill();
     forget();

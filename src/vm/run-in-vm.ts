@@ -9,6 +9,7 @@ import type { VmKernel } from './kernel-fetch.ts';
 import { buildInitramfs } from './initramfs.ts';
 import { marker } from './init-script.ts';
 import { qemuBinary, runQemu } from './qemu.ts';
+import { qmpArgs } from './qmp.ts';
 import { accelArg, chooseTcgThreading, qemuVersion, type TcgThreading } from './tcg-threading.ts';
 
 export interface RunInVmOptions {
@@ -37,6 +38,14 @@ export interface RunInVmOptions {
   onOutput?: (line: string) => void;
   /** Warnings about how the VM runs (e.g. single-threaded TCG on an old QEMU). Default: printed to stderr. */
   onWarning?: (message: string) => void;
+  /** Inactivity watchdog (see runQemu): kill the VM after this long without a console line. */
+  idle?: { seconds: () => number; paused?: () => boolean };
+  /** Kill the VM when aborted. */
+  signal?: AbortSignal;
+  /** Appended to the kernel command line. */
+  cmdline?: string;
+  /** A QMP socket (qmp.ts) for pausing and resuming the VM. */
+  qmpSocket?: string;
 }
 export interface VmRunResult {
   exitCode: number;
@@ -50,7 +59,7 @@ export interface VmRunResult {
 
 /** How a VM run failed before the command's exit status was known. */
 /** qemu-error: QEMU itself refused to start the VM (its own error line, before the guest booted). */
-export type VmFailureKind = 'qemu-error' | 'guest-setup' | 'kernel-panic' | 'timeout-boot' | 'timeout-command' | 'no-exit-status';
+export type VmFailureKind = 'qemu-error' | 'guest-setup' | 'kernel-panic' | 'timeout-boot' | 'timeout-command' | 'timeout-idle' | 'no-exit-status';
 /** A failed VM run: a UserError (message names the console log) with the kind of failure, for callers that retry. */
 export class VmRunError extends UserError {
   constructor(readonly kind: VmFailureKind, message: string, opts: { hint?: string } = {}) {
@@ -76,7 +85,8 @@ export function jobScript(command: string[], cwd: string, env: Record<string, st
   return lines.join('\n') + '\n';
 }
 
-export function qemuArgs(o: { kernel: string; initrd: string; accel: 'kvm' | 'tcg'; threading?: Pick<TcgThreading, 'mode'> | null; memoryMiB: number; cpus: number; jobDir: string; outputDir: string; extra: string[] }): string[] {
+export function qemuArgs(o: { kernel: string; initrd: string; accel: 'kvm' | 'tcg'; threading?: Pick<TcgThreading, 'mode'> | null; memoryMiB: number; cpus: number; jobDir: string; outputDir: string; extra: string[]; cmdline?: string }): string[] {
+  if (o.cmdline && /[\n\r'"\\]/.test(o.cmdline)) throw new UserError(`vm.cmdline must be one line without quotes or backslashes: ${o.cmdline}`);
   const fs9p = (id: string, path: string, ro: boolean): string[] => [
     '-fsdev', `local,id=${id},path=${path},security_model=none,multidevs=remap${ro ? ',readonly=on' : ''}`,
     '-device', `virtio-9p-pci,fsdev=${id},mount_tag=${id}`,
@@ -85,7 +95,7 @@ export function qemuArgs(o: { kernel: string; initrd: string; accel: 'kvm' | 'tc
     '-accel', accelArg(o.accel, o.threading ?? null), '-cpu', o.accel === 'kvm' ? 'host' : 'max', '-m', String(o.memoryMiB), '-smp', String(o.cpus),
     '-display', 'none', '-serial', 'stdio', '-monitor', 'none', '-no-reboot', '-nic', 'none',
     '-kernel', o.kernel, '-initrd', o.initrd,
-    '-append', 'console=ttyS0 panic=-1 quiet loglevel=4 rdinit=/init',
+    '-append', `console=ttyS0 panic=-1 quiet loglevel=4 rdinit=/init${o.cmdline ? ` ${o.cmdline}` : ''}`,
     ...fs9p('hostroot', '/', true), ...fs9p('tbjob', o.jobDir, false), ...fs9p('tbout', o.outputDir, false),
     ...o.extra,
   ];
@@ -133,9 +143,11 @@ export async function runInVm(o: RunInVmOptions): Promise<VmRunResult> {
     let panic: string | null = null;
     let markerRc: number | null = null;
     const res = await runQemu({
-      args: qemuArgs({ kernel: o.kernel.image, initrd, accel, threading, memoryMiB: o.memoryMiB ?? 1024, cpus, jobDir, outputDir, extra: o.netdevs ?? [] }),
+      args: qemuArgs({ kernel: o.kernel.image, initrd, accel, threading, memoryMiB: o.memoryMiB ?? 1024, cpus, jobDir, outputDir, extra: [...(o.qmpSocket ? qmpArgs(o.qmpSocket) : []), ...(o.netdevs ?? [])], ...(o.cmdline ? { cmdline: o.cmdline } : {}) }),
       consoleLog: o.consoleLog,
       timeoutSeconds: o.timeoutSeconds,
+      ...(o.idle ? { idle: o.idle } : {}),
+      ...(o.signal ? { signal: o.signal } : {}),
       onLine: (line, s) => {
         if (line.startsWith(marker.booted)) bootSeconds = s;
         const m = new RegExp(`^${marker.exit} rc=(\\d+)`).exec(line);
@@ -152,6 +164,9 @@ export async function runInVm(o: RunInVmOptions): Promise<VmRunResult> {
     const where = `console log: ${o.consoleLog}`;
     if (guestError !== null) throw new VmRunError('guest-setup', `VM setup failed in the guest: ${guestError} (${where})`);
     if (panic !== null) throw new VmRunError('kernel-panic', `VM boot failed: ${panic} (${where})`);
+    if (res.idleTimedOut) {
+      throw new VmRunError('timeout-idle', `the guest printed nothing for ${res.idleSeconds} s (inactivity watchdog); QEMU killed, its console kept (${where})`, { hint: 'read the console log; under TCG raise vm.slowdown (it scales the watchdog) if the guest was only slow' });
+    }
     if (res.timedOut) {
       const booted = !Number.isNaN(bootSeconds);
       throw new VmRunError(booted ? 'timeout-command' : 'timeout-boot', `VM timed out after ${o.timeoutSeconds} s ${booted ? 'while running the command' : 'before the command started (boot hung)'}; QEMU killed (${where})`, { hint: 'raise timeoutSeconds, or check the console log' });

@@ -8,7 +8,7 @@ import { execa } from 'execa';
 import { UserError } from '../errors.ts';
 import { onCleanup, onSignal } from '../lab/cleanup.ts';
 import { acquireRunLock } from '../lab/lock.ts';
-import { buildPlan, estimatePlanSeconds, resolveVariants } from '../profile/plan.ts';
+import { resolveVariants } from '../profile/plan.ts';
 import type { Profile, VmSettings } from '../profile/schema.ts';
 import { newResultDir, readResult, writeResult } from '../result/store.ts';
 import type { Result, VmEnvironment } from '../types.ts';
@@ -16,6 +16,10 @@ import { detectAccel } from './accel.ts';
 import { fetchDebianKernel, kernelFromPath, repoRoot, type VmKernel } from './kernel-fetch.ts';
 import { crashSign, describeCrash } from './crash.ts';
 import { runInVm, VmRunError, type VmRunResult } from './run-in-vm.ts';
+import { watchdogSeconds } from './watchdog.ts';
+
+/** runInVm's wall-clock limit where the inactivity watchdog (watchdog.ts) guards instead: a week. */
+export const NO_WALL_CLOCK_LIMIT = 7 * 24 * 3600;
 
 /** Set inside the guest: the bench there runs the trials itself instead of booting another VM. */
 export const IN_VM_ENV = 'TUNBENCH_IN_VM';
@@ -78,14 +82,9 @@ async function runLocked(o: VmBenchOptions): Promise<{ result: Result; dir: stri
   mkdirSync(join(dir, 'vm'), { recursive: true });
   const profileFile = join(dir, 'vm', 'profile.json');
   writeFileSync(profileFile, `${JSON.stringify(profile, null, 2)}\n`);
-  const plan = buildPlan(profile);
-  const estimate = estimatePlanSeconds(profile, plan);
-  // A guest consumer inside the VM is a nested QEMU: under TCG its boot alone takes a minute or more.
-  const guestVariants = new Set(resolveVariants(profile).filter((v) => v.workload.consumer.type === 'guest').map((v) => v.name));
-  const nestedGuestSeconds = plan.trials.filter((t) => guestVariants.has(t.variant)).length * 150;
-  const timeoutSeconds = Math.ceil(vm.bootTimeoutSeconds + estimate * vm.slowdown + nestedGuestSeconds);
+  const watchdog = watchdogSeconds(profile, resolveVariants(profile));
   const consoleLog = join(dir, 'vm', 'console.log');
-  o.log(`vm: booting ${kernel.release} (${accel.accel}: ${accel.reason}), ${vm.cpus} CPUs, ${vm.memoryMiB} MiB; the run may take up to ${timeoutSeconds} s`);
+  o.log(`vm: booting ${kernel.release} (${accel.accel}: ${accel.reason}), ${vm.cpus} CPUs, ${vm.memoryMiB} MiB; a guest silent for ${watchdog} s is killed (inactivity watchdog)`);
   // On SIGINT/SIGTERM/SIGHUP the cleanups run newest first: QEMU's (registered by runQemu, so
   // later than this one) kills the VM and waits for it, then this one marks the result.
   let signal: NodeJS.Signals | null = null;
@@ -109,7 +108,10 @@ async function runLocked(o: VmBenchOptions): Promise<{ result: Result; dir: stri
           command: [process.execPath, join(repoRoot, 'bin/tunbench.js'), 'bench', '--profile', profileFile, '--out', dir, '--progress', 'plain', '--no-report'],
           cwd: repoRoot,
           outputDir: dir,
-          timeoutSeconds,
+          // No wall-clock limit for the run: the inactivity watchdog ends a guest that hangs.
+          timeoutSeconds: NO_WALL_CLOCK_LIMIT,
+          idle: { seconds: () => watchdog },
+          ...(vm.cmdline ? { cmdline: vm.cmdline } : {}),
           consoleLog,
           extraModules: modulesFor(profile, kernel),
           env: { [IN_VM_ENV]: '1' },
@@ -170,6 +172,8 @@ async function runLocked(o: VmBenchOptions): Promise<{ result: Result; dir: stri
     bootSeconds: run.bootSeconds,
     totalSeconds: run.totalSeconds,
     consoleLog: 'vm/console.log',
+    watchdogSeconds: watchdog,
+    ...(vm.cmdline ? { cmdline: vm.cmdline } : {}),
   };
   result.environment.vm = env;
   result.command = o.command;

@@ -16,8 +16,8 @@ test('a VM run that fails before measuring is booted once more; failing again en
   if (why) return t.skip(why);
   const tmp = mkdtempSync(join(tmpdir(), 'tunbench-vmretry-'));
   const profile = join(tmp, 'too-short.yaml');
-  // 10 s (the smallest boot allowance) + the plan's estimate x 1: over before the first trial
-  // ends (boot plus capability detection take longer under TCG).
+  // The inactivity watchdog at its smallest: max(10 s boot allowance, (1 + 0.5 + 10) s x 1) = 12 s
+  // of silence, which boot plus capability detection under TCG outlast before the first trial.
   writeFileSync(profile, [
     'name: too-short',
     'target: vm',
@@ -34,8 +34,8 @@ test('a VM run that fails before measuring is booted once more; failing again en
   const r = await execa(process.execPath, ['bin/tunbench.js', 'bench', '--profile', profile, '--out', dir, '--progress', 'plain', '--no-report'], { reject: false, all: true });
   const out = r.all ?? '';
   assert.equal(r.exitCode, 2, out);
-  assert.match(out, /the VM run failed before any trial was measured: VM timed out .*booted once more/);
-  assert.match(out, /failed twice before any trial was measured: first VM timed out.*then VM timed out/);
+  assert.match(out, /the VM run failed before any trial was measured: the guest printed nothing for 12 s \(inactivity watchdog\).*booted once more/);
+  assert.match(out, /failed twice before any trial was measured: first the guest printed nothing for 12 s.*then the guest printed nothing for 12 s/);
   assert.ok(out.includes(join(dir, 'vm', 'console-attempt-1.log')) && out.includes(join(dir, 'vm', 'console.log')), 'both console logs named');
   assert.ok(existsSync(join(dir, 'vm', 'console-attempt-1.log')), 'first console kept');
   assert.ok(existsSync(join(dir, 'vm', 'console.log')), 'second console kept');
