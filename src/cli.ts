@@ -3,17 +3,18 @@
 import { UserError, formatUserError, userErrorFromErrno } from './errors.ts';
 import { runCleanups } from './lab/cleanup.ts';
 
-const COMMANDS: Record<string, { summary: string; load: () => Promise<{ main(args: string[]): Promise<number> }> }> = {
+const COMMANDS: Record<string, { summary: string; hidden?: boolean; load: () => Promise<{ main(args: string[]): Promise<number> }> }> = {
   bench: { summary: 'run a profile and write a result folder', load: () => import('./commands/bench.ts') },
   doctor: { summary: 'print what this machine can do (--json for the record)', load: () => import('./commands/doctor.ts') },
   compare: { summary: 'compare two saved results', load: () => import('./commands/compare.ts') },
   gate: { summary: 'pass/fail regression verdict between a baseline and a candidate', load: () => import('./commands/gate.ts') },
   baseline: { summary: 'save or list named baselines', load: () => import('./commands/baseline.ts') },
   report: { summary: 'render the HTML/PNG/Markdown report of a result or comparison', load: () => import('./commands/report.ts') },
+  'vm-worker': { summary: '(internal) run trials inside a worker VM of a multi-kernel run', load: () => import('./commands/vm-worker.ts'), hidden: true },
 };
 
 function usage(): string {
-  const lines = Object.entries(COMMANDS).map(([n, c]) => `  ${n.padEnd(9)} ${c.summary}`);
+  const lines = Object.entries(COMMANDS).filter(([, c]) => !c.hidden).map(([n, c]) => `  ${n.padEnd(9)} ${c.summary}`);
   return `usage: tunbench <command> [options]\n\ncommands:\n${lines.join('\n')}\n\nRun 'tunbench <command> --help' for a command's options.`;
 }
 

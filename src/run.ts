@@ -17,9 +17,9 @@ import { chooseBackend } from './probes/backends.ts';
 import type { ProgressEvent } from './progress.ts';
 import { checkOutputDir, newResultDir, resultDirFor, writeResult } from './result/store.ts';
 import { runTrial } from './trial/run-trial.ts';
-import { RESULT_SCHEMA_VERSION, type ProbeBackend, type Result, type TrialResult } from './types.ts';
+import { RESULT_SCHEMA_VERSION, type Plan, type PlannedTrial, type ProbeBackend, type ResolvedVariant, type Result, type TrialResult } from './types.ts';
 
-const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+export const TOOL_VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 export interface RunOptions {
   profile: Profile;
@@ -103,7 +103,7 @@ async function runLocked(o: RunOptions, variants: ReturnType<typeof resolveVaria
     if (!('FULL_RING' in caps.dropReasons)) warnings.push('this kernel has no FULL_RING drop reason: full-queue drops are counted by location (tun_net_xmit) only');
     const result: Result = {
       schemaVersion: RESULT_SCHEMA_VERSION,
-      tool: { name: 'tunbench', version: VERSION },
+      tool: { name: 'tunbench', version: TOOL_VERSION },
       id,
       status: 'incomplete',
       statusReason: 'running',
@@ -117,6 +117,30 @@ async function runLocked(o: RunOptions, variants: ReturnType<typeof resolveVaria
       variants: variants.map((v) => ({ ...v, trials: [] })),
       warnings,
     };
+    return await runPlannedTrials({
+      result, dir, plan, variants, profile, progress: o.progress,
+      execute: (planned, variant, signal) => runTrial(planned, variant, { profile, caps, backend: backends.get(variant.name) ?? null, resultDir: dir, progress: o.progress, signal }),
+    });
+  }
+}
+
+export interface TrialLoop {
+  result: Result;
+  dir: string;
+  plan: Plan;
+  variants: ResolvedVariant[];
+  profile: Profile;
+  progress: (e: ProgressEvent) => void;
+  /** Run one planned trial (here, or in the variant's VM). A throw ends the run (its .trial is kept). */
+  execute: (planned: PlannedTrial, variant: ResolvedVariant, signal: AbortSignal) => Promise<TrialResult>;
+}
+
+/** The plan's trials in order, the result saved after each one; the run's status at the end.
+ * The one writer of result.json for the run. */
+export async function runPlannedTrials(l: TrialLoop): Promise<RunOutcome> {
+  const { result, dir, plan, variants, profile } = l;
+  const o = { progress: l.progress };
+  {
     const save = () => writeResult(dir, result);
     save();
 
@@ -139,7 +163,7 @@ async function runLocked(o: RunOptions, variants: ReturnType<typeof resolveVaria
         o.progress({ event: 'trial-start', index: planned.index, total: plan.trials.length, variant: variant.name, repetition: planned.repetition, warmup: planned.warmup, secondsLeft: left });
         let trial: TrialResult;
         try {
-          trial = await runTrial(planned, variant, { profile, caps, backend: backends.get(variant.name) ?? null, resultDir: dir, progress: o.progress, signal: abort.signal });
+          trial = await l.execute(planned, variant, abort.signal);
         } catch (e) {
           // A capability/input problem: keep the failed trial and what came before, then stop.
           const t = (e as { trial?: TrialResult }).trial;

@@ -1,0 +1,182 @@
+// One worker VM of a multi-kernel run: booted once, its tunbench `vm-worker` detects the
+// kernel's capabilities, then the VM is paused (QMP `stop`: no host CPU, the guest's clock
+// stands still) until the host gives it a trial; resumed for that trial only and paused again
+// after it. The host writes requests into the channel folder and waits for the response, the
+// VM's exit, or the inactivity watchdog (no console line for watchdogSeconds while running).
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { UserError } from '../errors.ts';
+import { writeJsonAtomic } from '../result/store.ts';
+import type { VmSettings } from '../profile/schema.ts';
+import type { Capabilities, PlannedTrial, ProbeBackend, ResolvedVariant, TrialResult, VmEnvironment } from '../types.ts';
+import type { VmKernel } from './kernel-fetch.ts';
+import { repoRoot } from './kernel-fetch.ts';
+import { connectQmp, type Qmp } from './qmp.ts';
+import { runInVm, VmRunError, type VmRunResult } from './run-in-vm.ts';
+import { IN_VM_ENV, NO_WALL_CLOCK_LIMIT } from './target.ts';
+import { channelFiles, type WorkerReady, type WorkerRequest, type WorkerResponse } from './worker-channel.ts';
+
+export interface WorkerVmOptions {
+  name: string;
+  vm: VmSettings;
+  kernel: VmKernel;
+  accel: 'kvm' | 'tcg';
+  /** The run's result folder (shared read-write with the guest). */
+  dir: string;
+  /** The profile as the guest reads it (inside dir). */
+  profileFile: string;
+  extraModules: string[];
+  watchdogSeconds: number;
+  log: (line: string) => void;
+}
+
+export interface WorkerVm {
+  name: string;
+  kernel: VmKernel;
+  caps: Capabilities;
+  /** Run one trial: resume, ask, wait, pause. A throw means the VM cannot go on (it is gone). */
+  runTrial(planned: PlannedTrial, variant: ResolvedVariant, backend: ProbeBackend | null, signal: AbortSignal): Promise<TrialResult>;
+  /** Tell the worker to exit and wait for the VM to power off (killed if it does not). */
+  shutdown(): Promise<void>;
+  /** How the VM ran so far (for the result's environment). */
+  environment(): VmEnvironment;
+}
+
+/** A trial the worker could not run at all (its message and hint), with the failed trial record. */
+export class WorkerTrialError extends UserError {
+  constructor(message: string, opts: { hint?: string }, readonly trial?: TrialResult) {
+    super(message, opts);
+  }
+}
+
+const exists = (f: string): boolean => existsSync(f);
+
+export async function bootWorkerVm(o: WorkerVmOptions): Promise<WorkerVm> {
+  const channel = join(o.dir, 'vm', o.name);
+  mkdirSync(channel, { recursive: true });
+  const files = channelFiles(channel);
+  const consoleLog = join(channel, 'console.log');
+  const sockDir = mkdtempSync(join(tmpdir(), 'tbqmp-'));
+  const qmpSocket = join(sockDir, 'qmp.sock');
+  let paused = false;
+  const kill = new AbortController();
+  const t0 = performance.now();
+  let bootSeconds = NaN;
+  const switches = { count: 0, seconds: 0 };
+  let tcgThreading: VmRunResult['tcgThreading'] = null;
+  const state: { exit: { run: VmRunResult | null; error: Error | null } | null } = { exit: null };
+  const exited = runInVm({
+    kernel: o.kernel,
+    accel: o.accel,
+    cpus: o.vm.cpus,
+    memoryMiB: o.vm.memoryMiB,
+    command: [process.execPath, join(repoRoot, 'bin/tunbench.js'), 'vm-worker', '--channel', channel, '--profile', o.profileFile, '--out', o.dir],
+    cwd: repoRoot,
+    outputDir: o.dir,
+    timeoutSeconds: NO_WALL_CLOCK_LIMIT,
+    idle: { seconds: () => o.watchdogSeconds, paused: () => paused },
+    signal: kill.signal,
+    consoleLog,
+    qmpSocket,
+    extraModules: o.extraModules,
+    env: { [IN_VM_ENV]: '1' },
+    ...(o.vm.cmdline ? { cmdline: o.vm.cmdline } : {}),
+    onWarning: (m) => o.log(`vm ${o.name}: warning: ${m}`),
+    onOutput: (line) => { if (Number.isNaN(bootSeconds)) bootSeconds = (performance.now() - t0) / 1000; void line; },
+  }).then((run) => { state.exit = { run, error: null }; tcgThreading = run.tcgThreading; }, (error: Error) => { state.exit = { run: null, error }; });
+  const ended = (): string => {
+    if (!state.exit) return 'running';
+    if (state.exit.error) return state.exit.error.message;
+    return `the worker exited ${state.exit.run!.exitCode} (console log: ${consoleLog})`;
+  };
+  let qmp: Qmp | null = null;
+  const cleanupSock = (): void => rmSync(sockDir, { recursive: true, force: true });
+  try {
+    qmp = await connectQmp(qmpSocket);
+    while (!exists(files.ready)) {
+      if (state.exit) throw new VmRunError(state.exit.error instanceof VmRunError ? state.exit.error.kind : 'no-exit-status', `the ${o.name} VM ended before its worker was ready: ${ended()}`);
+      await sleep(100);
+    }
+  } catch (e) {
+    kill.abort();
+    await exited;
+    qmp?.close();
+    cleanupSock();
+    throw e;
+  }
+  const ready = JSON.parse(readFileSync(files.ready, 'utf8')) as WorkerReady;
+  const pause = async (): Promise<void> => { const s = performance.now(); await qmp!.execute('stop'); paused = true; switches.count++; switches.seconds += (performance.now() - s) / 1000; };
+  const resume = async (): Promise<void> => { const s = performance.now(); paused = false; await qmp!.execute('cont'); switches.seconds += (performance.now() - s) / 1000; };
+  await pause();
+  o.log(`vm ${o.name}: ${ready.caps.kernel.release} ready (boot ${bootSeconds.toFixed(0)} s, capabilities ${ready.detectSeconds.toFixed(0)} s); paused`);
+  let seq = 0;
+  const ask = async (req: WorkerRequest, signal: AbortSignal | null): Promise<WorkerResponse | null> => {
+    const n = seq++;
+    writeJsonAtomic(files.request(n), req);
+    await resume();
+    while (!exists(files.response(n))) {
+      if (state.exit) return null;
+      if (signal?.aborted) throw new UserError('interrupted');
+      await sleep(50);
+    }
+    const res = JSON.parse(readFileSync(files.response(n), 'utf8')) as WorkerResponse;
+    await pause();
+    return res;
+  };
+  return {
+    name: o.name,
+    kernel: o.kernel,
+    caps: ready.caps,
+    async runTrial(planned, variant, backend, signal) {
+      if (state.exit) throw new UserError(`the ${o.name} VM is gone: ${ended()}`);
+      const res = await ask({ kind: 'trial', planned, variant, backend }, signal);
+      if (!res) throw new UserError(`the ${o.name} VM ended during trial ${planned.index}: ${ended()}`, { hint: `read its console log (${consoleLog}); the trials measured before are kept` });
+      if (res.kind === 'error') throw new WorkerTrialError(`trial ${planned.index} in the ${o.name} VM: ${res.message}`, res.hint ? { hint: res.hint } : {}, res.trial);
+      return res.trial;
+    },
+    async shutdown() {
+      try {
+        if (!state.exit) {
+          writeJsonAtomic(files.request(seq++), { kind: 'exit' } satisfies WorkerRequest);
+          if (paused) await resume().catch(() => undefined);
+          const timer = new AbortController();
+          const bound = sleep(60_000, undefined, { signal: timer.signal }).then(() => kill.abort(), () => undefined);
+          await Promise.race([exited, bound]);
+          timer.abort();
+        }
+      } finally {
+        kill.abort();
+        await exited;
+        qmp?.close();
+        cleanupSock();
+      }
+    },
+    environment(): VmEnvironment {
+      return {
+        kernel: { release: o.kernel.release, source: o.kernel.source, image: o.kernel.image, spec: o.vm.kernel },
+        accel: o.accel,
+        accelReason: '',
+        ...(tcgThreading ? { tcgThreading } : {}),
+        cpus: o.vm.cpus,
+        memoryMiB: o.vm.memoryMiB,
+        bootSeconds,
+        totalSeconds: (performance.now() - t0) / 1000,
+        consoleLog: `vm/${o.name}/console.log`,
+        ...(o.vm.cmdline ? { cmdline: o.vm.cmdline } : {}),
+        switches: { ...switches },
+        watchdogSeconds: o.watchdogSeconds,
+      };
+    },
+  };
+}
+
+/** Keep a failed first boot's console beside the second one. */
+export function keepFirstConsole(dir: string, name: string): string {
+  const channel = join(dir, 'vm', name);
+  const kept = join(channel, 'console-attempt-1.log');
+  if (existsSync(join(channel, 'console.log'))) renameSync(join(channel, 'console.log'), kept);
+  rmSync(join(channel, 'ready.json'), { force: true });
+  return kept;
+}
