@@ -41,11 +41,14 @@ export interface CompareOptions {
   /** Within one result: pair the variants by round (default true). */
   paired?: boolean;
   seed?: number;
+  /** Within one result: compare only these (candidate, reference) pairs (e.g. kernel against
+   * base kernel); the correction's family is what is compared. Default: every pair. */
+  include?: (candidate: VariantResult, reference: VariantResult) => boolean;
   /** Ignored (no bootstrap any more); accepted for old callers. */
   resamples?: number;
 }
 
-type Resolved = Required<Omit<CompareOptions, 'resamples'>>;
+type Resolved = Required<Omit<CompareOptions, 'resamples' | 'include'>>;
 
 /** Relative change in the better direction: positive is an improvement. */
 export function improvement(metric: MetricName, ratio: number): number {
@@ -196,10 +199,11 @@ export function compareWithinResult(result: Result, opts: CompareOptions = {}): 
   const o = defaults(opts, result);
   const base = baselineVariant(result);
   const raw: MetricComparison[] = [];
-  const k = Math.max(1, o.judgedMetrics.length * (result.variants.length - 1));
-  for (const v of result.variants) {
-    if (v === base) continue;
-    const ref = (v.compareTo !== undefined ? result.variants.find((x) => x.name === v.compareTo) : undefined) ?? base;
+  const refOf = (v: VariantResult): VariantResult => (v.compareTo !== undefined ? result.variants.find((x) => x.name === v.compareTo) : undefined) ?? base;
+  const compared = result.variants.filter((v) => v !== base && (opts.include?.(v, refOf(v)) ?? true));
+  const k = Math.max(1, o.judgedMetrics.length * compared.length);
+  for (const v of compared) {
+    const ref = refOf(v);
     for (const m of o.metrics) {
       const a = metricValues(ref.trials, m);
       const b = metricValues(v.trials, m);

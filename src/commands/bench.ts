@@ -10,6 +10,19 @@ import { createProgress, defaultProgressMode, type ProgressMode } from '../progr
 import { checkRunInput, runProfile } from '../run.ts';
 import { parseMetrics } from './gate.ts';
 import { insideVm, runProfileInVm } from '../vm/target.ts';
+import { needsSeveralVms, runProfileOnKernels } from '../vm/kernels-run.ts';
+import { crossKernels, parseKernelArg, type KernelArg } from '../profile/kernels.ts';
+import { gateWithinRun } from '../analysis/run-gate.ts';
+
+/** The profile crossed with named kernels, validated again. */
+function withKernels(profile: Profile, kernels: KernelArg[]): Profile {
+  const parsed = ProfileSchema.safeParse(crossKernels(profile, kernels));
+  if (!parsed.success) {
+    const first = parsed.error.issues[0]!;
+    throw new UserError(`--kernel: the crossed profile is invalid at ${first.path.join('.')}: ${first.message}`, { hint: 'kernel names must be short (letters, digits, . _ -); see tunbench bench --help' });
+  }
+  return parsed.data;
+}
 
 const HELP = `usage: tunbench bench [options]     (npm run bench -- [options])
 
@@ -24,14 +37,27 @@ const HELP = `usage: tunbench bench [options]     (npm run bench -- [options])
   --variants A,B,...      run only these variants of the profile (the baseline is kept first
                           when it is among them)
   --target host|vm        where the trials run (vm: boot a kernel in QEMU, see --kernel)
-  --kernel debian|patched|PATH   the VM target's kernel (sets target vm)
+  --kernel SPEC           the VM target's kernel (sets target vm): debian, patched, a bzImage
+                          path, or a kernel source tree (built: tunbench kernel build)
+  --kernel NAME=SPEC      repeatable: several kernels in one run, each in its own VM (booted
+                          once, paused while the others measure), trials interleaved across
+                          them; the first is the base. A profile of one variant becomes one
+                          variant per kernel (named after it); several variants become
+                          VARIANT@KERNEL, each compared with its twin on the base kernel
   --progress tty|plain|json|quiet   progress output (default: tty on a terminal, else plain)
   --gate BASELINE         after the run, gate it against a baseline (saved name or result path),
                           with the profile's gate settings
+  --gate                  (no value) gate the run on itself: each candidate against its
+                          reference in this run, paired by round; with several kernels, each
+                          candidate kernel against the base kernel. The verdict goes into the
+                          report (and gate.json)
   --no-report             do not render report.html, summary.md and the PNG charts
 
-Exit codes: 0 success; 1 --gate found a regression; 2 could not run (bad input, missing
-capability, failed trials), with a message.`;
+Exit codes: 0 success; 1 --gate found a regression; 2 could not run or judge (bad input,
+missing capability, failed trials, too few trials to judge), with a message.`;
+
+/** `--gate` with no value (last, or followed by another option) gates the run on itself. */
+export const GATE_SELF = '@run';
 
 function num(name: string, v: string | undefined): number | undefined {
   if (v === undefined) return undefined;
@@ -48,11 +74,13 @@ function flagConflicts(tokens: Array<{ kind: string; name?: string; value?: stri
   const out: string[] = [];
   const seen = new Map<string, string | undefined>();
   for (const t of tokens) {
-    if (t.kind !== 'option' || !t.name) continue;
+    if (t.kind !== 'option' || !t.name || t.name === 'kernel') continue;
     if (seen.has(t.name) && seen.get(t.name) !== t.value) out.push(`--${t.name} is given twice ('${seen.get(t.name)}' and '${t.value}'); give it once`);
     seen.set(t.name, t.value);
   }
   if (values.kernel !== undefined && values.target === 'host') out.push(`--kernel ${String(values.kernel)} boots a VM, but --target host asks for this host; drop one of them`);
+  const kernels = (values.kernel as string[] | undefined) ?? [];
+  if (kernels.length > 1 && kernels.some((k) => !k.includes('='))) out.push(`several --kernel flags need a name each: --kernel base=SPEC --kernel cand=SPEC (found ${kernels.join(', ')})`);
   if (values.probes === 'off' && values.backend !== undefined) out.push(`--backend ${String(values.backend)} chooses a probe backend, but --probes off attaches no probes; drop one of them`);
   return out;
 }
@@ -92,7 +120,8 @@ export function applyOverrides(profile: Profile, o: { duration?: number; repetit
   return parsed.data;
 }
 
-export async function main(args: string[]): Promise<number> {
+export async function main(argsIn: string[]): Promise<number> {
+  const args = argsIn.map((a, i) => (a === '--gate' && (i === argsIn.length - 1 || argsIn[i + 1]!.startsWith('--')) ? `--gate=${GATE_SELF}` : a));
   const { values, tokens } = parseArgs({
     args,
     options: {
@@ -105,7 +134,7 @@ export async function main(args: string[]): Promise<number> {
       backend: { type: 'string' },
       seed: { type: 'string' },
       target: { type: 'string' },
-      kernel: { type: 'string' },
+      kernel: { type: 'string', multiple: true },
       variants: { type: 'string' },
       progress: { type: 'string' },
       gate: { type: 'string' },
@@ -127,7 +156,9 @@ export async function main(args: string[]): Promise<number> {
   const mode = (values.progress ?? defaultProgressMode()) as ProgressMode;
   if (!['tty', 'plain', 'json', 'quiet'].includes(mode)) throw new UserError(`--progress: expected tty, plain, json or quiet, found '${mode}'`);
   const loaded = loadProfile(values.profile);
-  const profile = applyOverrides(loaded.profile, {
+  const kernelArgs = values.kernel ?? [];
+  const named = kernelArgs.length > 1 || kernelArgs.some((k) => k.includes('='));
+  const overridden = applyOverrides(loaded.profile, {
     duration: num('duration', values.duration),
     repetitions: num('repetitions', values.repetitions),
     warmupTrials: num('warmup-trials', values['warmup-trials']),
@@ -135,30 +166,37 @@ export async function main(args: string[]): Promise<number> {
     backend: values.backend,
     seed: num('seed', values.seed),
     target: values.target,
-    kernel: values.kernel,
+    kernel: named ? undefined : kernelArgs[0],
     variants: values.variants?.split(',').map((x) => x.trim()).filter(Boolean),
   });
+  const profile = named ? withKernels(overridden, kernelArgs.map(parseKernelArg)) : overridden;
   // Bad input ends here, before the run lock, capability detection or any traffic.
   if (profile.target === 'vm' && !insideVm()) {
-    // The guest's CPUs are the VM's (vm.cpus); the guest checks again against what it got.
-    const problems = profileProblems(resolveVariants(profile), [...Array(profile.vm.cpus).keys()]);
+    // The guest's CPUs are the VM's (vm.cpus, per variant); the guest checks again against what it got.
+    const problems = [...new Set(resolveVariants(profile).flatMap((v) => profileProblems([v], [...Array((v.vm ?? profile.vm).cpus).keys()])))];
     if (problems.length > 0) throw new UserError(`profile '${profile.name}' asks for what the VM or a tap cannot do:\n  - ${problems.join('\n  - ')}`, { hint: PROFILE_HINT });
     checkOutputDir(resultDirFor(profile.name, values.out).dir);
   } else checkRunInput(profile, undefined, values.out);
-  if (values.gate) {
+  const gateSelf = values.gate === GATE_SELF;
+  if (values.gate && !gateSelf) {
     const { loadResultOrBaseline } = await import('../analysis/baselines.ts');
     loadResultOrBaseline(values.gate); // a baseline that cannot be read is refused now, not after the run
   }
   const command = ['npm', 'run', 'bench', '--', ...args];
   // target vm: boot the profile's kernel and run this same bench inside it; the guest writes the result here.
+  const log = (l: string): void => console.log(l);
   const { result, dir } = profile.target === 'vm' && !insideVm()
-    ? await runProfileInVm({ profile, out: values.out, command, profileSource: loaded.path, log: (l) => console.log(l) })
+    ? needsSeveralVms(profile)
+      ? await runProfileOnKernels({ profile, out: values.out, command, profileSource: loaded.path, progress: createProgress(mode), log })
+      : await runProfileInVm({ profile, out: values.out, command, profileSource: loaded.path, log })
     : await runProfile({ profile, profileSource: loaded.path, out: values.out, command, progress: createProgress(mode) });
 
+  // The run's own gate is judged before the report, which shows its verdict first.
+  const selfGate = gateSelf && result.status !== 'failed' ? gateWithinRun(result, profile.gate) : null;
   if (!values['no-report']) {
     try {
       const { writeRunReport } = await import('../report/write.ts');
-      console.log(`report: ${(await writeRunReport(result, dir)).html}`);
+      console.log(`report: ${(await writeRunReport(result, dir, selfGate ?? undefined)).html}`);
     } catch (e) {
       console.error(`tunbench: warning: the report could not be rendered (result.json is intact): ${(e as Error).message}`);
     }
@@ -167,6 +205,10 @@ export async function main(args: string[]): Promise<number> {
   if (result.status !== 'complete') {
     console.error(`tunbench: run ${result.status}: ${result.statusReason ?? ''}\n  fix: each failed trial's reason is in result.json (variants[].trials[].error); the trials measured are kept`);
     return 2;
+  }
+  if (selfGate) {
+    const { reportGate } = await import('./gate.ts');
+    return reportGate(selfGate, {});
   }
   if (values.gate) {
     const { runGate, reportGate } = await import('./gate.ts');

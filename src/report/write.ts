@@ -28,9 +28,10 @@ export async function writeReport(input: { results: Result[]; comparison: Compar
 }
 
 /** The report of one bench run (variants against its baseline variant); also saves analysis.json beside it. */
-export async function writeRunReport(result: Result, dir: string): Promise<ReportPaths> {
-  const comparison = compareWithinResult(result);
+export async function writeRunReport(result: Result, dir: string, gate?: GateOutcome): Promise<ReportPaths> {
+  const comparison = gate?.comparison ?? compareWithinResult(result);
   mkdirSync(dir, { recursive: true });
   writeJsonAtomic(join(dir, 'analysis.json'), comparison);
-  return writeReport({ results: [result], comparison }, dir);
+  if (gate) writeJsonAtomic(join(dir, 'gate.json'), gate);
+  return writeReport({ results: [result], comparison, ...(gate ? { gate } : {}) }, dir);
 }
