@@ -49,6 +49,7 @@ export function renderHtml(model: ReportModel): string {
   const figures = model.charts.map((c) => `<figure><canvas id="chart-${e(c.id)}" width="540" height="320" role="img" aria-label="${e(c.title)}"></canvas><figcaption><b>${e(c.title)}.</b> ${e(c.caption)}</figcaption></figure>`).join('\n');
   const cross = model.crossChecks.map((x) => `<tr class="${x.check.ok ? '' : 'fail'}"><td>${e(x.variant)}</td><td>${x.trial}</td><td>${e(x.check.name)}</td><td class="num">${x.check.probe}</td><td class="num">${x.check.counter}</td><td class="num">${(x.check.relativeDifference * 100).toFixed(3)}%</td><td class="num">${x.check.allowedShortBy ? `exact; probe may be ${x.check.allowedShortBy} short (a read in flight at attach)` : `${(x.check.tolerance * 100).toFixed(2)}%`}</td><td>${x.check.ok ? 'ok' : 'DISAGREE'}</td></tr>`).join('\n');
   const warnings = model.warnings.length ? `<ul class="warnings">${model.warnings.map((w) => `<li>${e(w)}</li>`).join('')}</ul>` : '<p>None.</p>';
+  const kernels = model.kernels ? `<section id="kernels"><h2>Kernels</h2><table><thead><tr><th></th>${model.kernels.columns.map((c) => `<th>${e(c)}</th>`).join('')}</tr></thead><tbody>${model.kernels.rows.map((r) => `<tr><th>${e(r.label)}</th>${r.values.map((v) => `<td>${e(v)}</td>`).join('')}</tr>`).join('')}</tbody></table></section>\n` : '';
   const env = model.environment.map((x) => `<tr><th>${e(x.label)}</th><td>${e(x.value)}</td></tr>`).join('');
   const profiles = model.profiles.map((p) => `<h3>${e(p.label)}</h3><pre>${e(p.yaml)}</pre>`).join('');
   const commands = model.commands.map((c) => `<pre>${e(c)}</pre>`).join('');
@@ -64,7 +65,7 @@ export function renderHtml(model: ReportModel): string {
 ${rows}
 </tbody></table>
 <p class="chg">Each cell: median [distribution-free interval of the median from order statistics, with its real coverage; none below 6 trials]; below it the change against the baseline (Hodges-Lehmann estimate; paired by round within one run, else unpaired), the two-sided p-value of no change with the effect size, and the verdict. Hover a column for the metric's definition.</p></section>
-<section id="charts"><h2>Charts</h2><div class="charts">
+${kernels}<section id="charts"><h2>Charts</h2><div class="charts">
 ${figures}
 </div></section>
 <section id="cross-check"><h2>Probes versus kernel counters</h2>

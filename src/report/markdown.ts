@@ -17,6 +17,11 @@ export function renderMarkdown(model: ReportModel, pngs: Map<string, string>): s
     'Median [95% bootstrap CI], change against the baseline (Mann-Whitney p) and verdict.',
     '',
   ];
+  if (model.kernels) {
+    lines.push('## Kernels', '', `| | ${model.kernels.columns.map(cell).join(' | ')} |`, `|---|${model.kernels.columns.map(() => '---').join('|')}|`);
+    for (const r of model.kernels.rows) lines.push(`| ${cell(r.label)} | ${r.values.map(cell).join(' | ')} |`);
+    lines.push('');
+  }
   for (const c of model.charts) {
     const file = pngs.get(c.id);
     if (file) lines.push(`### ${c.title}`, '', `![${c.title}](${file})`, '', c.caption, '');

@@ -27,6 +27,8 @@ export interface ReportModel {
   crossChecks: { variant: string; trial: number; check: CrossCheck }[];
   warnings: string[];
   environment: { label: string; value: string }[];
+  /** Several kernels in one run: one column per VM, one row per property (null otherwise). */
+  kernels: { columns: string[]; rows: { label: string; values: string[] }[] } | null;
   profiles: { label: string; yaml: string }[];
   commands: string[];
   comparison: Comparison;
@@ -129,6 +131,7 @@ export function buildReportModel(input: ReportInput): ReportModel {
     ];
   });
   return {
+    kernels: kernelsSideBySide(input.results),
     title: input.title ?? (input.results.length > 1 ? `tunbench: ${input.results[0]!.id} vs ${input.results[1]!.id}` : `tunbench: ${input.results[0]!.id}`),
     verdict: verdictOf(input, crossFails),
     headline: { metrics: HEADLINE_METRICS, rows },
@@ -139,5 +142,32 @@ export function buildReportModel(input: ReportInput): ReportModel {
     profiles: input.results.map((r, i) => ({ label: input.results.length > 1 ? `${i === 0 ? 'A' : 'B'}: ${r.profileSource}` : r.profileSource, yaml: stringify(r.profile) })),
     commands: input.results.map((r) => r.command.join(' ')),
     comparison: cmp,
+  };
+}
+
+/** The kernels of a multi-kernel run side by side: what each VM was and how it ran. */
+export function kernelsSideBySide(results: Result[]): ReportModel['kernels'] {
+  const tagged = results.flatMap((r, i) => r.variants.filter((v) => v.environment).map((v) => ({ tag: results.length > 1 ? `${i === 0 ? 'A' : 'B'}:` : '', v })));
+  const vms = new Map<string, typeof tagged>();
+  for (const t of tagged) {
+    const key = `${t.tag}${t.v.environment!.vmName}`;
+    vms.set(key, [...(vms.get(key) ?? []), t]);
+  }
+  if (vms.size < 2) return null;
+  const cols = [...vms.entries()];
+  const row = (label: string, f: (e: NonNullable<Result['variants'][number]['environment']>, variants: string[]) => string) => ({ label, values: cols.map(([, ts]) => f(ts[0]!.v.environment!, ts.map((t) => t.v.name))) });
+  return {
+    columns: cols.map(([k]) => k),
+    rows: [
+      row('variants', (_e, vs) => vs.join(', ')),
+      row('kernel', (e) => `${e.kernel.release} (${e.vm.kernel.spec})`),
+      row('tun queue', (e) => `${e.tun.queue}${e.tun.queueModeSwitch ? ' (queue_mode switch)' : ''}`),
+      row('probe backend (full level)', (e) => e.probeBackend ?? 'none: no per-packet probe'),
+      row('sampler', (e) => (e.capabilities.sampler.available ? 'yes' : `no: ${e.capabilities.sampler.reason}`)),
+      row('attach points', (e) => (['tracepoint', 'kprobe', 'fentry'] as const).filter((b) => e.capabilities.probeBackends[b].available).join(', ') || 'none'),
+      row('VM', (e) => `${e.vm.cpus} vCPUs, ${e.vm.memoryMiB} MiB, ${e.vm.accel}${e.vm.tcgThreading ? ` (${e.vm.tcgThreading.mode}-threaded)` : ''}${e.vm.cmdline ? `, cmdline '${e.vm.cmdline}'` : ''}`),
+      row('boot / up', (e) => `${e.vm.bootSeconds.toFixed(0)} s / ${e.vm.totalSeconds.toFixed(0)} s`),
+      row('pauses', (e) => (e.vm.switches ? `${e.vm.switches.count} (${(e.vm.switches.seconds * 1000).toFixed(0)} ms in QMP)` : '-')),
+    ],
   };
 }
