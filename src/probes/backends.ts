@@ -14,7 +14,10 @@ const TRIAL_SCRIPTS: Record<ProbeBackend, string> = {
 };
 
 export async function tryAttach(backend: ProbeBackend, bpftrace = 'bpftrace'): Promise<Availability> {
-  const r = await execa(bpftrace, ['-e', TRIAL_SCRIPTS[backend]], { reject: false, timeout: 20_000, stdin: 'ignore' });
+  // Inside an emulated (TCG) guest bpftrace's start alone can take tens of seconds.
+  const timeout = process.env.TUNBENCH_IN_VM === '1' ? 90_000 : 20_000;
+  const r = await execa(bpftrace, ['-e', TRIAL_SCRIPTS[backend]], { reject: false, timeout, stdin: 'ignore' });
+  if (r.timedOut) return { available: false, reason: `bpftrace did not attach ${TRIAL_SCRIPTS[backend].split(' ')[0]} within ${timeout / 1000} s` };
   if ((r as { code?: string }).code === 'ENOENT') return { available: false, reason: 'bpftrace not installed (apt-get install bpftrace)' };
   if (r.exitCode === 0) return { available: true, reason: `bpftrace attached ${TRIAL_SCRIPTS[backend].split(' ')[0]}` };
   return { available: false, reason: `bpftrace: ${bpftraceError(`${r.stderr}\n${r.stdout}`)}` };

@@ -34,6 +34,8 @@ export interface RunInVmOptions {
   env?: Record<string, string>;
   /** Extra raw QEMU args (-netdev/-device) for later. Default none: loopback only. */
   netdevs?: string[];
+  /** Called once the guest has booted (its init is about to run the command), with seconds since QEMU started. */
+  onBooted?: (seconds: number) => void;
   /** Every console line printed after the guest booted (the command's output), e.g. to show progress. */
   onOutput?: (line: string) => void;
   /** Warnings about how the VM runs (e.g. single-threaded TCG on an old QEMU). Default: printed to stderr. */
@@ -149,7 +151,7 @@ export async function runInVm(o: RunInVmOptions): Promise<VmRunResult> {
       ...(o.idle ? { idle: o.idle } : {}),
       ...(o.signal ? { signal: o.signal } : {}),
       onLine: (line, s) => {
-        if (line.startsWith(marker.booted)) bootSeconds = s;
+        if (line.startsWith(marker.booted)) { bootSeconds = s; o.onBooted?.(s); }
         const m = new RegExp(`^${marker.exit} rc=(\\d+)`).exec(line);
         if (m?.[1]) {
           markerRc = Number(m[1]);

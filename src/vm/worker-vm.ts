@@ -84,7 +84,7 @@ export async function bootWorkerVm(o: WorkerVmOptions): Promise<WorkerVm> {
     env: { [IN_VM_ENV]: '1' },
     ...(o.vm.cmdline ? { cmdline: o.vm.cmdline } : {}),
     onWarning: (m) => o.log(`vm ${o.name}: warning: ${m}`),
-    onOutput: (line) => { if (Number.isNaN(bootSeconds)) bootSeconds = (performance.now() - t0) / 1000; void line; },
+    onBooted: (s) => { bootSeconds = s; },
   }).then((run) => { state.exit = { run, error: null }; tcgThreading = run.tcgThreading; }, (error: Error) => { state.exit = { run: null, error }; });
   const ended = (): string => {
     if (!state.exit) return 'running';
