@@ -6,7 +6,7 @@ export type Direction = 'higher' | 'lower';
 
 export interface MetricInfo {
   /** Unit shown in tables. */
-  unit: 'pps' | 'ratio' | 'fraction' | 'count' | 'ns' | 'percent';
+  unit: 'pps' | 'ratio' | 'fraction' | 'count' | 'packets' | 'bps' | 'ns' | 'percent';
   /** Which direction is better. */
   better: Direction;
   /** The lowest probe level at which it is measured ('off' = kernel counters or reports alone). */
@@ -42,6 +42,51 @@ export const METRICS = {
     unit: 'ratio', better: 'lower', level: 'off',
     definition: 'drops / (accepted + drops) at tun_net_xmit during the window.',
     source: 'Derived from drop_pps and xmit_pps counts (same sources).',
+  },
+  sent_pps: {
+    unit: 'pps', better: 'higher', level: 'off',
+    definition: 'Packets per second handed to the lab tap (sent/lost accounting): delivered + dropped in the qdisc + dropped at tun + the change of what is queued, over the window; every packet through the tap counts (a background flood, iperf3 flows and their ACK-less control traffic alike).',
+    source: "Qdisc counters (tc -s, root qdisc): sent + drops + backlog change, read with the tap counters at the window's edges; with noqueue (or a generator that bypasses the qdisc) tap tx_packets + tx_dropped + ring occupancy change instead.",
+  },
+  lost_pps: {
+    unit: 'pps', better: 'lower', level: 'off',
+    definition: 'Packets per second lost on the way to the consumer: dropped in the qdisc plus dropped at tun (the queue was full).',
+    source: 'Qdisc drops delta (tc -s) + tap tx_dropped delta over the window. A drop the sender is told about (NET_XMIT_DROP: a qdisc drop, or tun\'s under noqueue) is lost too, even where trafgen or pktgen sends that frame again.',
+  },
+  lost_ratio: {
+    unit: 'ratio', better: 'lower', level: 'off',
+    definition: 'lost / sent over the window (sent/lost accounting: sent = delivered + qdisc drops + tun drops + queued).',
+    source: 'Derived from lost_pps and sent_pps (same sources); cross-checked exactly over the quiet span (see "How a trial runs").',
+  },
+  qdisc_drop_pps: {
+    unit: 'pps', better: 'lower', level: 'off',
+    definition: "Packets per second the tap's root qdisc dropped itself (its queue limit, or its AQM: fq_codel's CoDel).",
+    source: "tc -j -s qdisc show: the root qdisc's drops delta over the window (mq: summed over its children by the kernel). 0 with noqueue.",
+  },
+  qdisc_requeue_pps: {
+    unit: 'pps', better: 'lower', level: 'off',
+    definition: 'Packets per second the qdisc had to put back because the driver refused them (NETDEV_TX_BUSY, or a stopped queue).',
+    source: "tc -s: the root qdisc's requeues delta over the window.",
+  },
+  qdisc_backlog_mean: {
+    unit: 'packets', better: 'lower', level: 'off',
+    definition: 'Mean number of packets waiting in the qdisc (before tun_net_xmit) during the window, sampled every 50 ms (time-weighted).',
+    source: "tc -s (one long-lived tc -batch process answering each sample): the root qdisc's backlog (qlen) in packets.",
+  },
+  goodput_bps: {
+    unit: 'bps', better: 'higher', level: 'off',
+    definition: 'Bits per second of payload delivered to the receiver behind the tap (iperf3 flows; null for floods).',
+    source: "iperf3 --json end record, receiver side (sum_received; UDP: what was sent less what the server found missing), over iperf3's own measured seconds (its --omit covers the trial's ramp-up, and its test outlives the window by at most 1 s).",
+  },
+  retransmits: {
+    unit: 'count', better: 'lower', level: 'off',
+    definition: "TCP segments the iperf3 client retransmitted during its measured seconds, all streams (a count, not a rate; null for UDP and floods).",
+    source: 'iperf3 --json: sum_sent.retransmits (Linux tcpi_total_retrans of each stream).',
+  },
+  udp_lost_ratio: {
+    unit: 'ratio', better: 'lower', level: 'off',
+    definition: 'UDP datagrams the server found missing / datagrams the client sent (iperf3 UDP flows; null otherwise).',
+    source: 'iperf3 --json: lost_packets / packets of the end record (sequence gaps seen by the server).',
   },
   occupancy_mean: {
     unit: 'fraction', better: 'lower', level: 'counters',

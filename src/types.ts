@@ -41,6 +41,11 @@ export interface Capabilities {
   kvm: Availability;
   qemu: Availability & { version: string | null };
   sink: Availability & { path: string | null };
+  /** Absent in results from before issue 13. */
+  wire?: Availability & { path: string | null };
+  iperf3?: Availability & { version: string | null };
+  /** Root qdiscs this kernel attaches (tried on the loopback of a throw-away namespace). */
+  qdiscs?: Record<string, Availability>;
 }
 
 // ---------------------------------------------------------------- plan
@@ -78,7 +83,7 @@ export interface Plan {
 
 // ---------------------------------------------------------------- raw reports
 export interface GeneratorReport {
-  tool: 'trafgen' | 'pktgen';
+  tool: 'trafgen' | 'pktgen' | 'iperf3';
   /** Packets the generator says it sent during the window (null when it cannot say). */
   packetsSent: number | null;
   /** Packets it says it failed to send (pktgen errors, trafgen send failures). */
@@ -90,10 +95,31 @@ export interface GeneratorReport {
   command: string[];
   /** Anything it printed that we keep for the record (trimmed). */
   output: string;
+  /** iperf3 only: the flow's figures from its JSON end record (receiver side). */
+  flow?: FlowReport;
+}
+
+/** What an iperf3 test reported (src/workload/generators/iperf3.ts parses it). */
+export interface FlowReport {
+  protocol: 'tcp' | 'udp';
+  streams: number;
+  /** Seconds its end record covers (the omitted ramp-up excluded). */
+  seconds: number;
+  /** Bits per second delivered to the server. */
+  goodputBps: number;
+  receivedBytes: number;
+  sentBytes: number;
+  /** TCP: segments retransmitted by the client over the measured seconds; null for UDP. */
+  retransmits: number | null;
+  /** UDP: datagrams sent and those the server found missing; null for TCP. */
+  udpSentPackets: number | null;
+  udpLostPackets: number | null;
+  congestion: string | null;
+  tcpMss: number | null;
 }
 
 export interface ConsumerReport {
-  tool: 'sink' | 'guest';
+  tool: 'sink' | 'guest' | 'wire';
   packets: number;
   bytes: number;
   /** Packets per queue (index = queue). */
@@ -101,6 +127,34 @@ export interface ConsumerReport {
   /** Seconds the consumer ran (its own clock). */
   seconds: number;
   command: string[];
+  /** wire only: frames moved in each direction (read from one tap, written into the other). */
+  toPeer?: { packets: number; bytes: number; written: number; writeErrors: number };
+  toLab?: { packets: number; bytes: number; written: number; writeErrors: number };
+}
+
+/** The root qdisc's counters at one instant (tc -s; src/lab/qdisc.ts). */
+export interface QdiscCounters {
+  kind: string;
+  sentPackets: number;
+  sentBytes: number;
+  drops: number;
+  overlimits: number;
+  requeues: number;
+  backlogPackets: number;
+  backlogBytes: number;
+  tNs: number;
+}
+
+/** The lab tap's qdisc over a trial: the kind asked for and read back, its counters at the
+ * four instants of the tap counters, and samples during the window. */
+export interface QdiscReadings {
+  /** tap.qdisc of the profile. */
+  requested: string;
+  /** The root qdisc tc read back after setting it (what really ran). */
+  kind: string;
+  at: Record<'quietBefore' | 'windowStart' | 'windowEnd' | 'quietAfter', QdiscCounters>;
+  /** Backlog (packets) and cumulative drops / requeues read every intervalMs during the window. */
+  samples: { intervalMs: number; backlogPackets: number[]; drops: number[]; requeues: number[] };
 }
 
 export interface DeviceCounters {
@@ -201,6 +255,14 @@ export interface TrialReadings {
   generatorCounts: 'offered' | 'accepted';
   /** The probes' samples (null at probe level off). */
   probe: ProbeSamples | null;
+  /** The lab tap's qdisc (absent in results from before issue 13). */
+  qdisc?: QdiscReadings;
+  /** workload.background's report, when a flood ran beside the generator. */
+  background?: GeneratorReport | null;
+  /** Whether the background flood's count includes packets tun dropped (as generatorCounts). */
+  backgroundCounts?: 'offered' | 'accepted';
+  /** The wire consumer's peer tap: its counters at the quiet edges (frames the receiver sent back). */
+  peerTap?: Record<'quietBefore' | 'quietAfter', DeviceCounters & { tNs: number }>;
 }
 
 export interface CrossCheck {

@@ -6,6 +6,9 @@ import { arch, cpus, hostname, release, totalmem, version } from 'node:os';
 import { execa } from 'execa';
 import type { Availability, Capabilities, TunQueue } from '../types.ts';
 import { sinkBinaryPath } from '../workload/consumers/sink.ts';
+import { wireBinaryPath } from '../workload/consumers/wire.ts';
+import { requireIperf3 } from '../workload/generators/iperf3.ts';
+import { QDISC_KINDS, qdiscProblem, supportedQdiscs } from './qdisc.ts';
 import { detectProbeBackends } from '../probes/backends.ts';
 import { readDropReasons } from '../probes/drop-reasons.ts';
 import { readTunOffsets, type TunOffsets } from '../probes/btf-offsets.ts';
@@ -109,9 +112,32 @@ async function sampler(tracefs: string | null): Promise<Capabilities['sampler']>
   return { ...yes(`reads each queue from struct tun_file through BTF offsets (${offsets.source}); tracepoints ${events.join(', ')}`), offsets };
 }
 
+/** iperf3 3.x with --json (flow workloads). */
+async function iperf3(): Promise<Availability & { version: string | null }> {
+  try {
+    const v = await requireIperf3();
+    return { ...yes(`iperf ${v}`), version: v };
+  } catch (e) {
+    const err = e as Error & { hint?: string };
+    return { ...no(`${err.message}${err.hint ? `: ${err.hint}` : ''}`), version: null };
+  }
+}
+
+/** Each settable root qdisc, really attached to a throw-away namespace's loopback (modprobe first). */
+async function qdiscs(): Promise<Record<string, Availability>> {
+  const out: Record<string, Availability> = {};
+  try {
+    const support = await supportedQdiscs(QDISC_KINDS.filter((k) => k !== 'default'));
+    for (const [kind, why] of support) out[kind] = why === null ? yes('attached to a test namespace\'s loopback') : no(qdiscProblem(kind, why)!);
+  } catch (e) {
+    for (const kind of QDISC_KINDS) if (kind !== 'default') out[kind] = no(`could not be tried: ${(e as Error).message}`);
+  }
+  return out;
+}
+
 export async function detectCapabilities(): Promise<Capabilities> {
   const tracefs = await ensureTracefs();
-  const [bpftrace, trafgen, qemu, tun, backends, pktgenA, vhost, samplerA] = await Promise.all([
+  const [bpftrace, trafgen, qemu, tun, backends, pktgenA, vhost, samplerA, iperf3A, qdiscsA] = await Promise.all([
     toolVersion('bpftrace', ['--version']),
     toolVersion('trafgen', ['--version']),
     toolVersion('qemu-system-x86_64', ['--version']),
@@ -120,6 +146,8 @@ export async function detectCapabilities(): Promise<Capabilities> {
     pktgen(),
     vhostNet(),
     sampler(tracefs.path),
+    iperf3(),
+    qdiscs(),
   ]);
   // bpftrace 0.17 cannot read a module's BTF; the offsets (bpftool) can.
   if (tun.queue === 'unknown' && samplerA.offsets) Object.assign(tun, { queue: 'ptr_ring', evidence: `struct tun_file has tx_ring (BTF ${samplerA.offsets.source}, read with bpftool)`, queueModeSwitch: samplerA.offsets.tfile.skq !== null });
@@ -149,5 +177,8 @@ export async function detectCapabilities(): Promise<Capabilities> {
     kvm: kvm(),
     qemu: { available: qemu.ok, reason: qemu.ok ? qemu.reason : `${qemu.reason}: apt-get install qemu-system-x86 (only for VM targets and guest consumers)`, version: qemu.version },
     sink: existsSync(sink) ? { ...yes(`built at ${sink}`), path: sink } : { ...no(`${sink} is not built: run npm run setup (or make -C sink)`), path: null },
+    wire: existsSync(wireBinaryPath()) ? { ...yes(`built at ${wireBinaryPath()}`), path: wireBinaryPath() } : { ...no(`${wireBinaryPath()} is not built: run bash scripts/setup.sh (or make -C sink)`), path: null },
+    iperf3: iperf3A,
+    qdiscs: qdiscsA,
   };
 }

@@ -157,6 +157,7 @@ export async function supportedQdiscs(kinds: readonly QdiscKind[] = QDISC_KINDS)
         out.set(kind, null);
         continue;
       }
+      await modprobeQdisc(kind);
       const r = await tc(netns, ['qdisc', 'replace', 'dev', 'lo', 'root', kind]);
       out.set(kind, r.exitCode === 0 ? null : r.stderr.trim().split('\n')[0] ?? `exit ${r.exitCode}`);
     }
@@ -165,6 +166,13 @@ export async function supportedQdiscs(kinds: readonly QdiscKind[] = QDISC_KINDS)
     await deleteNetns(netns);
   }
   return out;
+}
+
+/** Why this kernel cannot attach KIND, with the fix (the requirement check's message); null when it can. */
+export function qdiscProblem(kind: QdiscKind, why: string | null): string | null {
+  if (why === null || kind === 'default') return null;
+  const e = unsupported(kind, 'a tap', why);
+  return `${e.message}; ${e.hint}`;
 }
 
 /** The requirement check: a UserError with the fix when the kernel lacks the kind. */
@@ -340,4 +348,11 @@ export async function startQdiscSampler(netns: string, dev: string, intervalMs =
       return stopped;
     },
   };
+}
+
+/** Load the module behind KIND where the kernel has it as one (Debian's kernels: sch_fq_codel,
+ * sch_fq); a kernel without it, or with it built in, is left as it is (setQdisc then says why). */
+export async function modprobeQdisc(kind: QdiscKind): Promise<void> {
+  const mod = kind === 'default' ? null : KERNEL_OPTION[kind].module;
+  if (mod) await execa('modprobe', ['-q', mod], { reject: false, timeout: 15_000 });
 }

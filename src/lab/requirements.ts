@@ -28,6 +28,20 @@ export function profileProblems(variants: ResolvedVariant[], usableCpus: number[
       if (g.burst > 1) add(`${where}workload.generator.burst: ${g.burst} > 1 is rejected on a tap (pktgen start_xmit/queue_xmit); set burst: 1`);
       if (g.clone_skb > 0) add(`${where}workload.generator.clone_skb: ${g.clone_skb} > 0 is rejected on a tap (tun clears IFF_TX_SKB_SHARING); set clone_skb: 0`);
     }
+    if (g.type === 'iperf3') {
+      if (c.type !== 'wire') add(`${where}workload.generator: iperf3 needs a receiver behind the tap: set workload.consumer.type: wire (the iperf3 server runs in the wire's peer namespace)${c.type === 'guest' ? '; the iperf3 server inside the guest consumer is not implemented yet' : ''}`);
+      if (g.protocol === 'udp' && g.length !== undefined && g.length > mtu - 28) add(`${where}workload.generator.length: ${g.length} bytes of UDP payload do not fit the tap's MTU ${mtu} (IPv4 + UDP headers take 28): IP would fragment every datagram; set length to at most ${mtu - 28}`);
+      if (g.protocol === 'tcp' && g.bitrate !== undefined && g.bitrate > 0) add(`${where}workload.generator.bitrate: for TCP flows leave bitrate out (tunbench measures what TCP achieves; a paced TCP flow never fills the queue)`);
+      if (v.workload.tap.queues !== 1) add(`${where}workload.tap.queues: ${v.workload.tap.queues}; the wire forwards a single-queue tap; set tap.queues: 1`);
+    } else if (c.type === 'wire' && v.workload.tap.queues !== 1) add(`${where}workload.tap.queues: ${v.workload.tap.queues}; consumer type wire reads a single-queue tap; set tap.queues: 1`);
+    const b = v.workload.background;
+    if (b) {
+      if (g.type !== 'iperf3') add(`${where}workload.background: a background flood runs beside measured flows; with a ${g.type} generator set the flood as the generator itself (or make the generator iperf3)`);
+      const size = b.type === 'trafgen' ? b.packetSize : b.pkt_size;
+      if (size > mtu + 14) add(`${where}workload.background: frame size ${size} is larger than the tap's MTU ${mtu} + 14; lower it`);
+      if (b.type === 'pktgen' && b.burst > 1) add(`${where}workload.background.burst: ${b.burst} > 1 is rejected on a tap; set burst: 1`);
+      if (b.type === 'pktgen' && b.clone_skb > 0) add(`${where}workload.background.clone_skb: ${b.clone_skb} > 0 is rejected on a tap; set clone_skb: 0`);
+    }
     if (c.type === 'guest') {
       if (v.workload.tap.queues !== 1) add(`${where}workload.tap.queues: ${v.workload.tap.queues}; consumer type guest reads a single-queue tap; set tap.queues: 1`);
       if (c.kernel !== undefined && !existsSync(c.kernel)) add(`${where}workload.consumer.kernel: ${c.kernel} does not exist; give the path of a bzImage, or leave kernel out (Debian's kernel is fetched)`);
@@ -55,9 +69,17 @@ export function missingRequirements(caps: Capabilities, variants: ResolvedVarian
     if (levels.has('full')) need(backend !== null, 'a per-packet attach point for the full level: none could attach on this kernel (see tunbench doctor); or use --probes counters');
   }
   for (const v of variants) {
-    const g = v.workload.generator;
     const c = v.workload.consumer;
-    if (g.type === 'trafgen') {
+    const q = v.workload.tap.qdisc;
+    if (q !== 'default') {
+      const a = caps.qdiscs?.[q];
+      need(a?.available === true, `qdisc ${q} (variant ${v.name}, tap.qdisc): ${a?.reason ?? 'not detected on this machine (tunbench doctor)'}`);
+    }
+    if (c.type === 'wire') need(caps.wire?.available === true, `wire consumer (variant ${v.name}): ${caps.wire?.reason ?? 'not detected'}; it needs a second tap in a peer namespace, which tunbench creates`);
+    for (const g of [v.workload.generator, ...(v.workload.background ? [v.workload.background] : [])]) {
+    if (g.type === 'iperf3') {
+      need(caps.iperf3?.available === true, `iperf3 (variant ${v.name}): ${caps.iperf3?.reason ?? 'not detected'}`);
+    } else if (g.type === 'trafgen') {
       need(caps.trafgen.available, `trafgen (variant ${v.name}): ${caps.trafgen.reason}`);
       if (v.probes.level === 'full' && backend === 'tracepoint' && !g.qdisc) {
         out.push(`variant ${v.name}: trafgen with qdisc: false bypasses the qdisc and the net:net_dev_* tracepoints, so the full level's tracepoint attach point cannot see its packets; set generator.qdisc: true, or use a kernel with kprobes`);
@@ -67,6 +89,7 @@ export function missingRequirements(caps: Capabilities, variants: ResolvedVarian
       if (v.probes.level === 'full' && backend === 'tracepoint' && g.xmit_mode === 'start_xmit') {
         out.push(`variant ${v.name}: pktgen xmit_mode start_xmit calls the driver directly and skips the net:net_dev_* tracepoints; use xmit_mode: queue_xmit with the tracepoint backend`);
       }
+    }
     }
     if (v.workload.tap.queueMode !== 'default') {
       need(caps.tun.queueModeSwitch === true, `variant ${v.name}: tap.queueMode ${v.workload.tap.queueMode} needs tunbench's tun patch (kernel/: tun.queue_mode), which kernel ${caps.kernel.release} does not have; use target: vm with vm.kernel: patched`);

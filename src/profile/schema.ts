@@ -1,6 +1,7 @@
 // The profile schema: the one source of truth for what a profile may say. It validates
 // profiles (strict: unknown keys are errors) and yields profiles/profile.schema.json.
 import { z } from 'zod'; import { METRIC_NAMES, type MetricName } from '../metrics.ts';
+import { QDISC_KINDS } from '../lab/qdisc.ts';
 
 /** The tap device(s) of the lab. */
 export const TapSchema = z.strictObject({
@@ -13,6 +14,11 @@ export const TapSchema = z.strictObject({
    * tun patch, see kernel/) the ptr_ring or the old sk_receive_queue, set through
    * /sys/module/tun/parameters/queue_mode before the queue is attached. */
   queueMode: z.enum(['default', 'ring', 'skq']).default('default'),
+  /** The tap's root qdisc, set with tc in the lab namespace before any traffic and read back
+   * (recorded per trial): default leaves the one the kernel attached (pfifo_fast here);
+   * noqueue makes dev_queue_xmit call tun_net_xmit directly; fq_codel and fq need
+   * CONFIG_NET_SCH_FQ_CODEL / CONFIG_NET_SCH_FQ. */
+  qdisc: z.enum(QDISC_KINDS).default('default'),
 });
 
 /** trafgen (netsniff-ng): raw frames via AF_PACKET on the tap. */
@@ -47,7 +53,24 @@ export const PktgenSchema = z.strictObject({
   xmit_mode: z.enum(['queue_xmit', 'start_xmit']).default('queue_xmit'),
 });
 
-export const GeneratorSchema = z.discriminatedUnion('type', [TrafgenSchema, PktgenSchema]);
+/** iperf3 flows (Debian's iperf3, --json): the client in the lab namespace, the server behind
+ * the tap (consumer wire: in the wire's peer namespace). The trial's window is the measurement:
+ * the client runs rampUp (iperf3 --omit) + duration (+1 s so it outlives the window) seconds. */
+export const Iperf3Schema = z.strictObject({
+  type: z.literal('iperf3'),
+  protocol: z.enum(['tcp', 'udp']).default('tcp'),
+  /** Parallel streams (-P). */
+  streams: z.number().int().min(1).max(128).default(1),
+  /** Target bits/s per stream (-b); 0 = unlimited. iperf3's own UDP default is 1 Mbit/s, so set it for UDP. */
+  bitrate: z.number().int().min(0).max(1e12).optional(),
+  /** Bytes per write (-l): the TCP write size, or the UDP datagram payload (at most MTU - 28 to avoid fragments). */
+  length: z.number().int().min(1).max(1_048_576).optional(),
+});
+
+/** A flood generator (trafgen or pktgen): what workload.background may be. */
+export const FloodSchema = z.discriminatedUnion('type', [TrafgenSchema, PktgenSchema]);
+
+export const GeneratorSchema = z.discriminatedUnion('type', [TrafgenSchema, PktgenSchema, Iperf3Schema]);
 
 /** The sink consumer: a small C reader of the tap fd(s). */
 export const SinkSchema = z.strictObject({
@@ -70,12 +93,29 @@ export const GuestSchema = z.strictObject({
   vhost: z.enum(['auto', 'on', 'off']).default('auto'),
 });
 
-export const ConsumerSchema = z.discriminatedUnion('type', [SinkSchema, GuestSchema]);
+/** The wire consumer (sink/tunbench-wire): reads the lab tap and writes every frame into a peer
+ * tap in a peer namespace (and the peer's frames back), so a real receiver (the iperf3 server)
+ * sits behind the tap under test. Only the lab tap is the queue under test. */
+export const WireSchema = z.strictObject({
+  type: z.literal('wire'),
+  /** Frames per direction per wake-up at most. */
+  batch: z.number().int().min(1).max(4096).default(64),
+  /** CPU to pin the wire to; -1 = no pinning; 'auto' = the lowest CPU not used by the generator. */
+  cpu: z.union([z.number().int().min(-1), z.literal('auto')]).default('auto'),
+  /** tx_queue_len of the peer tap (its queue carries the receiver's ACKs back to the lab). */
+  peerTxQueueLen: z.number().int().min(1).max(65536).default(1000),
+});
+
+export const ConsumerSchema = z.discriminatedUnion('type', [SinkSchema, GuestSchema, WireSchema]);
 
 export const WorkloadSchema = z.strictObject({
   tap: TapSchema.default(TapSchema.parse({})),
   generator: GeneratorSchema.default(TrafgenSchema.parse({ type: 'trafgen' })),
   consumer: ConsumerSchema.default(SinkSchema.parse({ type: 'sink' })),
+  /** A flood running beside the generator for the whole trial (started before it, stopped
+   * after it), e.g. trafgen filling the queue while iperf3 flows are measured. Its report is
+   * kept in the trial's readings; the metrics count every packet through the tap. */
+  background: FloodSchema.optional(),
 });
 
 export const ProbesSchema = z.strictObject({
@@ -179,7 +219,10 @@ export const ProfileSchema = z.strictObject({
 export type Tap = z.infer<typeof TapSchema>;
 export type TrafgenOptions = z.infer<typeof TrafgenSchema>;
 export type PktgenOptions = z.infer<typeof PktgenSchema>;
+export type Iperf3GeneratorOptions = z.infer<typeof Iperf3Schema>;
+export type FloodOptions = z.infer<typeof FloodSchema>;
 export type GeneratorOptions = z.infer<typeof GeneratorSchema>;
+export type WireOptions = z.infer<typeof WireSchema>;
 export type SinkOptions = z.infer<typeof SinkSchema>;
 export type GuestOptions = z.infer<typeof GuestSchema>;
 export type ConsumerOptions = z.infer<typeof ConsumerSchema>;

@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { METRICS } from '../metrics.ts';
-import type { ReportModel } from './model.ts';
+import { kpps, SENT_LOST_NOTE, type ReportModel } from './model.ts';
 
 const require = createRequire(import.meta.url);
 
@@ -48,6 +48,11 @@ export function renderHtml(model: ReportModel): string {
   const rows = model.headline.rows.map((r) => `<tr><th>${e(r.variant)}${r.baseline ? ' (baseline)' : ''}<span class="chg">${r.trials} trials</span></th>${r.cells.map((c) => `<td class="${e(c.verdict)}"><b>${e(c.text)}</b>${c.ci ? `<span class="chg">${e(c.ci)}</span>` : ''}${c.change ? `<span class="chg">${e(c.change)}${c.verdict && c.verdict !== 'baseline' ? ` · ${e(c.verdict)}` : ''}</span>` : ''}</td>`).join('')}</tr>`).join('\n');
   const figures = model.charts.map((c) => `<figure><canvas id="chart-${e(c.id)}" width="540" height="320" role="img" aria-label="${e(c.title)}"></canvas><figcaption><b>${e(c.title)}.</b> ${e(c.caption)}</figcaption></figure>`).join('\n');
   const cross = model.crossChecks.map((x) => `<tr class="${x.check.ok ? '' : 'fail'}"><td>${e(x.variant)}</td><td>${x.trial}</td><td>${e(x.check.name)}</td><td class="num">${x.check.probe}</td><td class="num">${x.check.counter}</td><td class="num">${(x.check.relativeDifference * 100).toFixed(3)}%</td><td class="num">${x.check.allowedShortBy ? `exact; probe may be ${x.check.allowedShortBy} short (a read in flight at attach)` : `${(x.check.tolerance * 100).toFixed(2)}%`}</td><td>${x.check.ok ? 'ok' : 'DISAGREE'}</td></tr>`).join('\n');
+  const sentLost = model.sentLost
+    ? `<section id="sent-lost"><h2>Sent and lost</h2><table><thead><tr><th>variant</th><th>qdisc</th><th>generator</th><th>consumer</th><th>sent</th><th>delivered</th><th>qdisc drops</th><th>tun drops</th><th>lost</th><th>lost ratio</th></tr></thead><tbody>
+${model.sentLost.map((r) => `<tr><th>${e(r.variant)}</th><td>${e(r.qdisc)}</td><td>${e(r.generator)}</td><td>${e(r.consumer)}</td>${[r.sentKpps, r.deliveredKpps, r.qdiscDropKpps, r.tunDropKpps, r.lostKpps].map((v) => `<td class="num">${kpps(v)}</td>`).join('')}<td class="num">${r.lostRatio === null ? '-' : `${(r.lostRatio * 100).toFixed(2)}%`}</td></tr>`).join('\n')}
+</tbody></table><p class="chg">${e(SENT_LOST_NOTE)}</p></section>`
+    : '';
   const warnings = model.warnings.length ? `<ul class="warnings">${model.warnings.map((w) => `<li>${e(w)}</li>`).join('')}</ul>` : '<p>None.</p>';
   const kernels = model.kernels ? `<section id="kernels"><h2>Kernels</h2><table><thead><tr><th></th>${model.kernels.columns.map((c) => `<th>${e(c)}</th>`).join('')}</tr></thead><tbody>${model.kernels.rows.map((r) => `<tr><th>${e(r.label)}</th>${r.values.map((v) => `<td>${e(v)}</td>`).join('')}</tr>`).join('')}</tbody></table></section>\n` : '';
   const env = model.environment.map((x) => `<tr><th>${e(x.label)}</th><td>${e(x.value)}</td></tr>`).join('');
@@ -65,7 +70,8 @@ export function renderHtml(model: ReportModel): string {
 ${rows}
 </tbody></table>
 <p class="chg">Each cell: median [distribution-free interval of the median from order statistics, with its real coverage; none below 6 trials]; below it the change against the baseline (Hodges-Lehmann estimate; paired by round within one run, else unpaired), the two-sided p-value of no change with the effect size, and the verdict. Hover a column for the metric's definition.</p></section>
-${kernels}<section id="charts"><h2>Charts</h2><div class="charts">
+${kernels}${sentLost}
+<section id="charts"><h2>Charts</h2><div class="charts">
 ${figures}
 </div></section>
 <section id="cross-check"><h2>Probes versus kernel counters</h2>

@@ -1,5 +1,5 @@
 // summary.md: the verdict, the headline table and the PNG charts, for CI job pages and pull requests.
-import type { ReportModel } from './model.ts';
+import { kpps, SENT_LOST_NOTE, type ReportModel } from './model.ts';
 
 const cell = (s: string) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 
@@ -21,6 +21,11 @@ export function renderMarkdown(model: ReportModel, pngs: Map<string, string>): s
     lines.push('## Kernels', '', `| | ${model.kernels.columns.map(cell).join(' | ')} |`, `|---|${model.kernels.columns.map(() => '---').join('|')}|`);
     for (const r of model.kernels.rows) lines.push(`| ${cell(r.label)} | ${r.values.map(cell).join(' | ')} |`);
     lines.push('');
+  }
+  if (model.sentLost) {
+    lines.push('## Sent and lost (Kpps)', '', '| variant | qdisc | generator | consumer | sent | delivered | qdisc drops | tun drops | lost | lost ratio |', '|---|---|---|---|---|---|---|---|---|---|');
+    for (const r of model.sentLost) lines.push(`| ${cell(r.variant)} | ${cell(r.qdisc)} | ${cell(r.generator)} | ${r.consumer} | ${[r.sentKpps, r.deliveredKpps, r.qdiscDropKpps, r.tunDropKpps, r.lostKpps].map(kpps).join(' | ')} | ${r.lostRatio === null ? '-' : `${(r.lostRatio * 100).toFixed(2)}%`} |`);
+    lines.push('', SENT_LOST_NOTE, '');
   }
   for (const c of model.charts) {
     const file = pngs.get(c.id);

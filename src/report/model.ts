@@ -8,7 +8,7 @@ import type { MetricName } from '../metrics.ts';
 import type { CrossCheck, Result } from '../types.ts';
 import { buildCharts, type ChartSpec, type ReportVariant } from './charts.ts';
 
-export const HEADLINE_METRICS: MetricName[] = ['xmit_pps', 'rx_pps', 'probe_cpu_pct', 'offered_pps', 'drop_ratio', 'occupancy_mean', 'occupancy_p99', 'lock_contention_count', 'latency_p50_ns', 'latency_p99_ns'];
+export const HEADLINE_METRICS: MetricName[] = ['xmit_pps', 'rx_pps', 'probe_cpu_pct', 'offered_pps', 'drop_ratio', 'lost_ratio', 'goodput_bps', 'occupancy_mean', 'occupancy_p99', 'lock_contention_count', 'latency_p50_ns', 'latency_p99_ns'];
 
 export interface HeadlineCell {
   /** The median. */
@@ -19,8 +19,25 @@ export interface HeadlineCell {
   verdict: MetricComparison['verdict'] | 'baseline' | '';
 }
 
+/** One row of the sent/lost table (Kpps, medians over the variant's measured trials). */
+export interface SentLostRow {
+  variant: string;
+  /** tap.qdisc asked for, and the kind(s) tc read back in its trials. */
+  qdisc: string;
+  generator: string;
+  consumer: string;
+  sentKpps: number | null;
+  deliveredKpps: number | null;
+  qdiscDropKpps: number | null;
+  tunDropKpps: number | null;
+  lostKpps: number | null;
+  lostRatio: number | null;
+}
+
 export interface ReportModel {
   title: string;
+  /** Sent/lost accounting per variant (null when no trial has qdisc readings: results from before it existed). */
+  sentLost: SentLostRow[] | null;
   verdict: { level: 'pass' | 'fail' | 'info' | 'unknown'; text: string };
   headline: { metrics: MetricName[]; rows: { variant: string; baseline: boolean; trials: number; cells: HeadlineCell[] }[] };
   charts: ChartSpec[];
@@ -70,6 +87,41 @@ function verdictOf(input: ReportInput, crossFails: number): ReportModel['verdict
   if (!regressed.length && count('insufficient') === cs.length) return { level: 'info', text: `Not judged: too few trials for the significance test. ${text}` };
   return { level: regressed.length ? 'fail' : 'pass', text };
 }
+
+function sentLostRows(rvs: ReportVariant[], cmp: Comparison): SentLostRow[] | null {
+  if (!rvs.some((rv) => rv.variant.trials.some((t) => t.readings?.qdisc))) return null;
+  return rvs.map((rv) => {
+    const sv = cmp.summary.variants.find((x) => x.variant === rv.label);
+    const med = (m: MetricName) => sv?.metrics[m]?.median ?? null;
+    const k = (m: MetricName) => {
+      const v = med(m);
+      return v === null ? null : v / 1e3;
+    };
+    const w = rv.variant.workload;
+    const readBack = [...new Set(rv.variant.trials.map((t) => t.readings?.qdisc?.kind).filter((x): x is string => !!x))];
+    const g = w.generator;
+    const gen = g.type === 'trafgen' ? `trafgen x${g.cpus}${g.qdisc ? '' : ' (bypass)'}` : g.type === 'pktgen' ? `pktgen x${g.threads}` : `iperf3 ${g.protocol} x${g.streams}`;
+    return {
+      variant: rv.label,
+      qdisc: readBack.length && !(readBack.length === 1 && readBack[0] === w.tap.qdisc) ? `${w.tap.qdisc} (${readBack.join(', ')})` : w.tap.qdisc,
+      generator: w.background ? `${gen} + background ${w.background.type}` : gen,
+      consumer: w.consumer.type,
+      sentKpps: k('sent_pps'),
+      deliveredKpps: k('rx_pps'),
+      qdiscDropKpps: k('qdisc_drop_pps'),
+      tunDropKpps: k('drop_pps'),
+      lostKpps: k('lost_pps'),
+      lostRatio: med('lost_ratio'),
+    };
+  });
+}
+
+/** A cell of the sent/lost table. */
+export function kpps(v: number | null): string {
+  return v === null ? '-' : v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2);
+}
+
+export const SENT_LOST_NOTE = 'Kpps over the window, medians over each variant\'s measured trials (so the columns need not add up; each trial\'s own accounts close exactly, see the cross-checks). sent = delivered + qdisc drops + tun drops + queued; sent counts every packet handed to the tap (from the qdisc\'s counters; with noqueue from the tap\'s), delivered is the consumer\'s rate, lost = qdisc drops + tun drops. A drop the sender is told about (a qdisc drop, or tun\'s under noqueue) is sent and lost, even where trafgen or pktgen then sends the frame again.';
 
 export function buildReportModel(input: ReportInput): ReportModel {
   const rvs = reportVariants(input.results);
@@ -130,8 +182,10 @@ export function buildReportModel(input: ReportInput): ReportModel {
       { label: `${tag}vhost-net / KVM`, value: `${yes(c.vhostNet)}; ${yes(c.kvm)}` },
     ];
   });
+  const sentLost = sentLostRows(rvs, cmp);
   return {
     kernels: kernelsSideBySide(input.results),
+    sentLost,
     title: input.title ?? (input.results.length > 1 ? `tunbench: ${input.results[0]!.id} vs ${input.results[1]!.id}` : `tunbench: ${input.results[0]!.id}`),
     verdict: verdictOf(input, crossFails),
     headline: { metrics: HEADLINE_METRICS, rows },

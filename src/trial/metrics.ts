@@ -11,7 +11,55 @@
 // Rates of kernel counters use the span between the two counter reads; probe counts (lock
 // waits) use the span between the first and last sampler tick inside the window.
 import { emptyMetrics, type TrialMetrics } from '../metrics.ts';
-import type { CounterDeltas, CrossCheck, Histogram, TrialReadings } from '../types.ts';
+import type { CounterDeltas, CrossCheck, Histogram, QdiscCounters, TrialReadings } from '../types.ts';
+
+type Instant = 'quietBefore' | 'windowStart' | 'windowEnd' | 'quietAfter';
+
+/** Whether every packet of the trial went through the tap's qdisc (so its counters count them all). */
+export function allThroughQdisc(r: TrialReadings): boolean {
+  const q = r.qdisc;
+  if (!q || q.kind === 'noqueue') return false;
+  // trafgen's qdisc bypass ('accepted' without noqueue) and pktgen's start_xmit skip the qdisc.
+  const bypass = (counts: TrialReadings['generatorCounts'] | undefined, g: TrialReadings['generator'] | undefined) => counts === 'accepted' || (g?.tool === 'pktgen' && g.command.some((c) => c.includes('xmit_mode start_xmit')));
+  return !bypass(r.generatorCounts, r.generator) && !(r.background && bypass(r.backgroundCounts, r.background));
+}
+
+/**
+ * Sent/lost accounting of the lab tap between two instants (issue 13):
+ *   sent = delivered + qdisc drops + tun drops + queued
+ * `sent` is what was handed to dev_queue_xmit on the tap: from the qdisc's own counters
+ * (sent + drops + backlog change) when every packet passed it; otherwise (noqueue, a generator
+ * bypassing the qdisc) nothing counts attempts before tun, and sent = tx_packets + tx_dropped +
+ * ring change by definition. `delivered` is the tap's tx_packets (packets the reader copied
+ * out), `tunDrops` its tx_dropped, `queued` the qdisc backlog change + the ring's occupancy
+ * change (known only with probes; 0 over the quiet span). A drop the sender is told about
+ * (NET_XMIT_DROP) is sent and lost, even where trafgen or pktgen then sends the frame again.
+ */
+export interface TapAccounts {
+  sent: number;
+  delivered: number;
+  qdiscDrops: number;
+  tunDrops: number;
+  queued: number;
+  lost: number;
+  /** Where `sent` came from. */
+  sentSource: 'qdisc' | 'tap';
+}
+
+export function tapAccounts(r: TrialReadings, from: Instant, to: Instant, ringChange = 0): TapAccounts | null {
+  const q = r.qdisc;
+  if (!q) return null;
+  const a: QdiscCounters = q.at[from];
+  const b: QdiscCounters = q.at[to];
+  const delivered = r.tap[to].tx_packets - r.tap[from].tx_packets;
+  const tunDrops = r.tap[to].tx_dropped - r.tap[from].tx_dropped;
+  const viaQdisc = allThroughQdisc(r);
+  const qdiscDrops = q.kind === 'noqueue' ? 0 : b.drops - a.drops;
+  const backlogChange = q.kind === 'noqueue' ? 0 : b.backlogPackets - a.backlogPackets;
+  const queued = backlogChange + ringChange;
+  const sent = viaQdisc ? b.sentPackets - a.sentPackets + qdiscDrops + backlogChange + ringChange : delivered + qdiscDrops + tunDrops + queued;
+  return { sent, delivered, qdiscDrops, tunDrops, queued, lost: qdiscDrops + tunDrops, sentSource: viaQdisc ? 'qdisc' : 'tap' };
+}
 
 /** Value at quantile q (0..1) of a bucketed histogram: the upper edge of the bucket holding it (lower edge for the open last bucket). */
 export function histogramQuantile(h: Histogram, q: number): number | null {
@@ -81,6 +129,7 @@ export function deriveMetrics(r: TrialReadings): TrialMetrics {
   m.cpu_generator_pct = pct(r.cpuSeconds.generator);
   m.cpu_consumer_pct = pct(r.cpuSeconds.consumer);
   m.probe_process_cpu_pct = pct(r.cpuSeconds.probes ?? null);
+  flowAndQdiscMetrics(r, m, span);
 
   const p = r.probe;
   if (!p) return m;
@@ -109,6 +158,35 @@ export function deriveMetrics(r: TrialReadings): TrialMetrics {
   }
   if (p.bpf) m.probe_cpu_pct = (p.bpf.runTimeNs / 1e9 / windowSeconds) * 100;
   return m;
+}
+
+/** The qdisc's, the accounting's and the flow's metrics (absent readings leave them null). */
+function flowAndQdiscMetrics(r: TrialReadings, m: TrialMetrics, span: number): void {
+  const q = r.qdisc;
+  if (q) {
+    const a = q.at.windowStart;
+    const b = q.at.windowEnd;
+    const qspan = (b.tNs - a.tNs) / 1e9;
+    if (qspan > 0) {
+      m.qdisc_drop_pps = (b.drops - a.drops) / qspan;
+      m.qdisc_requeue_pps = (b.requeues - a.requeues) / qspan;
+    }
+    m.qdisc_backlog_mean = mean(q.samples.backlogPackets);
+    const p = r.probe;
+    const ring = p && p.occupancyAtStart !== undefined && p.occupancyAtEnd !== undefined ? p.occupancyAtEnd - p.occupancyAtStart : 0;
+    const acc = tapAccounts(r, 'windowStart', 'windowEnd', ring);
+    if (acc) {
+      m.sent_pps = acc.sent / span;
+      m.lost_pps = acc.lost / span;
+      m.lost_ratio = acc.sent > 0 ? acc.lost / acc.sent : 0;
+    }
+  }
+  const f = r.generator?.flow;
+  if (f) {
+    m.goodput_bps = f.goodputBps;
+    m.retransmits = f.protocol === 'tcp' ? f.retransmits : null;
+    m.udp_lost_ratio = f.protocol === 'udp' && f.udpSentPackets ? (f.udpLostPackets ?? 0) / f.udpSentPackets : null;
+  }
 }
 
 /** The quiet span's counter deltas: from before the generator started to after the queue drained. */
@@ -142,7 +220,21 @@ function exact(name: string, probe: number, counter: number): CrossCheck {
 export function crossChecks(r: TrialReadings): CrossCheck[] {
   const q = quietCounters(r);
   const out = [exact('packets read: tap tx_packets (counted in tun_put_user) vs the consumer\'s count', q.tx_packets, q.consumer_packets)];
-  if (q.generator_packets !== null) {
+  const acc = tapAccounts(r, 'quietBefore', 'quietAfter');
+  if (acc && acc.sentSource === 'qdisc') {
+    // The qdisc's own count of what it was handed against the consumer's and tun's counts.
+    const delivered = q.consumer_packets;
+    out.push(exact(`sent = delivered + qdisc drops + tun drops + queued: qdisc ${r.qdisc!.kind} (sent + drops + backlog change) vs the consumer's count + qdisc drops + tx_dropped + backlog change`, acc.sent, delivered + acc.qdiscDrops + acc.tunDrops + acc.queued));
+  }
+  if (r.qdisc && r.generator?.tool !== 'iperf3' && !r.background && r.generator && r.generator.packetsSent !== null && acc) {
+    // The generator's own count: every frame it handed over, less those whose drop it was told
+    // about (it counts them as errors, trafgen and pktgen then send the frame again).
+    // Through a qdisc only its drops reach the sender (tun's return code is swallowed by
+    // sch_direct_xmit); with noqueue or a bypass, tun's NET_XMIT_DROP does.
+    const viaQdisc = acc.sentSource === 'qdisc';
+    const told = viaQdisc ? acc.qdiscDrops : acc.tunDrops;
+    out.push(exact(`packets sent (generator's count + the drops reported back to it: ${viaQdisc ? 'the qdisc\'s' : 'tun\'s'}) vs sent (sent/lost accounting)`, r.generator.packetsSent + told, acc.sent));
+  } else if (!r.qdisc && q.generator_packets !== null) {
     out.push(r.generatorCounts === 'accepted'
       ? exact('packets sent (generator, qdisc bypass: tun\'s drops are reported back to it) vs tx_packets (tap counter)', q.generator_packets, q.tx_packets)
       : exact('packets sent (generator) vs tx_packets + tx_dropped (tap counters)', q.generator_packets, q.tx_packets + q.tx_dropped));

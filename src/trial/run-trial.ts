@@ -1,9 +1,11 @@
 // One measured trial, as four steps:
-//   setUp     lab up -> consumer attached -> probes attached (queues found)
-//   measure   quiet counters -> generator -> ramp-up -> window (marks, counters, consumer
-//             snapshots, CPU times; the generator and the consumer must stay alive)
-//   finish    generator stopped -> queue drained -> quiet counters -> probes stopped ->
-//             consumer stopped
+//   setUp     lab up -> consumer attached (wire: its peer namespace and tap, the iperf3
+//             server there) -> the tap's qdisc set and read back -> probes attached
+//   measure   quiet counters -> background flood -> generator -> ramp-up -> window (marks,
+//             counters, qdisc counters and samples, consumer snapshots, CPU times; the
+//             generator and the consumer must stay alive)
+//   finish    generator stopped (iperf3: its test ends by itself) -> background stopped ->
+//             queue drained -> quiet counters -> probes stopped -> consumer stopped
 //   assemble  readings -> metrics and cross-checks (pure: src/trial/metrics.ts)
 // Everything started is stopped in reverse order whatever happens (tearDown).
 import { join } from 'node:path';
@@ -13,12 +15,15 @@ import { planCpus, cpuSecondsOf } from '../lab/cpus.ts';
 import { readDeviceCounters } from '../lab/counters.ts';
 import { createLab, type Lab } from '../lab/lab.ts';
 import { assertQueueMode } from '../lab/queue-mode.ts';
+import { modprobeQdisc, readQdisc, setQdisc, startQdiscSampler, type QdiscSampler, type QdiscState } from '../lab/qdisc.ts';
 import { emptyMetrics } from '../metrics.ts';
 import type { Profile } from '../profile/schema.ts';
 import type { ProgressEvent } from '../progress.ts';
 import { startProbes, type RunningProbes } from '../probes/start.ts';
-import type { Capabilities, PlannedTrial, ProbeBackend, ResolvedVariant, TrialReadings, TrialResult } from '../types.ts';
+import type { Capabilities, DeviceCounters, PlannedTrial, ProbeBackend, QdiscCounters, QdiscReadings, ResolvedVariant, TrialReadings, TrialResult } from '../types.ts';
 import { startGuestConsumer } from '../workload/consumers/guest.ts';
+import { createWirePeer, startWire, type WirePeer } from '../workload/consumers/wire.ts';
+import { startIperf3Server, type RunningIperf3Server } from '../workload/generators/iperf3.ts';
 import { startSink, type RunningSink } from '../workload/consumers/sink.ts';
 import { startGenerator, type RunningGenerator } from '../workload/generators/start.ts';
 import { crossChecks, deriveMetrics, quietCounters } from './metrics.ts';
@@ -42,7 +47,18 @@ interface Running {
   consumer: RunningSink | null;
   probes: RunningProbes | null;
   gen: RunningGenerator | null;
+  /** workload.background's flood. */
+  background: RunningGenerator | null;
+  /** The wire consumer's far end and the iperf3 server in it. */
+  peer: WirePeer | null;
+  server: RunningIperf3Server | null;
+  qdiscSampler: QdiscSampler | null;
+  /** The qdisc kind tc read back after setting it. */
+  qdiscKind: string | null;
 }
+
+/** Qdisc counters are sampled this often during the window (one netlink dump per sample). */
+export const QDISC_SAMPLE_MS = 50;
 
 const monotonicNs = () => Number(process.hrtime.bigint());
 
@@ -52,6 +68,7 @@ async function watchfully(ms: number, r: Running, signal: AbortSignal): Promise<
   const racers: Promise<string | null>[] = [sleep(ms, undefined, { signal }).then(() => null, () => 'interrupted')];
   // An in-kernel generator (pktgen) may end by itself when it has sent its count.
   if (r.gen && r.gen.pids.length > 0) racers.push(r.gen.exited.then(() => 'the generator exited during the window', () => 'the generator exited during the window'));
+  if (r.background && r.background.pids.length > 0) racers.push(r.background.exited.then(() => 'the background flood exited during the window', () => 'the background flood exited during the window'));
   if (r.consumer) racers.push(r.consumer.exited.then(() => 'the consumer exited during the window', () => 'the consumer exited during the window'));
   const why = await Promise.race(racers);
   if (why === 'interrupted') throw new UserError('interrupted');
@@ -74,10 +91,22 @@ async function drain(consumer: RunningSink, maxMs = 3000, quietMs = 200): Promis
   return { complete: false, seconds: (Date.now() - t0) / 1000 };
 }
 
-/** Whether the generator's count includes packets tun dropped (see TrialReadings.generatorCounts). */
-function generatorCounts(variant: ResolvedVariant): TrialReadings['generatorCounts'] {
-  const g = variant.workload.generator;
-  return g.type === 'trafgen' && !g.qdisc ? 'accepted' : 'offered';
+/** Whether the generator's count includes packets tun dropped (see TrialReadings.generatorCounts):
+ * tun's NET_XMIT_DROP reaches the sender when nothing queues before the driver (trafgen's
+ * qdisc bypass, or the noqueue qdisc), and trafgen then sends the frame again. */
+export function generatorCounts(g: { type: string; qdisc?: boolean }, qdisc: string): TrialReadings['generatorCounts'] {
+  return g.type === 'trafgen' && (g.qdisc === false || qdisc === 'noqueue') ? 'accepted' : 'offered';
+}
+
+function generatorCpuCount(g: { type: string; cpus?: number; threads?: number } | undefined): number {
+  if (!g) return 0;
+  return g.type === 'trafgen' ? g.cpus ?? 1 : g.type === 'pktgen' ? g.threads ?? 1 : 0;
+}
+
+
+function qdiscCounters(s: QdiscState): QdiscCounters {
+  const q = s.root;
+  return { kind: q.kind, sentPackets: q.sentPackets, sentBytes: q.sentBytes, drops: q.drops, overlimits: q.overlimits, requeues: q.requeues, backlogPackets: q.backlogPackets, backlogBytes: q.backlogBytes, tNs: monotonicNs() };
 }
 
 function rawName(planned: PlannedTrial, variant: ResolvedVariant): string {
@@ -88,12 +117,20 @@ async function setUp(planned: PlannedTrial, variant: ResolvedVariant, ctx: Trial
   const w = variant.workload;
   r.lab = await createLab(w.tap);
   const lab = r.lab;
-  const generatorCount = w.generator.type === 'trafgen' ? w.generator.cpus : w.generator.threads;
-  const cpus = planCpus(generatorCount, w.consumer.type === 'sink' ? w.consumer.cpu : 'auto');
-  r.consumer = w.consumer.type === 'sink'
-    ? await startSink({ netns: lab.netns, dev: lab.tap, queues: lab.queues, options: w.consumer, cpu: cpus.consumer })
-    : await startGuestConsumer({ netns: lab.netns, dev: lab.tap, queues: lab.queues, options: w.consumer, cpu: cpus.consumer, consoleLog: join(ctx.resultDir, 'raw', `${rawName(planned, variant)}.guest-console.log`) });
+  // Generator CPUs: the profile's flood (trafgen cpus, pktgen threads) or the background's; iperf3 is not pinned.
+  const generatorCount = Math.max(generatorCpuCount(w.generator), generatorCpuCount(w.background));
+  const c = w.consumer;
+  const cpus = planCpus(generatorCount, c.type === 'sink' || c.type === 'wire' ? c.cpu : 'auto');
+  if (c.type === 'sink') r.consumer = await startSink({ netns: lab.netns, dev: lab.tap, queues: lab.queues, options: c, cpu: cpus.consumer });
+  else if (c.type === 'wire') {
+    r.peer = await createWirePeer({ labNetns: lab.netns, labTap: lab.tap, mtu: w.tap.mtu, txQueueLen: c.peerTxQueueLen });
+    r.consumer = await startWire({ netns: lab.netns, dev: lab.tap, peer: r.peer, cpu: cpus.consumer, batch: c.batch });
+    if (w.generator.type === 'iperf3') r.server = await startIperf3Server({ netns: r.peer.netns, bind: r.peer.peerAddress });
+  } else r.consumer = await startGuestConsumer({ netns: lab.netns, dev: lab.tap, queues: lab.queues, options: c, cpu: cpus.consumer, consoleLog: join(ctx.resultDir, 'raw', `${rawName(planned, variant)}.guest-console.log`) });
   if (w.tap.queueMode !== 'default') base.queueMode = assertQueueMode(r.consumer.pid, w.tap.queueMode, lab.queues);
+  // The qdisc once the reader holds the tap (carrier up), before any traffic; read back.
+  await modprobeQdisc(w.tap.qdisc);
+  r.qdiscKind = (await setQdisc(lab.netns, lab.tap, w.tap.qdisc)).root.kind;
   const level = planned.probeLevel;
   if (level === 'off') return;
   const offsets = ctx.caps.sampler?.offsets;
@@ -116,6 +153,9 @@ async function setUp(planned: PlannedTrial, variant: ResolvedVariant, ctx: Trial
 type WindowReadings = Pick<TrialReadings, 'capacity' | 'queues' | 'window' | 'cpuSeconds'> & {
   tap: Partial<TrialReadings['tap']>;
   consumer: Partial<TrialReadings['consumer']>;
+  qdisc: Partial<QdiscReadings['at']>;
+  qdiscSamples: QdiscReadings['samples'] | null;
+  peerTap: Partial<NonNullable<TrialReadings['peerTap']>>;
 };
 
 async function measure(planned: PlannedTrial, variant: ResolvedVariant, ctx: TrialContext, r: Running): Promise<WindowReadings> {
@@ -126,17 +166,27 @@ async function measure(planned: PlannedTrial, variant: ResolvedVariant, ctx: Tri
     const s = await consumer.snapshot();
     return { tNs: s.tNs, packets: s.packets, bytes: s.bytes };
   };
-  const readings: WindowReadings = { capacity: lab.capacity, queues: lab.queues, window: { startNs: 0, endNs: 0 }, tap: {}, consumer: {}, cpuSeconds: { generator: null, consumer: null } };
+  const qdiscAt = async () => qdiscCounters(await readQdisc(lab.netns, lab.tap));
+  const readings: WindowReadings = { capacity: lab.capacity, queues: lab.queues, window: { startNs: 0, endNs: 0 }, tap: {}, consumer: {}, cpuSeconds: { generator: null, consumer: null }, qdisc: {}, qdiscSamples: null, peerTap: {} };
   // Quiet span starts: nothing flows yet.
   readings.tap.quietBefore = await tapAt();
+  readings.qdisc.quietBefore = await qdiscAt();
   readings.consumer.quietBefore = await consumerAt();
-  r.gen = await startGenerator({ netns: lab.netns, dev: lab.tap, generator: variant.workload.generator, sinkPid: consumer.pid });
+  if (r.peer) readings.peerTap.quietBefore = await peerTapAt(r.peer);
+  const w = variant.workload;
+  if (w.background) r.background = await startGenerator({ netns: lab.netns, dev: lab.tap, generator: w.background, sinkPid: consumer.pid });
+  r.gen = await startGenerator({
+    netns: lab.netns, dev: lab.tap, generator: w.generator, sinkPid: consumer.pid,
+    ...(r.peer && r.server ? { flow: { server: r.peer.peerAddress, port: r.server.port, rampUpSeconds: ctx.profile.rampUp, durationSeconds: ctx.profile.duration } } : {}),
+  });
   await watchfully(ctx.profile.rampUp * 1000, r, ctx.signal);
 
   await r.probes?.markWindowStart();
   readings.window.startNs = monotonicNs();
   readings.tap.windowStart = await tapAt();
+  readings.qdisc.windowStart = await qdiscAt();
   readings.consumer.windowStart = await consumerAt();
+  r.qdiscSampler = await startQdiscSampler(lab.netns, lab.tap, QDISC_SAMPLE_MS);
   const cpuGen0 = cpuSecondsOf(r.gen.pids);
   const cpuCon0 = cpuSecondsOf([consumer.pid]);
   const cpuProbes0 = r.probes ? cpuSecondsOf([r.probes.pid]) : null;
@@ -154,8 +204,12 @@ async function measure(planned: PlannedTrial, variant: ResolvedVariant, ctx: Tri
     }
   }
   readings.tap.windowEnd = await tapAt();
+  readings.qdisc.windowEnd = await qdiscAt();
   readings.consumer.windowEnd = await consumerAt();
   readings.window.endNs = monotonicNs();
+  const series = await r.qdiscSampler.stop();
+  r.qdiscSampler = null;
+  readings.qdiscSamples = { intervalMs: QDISC_SAMPLE_MS, backlogPackets: series.samples.map((x) => x.root.backlogPackets), drops: series.samples.map((x) => x.root.drops), requeues: series.samples.map((x) => x.root.requeues) };
   await r.probes?.markWindowEnd();
   const cpuGen1 = cpuSecondsOf(r.gen.pids);
   const cpuCon1 = cpuSecondsOf([consumer.pid]);
@@ -168,11 +222,19 @@ async function measure(planned: PlannedTrial, variant: ResolvedVariant, ctx: Tri
   return readings;
 }
 
+async function peerTapAt(peer: WirePeer): Promise<DeviceCounters & { tNs: number }> {
+  return { ...(await readDeviceCounters(peer.netns, peer.tap)), tNs: monotonicNs() };
+}
+
 async function tearDown(r: Running): Promise<void> {
   // Reverse order; each step tolerant of the others having failed.
+  await r.qdiscSampler?.stop().catch(() => undefined);
   await r.gen?.stop().catch(() => undefined);
+  await r.background?.stop().catch(() => undefined);
   await r.probes?.stop().catch(() => undefined);
+  await r.server?.stop().catch(() => undefined);
   await r.consumer?.stop().catch(() => undefined);
+  await r.peer?.destroy().catch(() => undefined);
   await r.lab?.destroy().catch(() => undefined);
 }
 
@@ -197,7 +259,7 @@ export async function runTrial(planned: PlannedTrial, variant: ResolvedVariant, 
     probe: null,
     rawProbeFile: null,
   };
-  const r: Running = { lab: null, consumer: null, probes: null, gen: null };
+  const r: Running = { lab: null, consumer: null, probes: null, gen: null, background: null, peer: null, server: null, qdiscSampler: null, qdiscKind: null };
   try {
     await setUp(planned, variant, ctx, r, base);
     const partial = await measure(planned, variant, ctx, r);
@@ -205,17 +267,36 @@ export async function runTrial(planned: PlannedTrial, variant: ResolvedVariant, 
     // finish: stop the generator, let the reader empty the queue, close the quiet span.
     base.generator = await r.gen!.stop();
     r.gen = null;
+    const background = r.background ? await r.background.stop() : null;
+    r.background = null;
     const drained = await drain(r.consumer!);
     partial.tap.quietAfter = { ...(await readDeviceCounters(r.lab!.netns, r.lab!.tap)), tNs: monotonicNs() };
+    partial.qdisc.quietAfter = qdiscCounters(await readQdisc(r.lab!.netns, r.lab!.tap));
+    if (r.peer) partial.peerTap.quietAfter = await peerTapAt(r.peer);
     const s = await r.consumer!.snapshot();
     partial.consumer.quietAfter = { tNs: s.tNs, packets: s.packets, bytes: s.bytes };
     const probe = r.probes ? await r.probes.stop() : null;
     r.probes = null;
+    await r.server?.stop();
+    r.server = null;
     base.consumer = await r.consumer!.stop();
     r.consumer = null;
 
     // assemble (pure)
-    const readings: TrialReadings = { ...partial, tap: partial.tap as TrialReadings['tap'], consumer: partial.consumer as TrialReadings['consumer'], drain: drained, generator: base.generator, generatorCounts: generatorCounts(variant), probe };
+    const w = variant.workload;
+    const { qdisc: qdiscAt, qdiscSamples, peerTap, ...rest } = partial;
+    const readings: TrialReadings = {
+      ...rest,
+      tap: partial.tap as TrialReadings['tap'],
+      consumer: partial.consumer as TrialReadings['consumer'],
+      drain: drained,
+      generator: base.generator,
+      generatorCounts: generatorCounts(w.generator, r.qdiscKind ?? w.tap.qdisc),
+      probe,
+      qdisc: { requested: w.tap.qdisc, kind: r.qdiscKind ?? 'unknown', at: qdiscAt as QdiscReadings['at'], samples: qdiscSamples ?? { intervalMs: QDISC_SAMPLE_MS, backlogPackets: [], drops: [], requeues: [] } },
+      ...(w.background ? { background, backgroundCounts: generatorCounts(w.background, r.qdiscKind ?? w.tap.qdisc) } : {}),
+      ...(peerTap.quietBefore && peerTap.quietAfter ? { peerTap: peerTap as NonNullable<TrialReadings['peerTap']> } : {}),
+    };
     base.readings = readings;
     base.windowSeconds = (readings.window.endNs - readings.window.startNs) / 1e9;
     base.metrics = deriveMetrics(readings);

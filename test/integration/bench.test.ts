@@ -53,9 +53,13 @@ test('bench --profile quick measures a real tap, and probes agree with the kerne
     // reader's count, trafgen's count against tx_packets + tx_dropped, the sampler's drops
     // (kfree_skb located in tun_net_xmit) against tx_dropped.
     const byName = (s: string) => t.crossCheck.find((c) => c.name.startsWith(s))!;
-    assert.equal(t.crossCheck.length, 3);
+    // ... and the sent/lost accounts: the qdisc's count of what it was handed against the
+    // reader's count + qdisc drops + tx_dropped.
+    assert.equal(t.crossCheck.length, 4);
+    assert.ok(byName('sent = delivered').ok);
     assert.equal(byName('packets read').probe, t.counters!.tx_packets);
     assert.equal(byName('packets read').counter, t.counters!.consumer_packets);
+    // One trafgen CPU: nothing is dropped in the qdisc, so nothing is reported back to trafgen.
     assert.equal(byName('packets sent').probe, t.generator!.packetsSent);
     assert.equal(byName('drops').counter, t.counters!.tx_dropped);
     assert.ok(t.crossCheck.every((c) => c.ok), JSON.stringify(t.crossCheck));

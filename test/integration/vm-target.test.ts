@@ -80,7 +80,8 @@ test('queue-compare-quick: sk_receive_queue vs ring on the patched kernel, pktge
       assert.ok(Math.max(...tr.probe!.occupancySeries.values) > 0, `occupancy seen in ${v.name} mode`);
       // The per-packet counts (kprobe:tun_net_xmit, skb_copy_datagram_iovec) close exactly too;
       // pktgen's drops are not traced (its skbs are shared), so no drops-by-reason check.
-      assert.deepEqual(tr.crossCheck.map((c) => c.name.split(' ')[0]), ['packets', 'packets', 'packets', 'copies'], tr.crossCheck.map((c) => c.name).join('; '));
+      // The sent/lost accounts ('sent = ...': the qdisc's count) close exactly as well.
+      assert.deepEqual(tr.crossCheck.map((c) => c.name.split(' ')[0]), ['packets', 'sent', 'packets', 'packets', 'copies'], tr.crossCheck.map((c) => c.name).join('; '));
       // pktgen for real: every packet it sent was accepted or dropped by the tap.
       assert.equal(tr.generator?.tool, 'pktgen');
       assert.ok((tr.generator?.packetsSent ?? 0) > 1000, `pktgen sent ${tr.generator?.packetsSent}`);
