@@ -52,6 +52,8 @@ const HELP = `usage: tunbench bench [options]     (npm run bench -- [options])
                           candidate kernel against the base kernel. The verdict goes into the
                           report (and gate.json)
   --no-report             do not render report.html, summary.md and the PNG charts
+  --bisect                for git bisect run: exit 125 (skip) instead of 2 whenever the commit
+                          cannot be built, booted, run or judged; 0 and 1 unchanged
 
 Exit codes: 0 success; 1 --gate found a regression; 2 could not run or judge (bad input,
 missing capability, failed trials, too few trials to judge), with a message.`;
@@ -120,7 +122,22 @@ export function applyOverrides(profile: Profile, o: { duration?: number; repetit
   return parsed.data;
 }
 
+/** With --bisect, every 'could not run or judge' (exit 2, or an error: a kernel that does not
+ * build or boot, too few trials) becomes 125, which git bisect run reads as 'skip this commit';
+ * 0 (good) and 1 (a regression: bad) pass through. */
 export async function main(argsIn: string[]): Promise<number> {
+  if (!argsIn.includes('--bisect')) return benchMain(argsIn);
+  try {
+    const code = await benchMain(argsIn);
+    if (code === 2) console.error('tunbench: cannot judge this commit: exit 125 (git bisect run skips it)');
+    return code === 2 ? 125 : code;
+  } catch (e) {
+    console.error(`tunbench: cannot judge this commit (${(e as Error).message.split('\n')[0]}): exit 125 (git bisect run skips it)`);
+    return 125;
+  }
+}
+
+async function benchMain(argsIn: string[]): Promise<number> {
   const args = argsIn.map((a, i) => (a === '--gate' && (i === argsIn.length - 1 || argsIn[i + 1]!.startsWith('--')) ? `--gate=${GATE_SELF}` : a));
   const { values, tokens } = parseArgs({
     args,
@@ -139,6 +156,7 @@ export async function main(argsIn: string[]): Promise<number> {
       progress: { type: 'string' },
       gate: { type: 'string' },
       'no-report': { type: 'boolean', default: false },
+      bisect: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,

@@ -149,3 +149,8 @@ test('QMP: greeting, capabilities, stop and cont over a unix socket; errors and 
   }
   await assert.rejects(connectQmp(join(dir, 'absent.sock'), 300), /cannot reach QEMU's monitor/);
 });
+
+test('bench --bisect: anything that cannot run or judge is 125 (skip), never 2', async () => {
+  assert.equal(await bench(['--bisect', '--profile', '/nonexistent/profile.yaml']), 125);
+  assert.equal(await bench(['--bisect', '--kernel', 'a=debian', '--kernel', 'a=patched']), 125);
+});
