@@ -10,6 +10,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<{ main(arg
   gate: { summary: 'pass/fail regression verdict between a baseline and a candidate', load: () => import('./commands/gate.ts') },
   baseline: { summary: 'save or list named baselines', load: () => import('./commands/baseline.ts') },
   report: { summary: 'render the HTML/PNG/Markdown report of a result or comparison', load: () => import('./commands/report.ts') },
+  kernel: { summary: 'build a kernel source tree for the VM target (cached), list builds', load: () => import('./commands/kernel.ts') },
 };
 
 function usage(): string {
