@@ -95,8 +95,8 @@ export function missingBuildPackages(): string[] {
 export function checkTree(tree: string): string {
   const abs = resolve(tree);
   if (!existsSync(abs)) throw new UserError(`kernel tree not found: ${abs}`, { hint: 'pass the top folder of a Linux source tree (the one with the top Makefile and Kconfig)' });
-  try { accessSync(abs, constants.R_OK | constants.X_OK); } catch { throw new UserError(`kernel tree not readable: ${abs}`, { hint: 'fix its permissions, or run tunbench as a user who can read it' }); }
   if (!statSync(abs).isDirectory()) throw new UserError(`not a folder: ${abs}`, { hint: 'pass the top folder of a Linux source tree, not a file (a bzImage goes to --kernel PATH directly)' });
+  try { accessSync(abs, constants.R_OK | constants.X_OK); } catch { throw new UserError(`kernel tree not readable: ${abs}`, { hint: 'fix its permissions, or run tunbench as a user who can read it' }); }
   if (!isKernelTree(abs)) throw new UserError(`not a Linux source tree: ${abs} (needs a top Makefile, Kconfig and arch/x86)`, { hint: 'pass the top folder of a Linux source tree (git clone of linux, or an unpacked linux-source tarball)' });
   // Kbuild refuses O= builds of a tree configured in place ("source tree is not clean").
   const inTree = ['.config', 'include/config', 'arch/x86/include/generated'].filter((p) => existsSync(join(abs, p)));
