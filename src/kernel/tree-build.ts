@@ -293,6 +293,10 @@ export async function buildKernelTree(tree: string, o: TreeBuildOptions = {}): P
     const release = rel.stdout.trim().split('\n').at(-1) ?? '';
     if (rel.exitCode !== 0 || !release) fail('make kernelrelease', rel.exitCode ?? 1);
     const buildSeconds = (Date.now() - started) / 1000;
+    // A tree edited while it was being built: what was built is neither the old nor the new state.
+    if ((await buildKey(real, fragmentText)).key !== key) {
+      throw new UserError(`${real} changed while it was being built: nothing was cached`, { hint: 'run the same command again (the build is incremental)' });
+    }
 
     // Publish: a temp folder renamed into place.
     const tmp = join(cache, `.tree-${key}.tmp-${process.pid}`);

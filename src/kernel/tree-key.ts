@@ -59,7 +59,9 @@ function hashFile(h: Hash, file: string): void {
 async function gitKey(tree: string): Promise<TreeKey> {
   const git = (args: string[]) => execa('git', ['-C', tree, ...args], { stripFinalNewline: false, encoding: 'buffer', maxBuffer: 1 << 30 });
   const h = createHash('sha256');
-  const commit = (await execa('git', ['-C', tree, 'rev-parse', 'HEAD'])).stdout.trim();
+  const head = await execa('git', ['-C', tree, 'rev-parse', '--verify', '-q', 'HEAD'], { reject: false });
+  if (head.exitCode !== 0) return stampKey(tree); // no commit yet: stamp it like any other tree
+  const commit = head.stdout.trim();
   h.update(`git ${commit}\n`);
   const diff = (await git(['diff', 'HEAD', '--binary', '--no-ext-diff', '--no-textconv'])).stdout as Uint8Array;
   h.update(`diff ${diff.length}\n`).update(diff);

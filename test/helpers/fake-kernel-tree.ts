@@ -2,7 +2,8 @@
 // olddefconfig, bzImage, kernelrelease, honouring O=), Kconfig, arch/x86 and
 // scripts/kconfig/merge_config.sh. Its "bzImage" is a copy of src.c; every build appends a
 // line to O/builds.log (so a test can tell an incremental build from a cold one). A src.c
-// containing BROKEN fails like gcc; olddefconfig drops any CONFIG_*NOT_IN_TREE* line.
+// containing BROKEN fails like gcc; a file named mutate is appended to during the build (a
+// user editing the tree meanwhile); olddefconfig drops any CONFIG_*NOT_IN_TREE* line.
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,6 +17,7 @@ bzImage:
 \t@echo "  CC      init/main.o"
 \t@if grep -q BROKEN src.c; then echo "  CC      kernel/fork.o"; echo "src.c:1:1: error: expected ';' before 'BROKEN'"; echo "    1 | BROKEN"; echo "make[2]: *** [scripts/Makefile.build:250: src.o] Error 1"; exit 1; fi
 \t@mkdir -p $(O)/arch/x86/boot && cp src.c $(O)/arch/x86/boot/bzImage && echo built >> $(O)/builds.log
+\t@if [ -f mutate ]; then echo x >> mutate; fi
 kernelrelease:
 \t@echo 6.1.0-fake
 `;

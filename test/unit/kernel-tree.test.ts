@@ -189,3 +189,17 @@ test('buildKernelTree: a failing build is a UserError with the compiler\'s last 
     return true;
   });
 });
+
+test('a git repository without a commit is stamped', async () => {
+  const t = fresh();
+  await execa('git', ['init', '-q', t]);
+  assert.equal((await treeKey(t)).kind, 'stamp');
+});
+
+test('a tree edited during its build is not cached', async () => {
+  const t = fresh();
+  writeFileSync(join(t, 'mutate'), '');
+  const cacheDir = join(tmp, `cache-${++n}`);
+  await assert.rejects(buildKernelTree(t, { cacheDir, fragment: fragment(FRAG), checkTools: false }), /changed while it was being built: nothing was cached/);
+  assert.deepEqual(listTreeBuilds(cacheDir), []);
+});
