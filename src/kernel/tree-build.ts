@@ -116,10 +116,15 @@ async function compilerVersion(): Promise<string> {
   return r.exitCode === 0 ? r.stdout.split('\n')[0] ?? '' : 'no gcc';
 }
 
+/** A fragment's option lines (CONFIG_X=v, "# CONFIG_X is not set"), trimmed: what merge_config.sh reads. Comments do not count. */
+export function fragmentOptions(fragmentText: string): string {
+  return fragmentText.split('\n').map((l) => l.trim()).filter((l) => /^CONFIG_[A-Za-z0-9_]+=/.test(l) || /^# CONFIG_[A-Za-z0-9_]+ is not set$/.test(l)).join('\n');
+}
+
 /** The cache key of building `tree` (checked) with `fragmentText`, and the tree's own key. */
 export async function buildKey(tree: string, fragmentText: string): Promise<{ key: string; tree: TreeKey }> {
   const t = await treeKey(tree);
-  const key = sha(`tunbench kernel tree build\nrecipe ${RECIPE_VERSION}\narch ${ARCH}\ncc ${await compilerVersion()}\ntree ${t.kind} ${t.hash}\nfragment ${sha(fragmentText)}\n`).slice(0, 16);
+  const key = sha(`tunbench kernel tree build\nrecipe ${RECIPE_VERSION}\narch ${ARCH}\ncc ${await compilerVersion()}\ntree ${t.kind} ${t.hash}\nfragment ${sha(fragmentOptions(fragmentText))}\n`).slice(0, 16);
   return { key, tree: t };
 }
 

@@ -46,6 +46,8 @@ test('stamp key (not a git tree): stable, changes when a file changes or is touc
   assert.equal(a.tree.kind, 'stamp');
   assert.equal((await buildKey(t, FRAG)).key, a.key, 'nothing changed: same key');
   assert.notEqual((await buildKey(t, `${FRAG}CONFIG_VETH=y\n`)).key, a.key, 'fragment changed');
+  assert.equal((await buildKey(t, `# another comment\n${FRAG}\n`)).key, a.key, "a fragment's comments do not count");
+  assert.notEqual((await buildKey(t, `${FRAG}# CONFIG_VETH is not set\n`)).key, a.key, '"is not set" lines do');
   const when = new Date('2024-01-01T00:00:00Z');
   utimesSync(join(t, 'src.c'), when, when);
   const touched = await buildKey(t, FRAG);
