@@ -40,6 +40,7 @@ export async function main(args: string[]): Promise<number> {
     if (positionals.length) throw new UserError('kernel list takes no arguments', { hint: "see 'tunbench kernel --help'" });
     const builds = listTreeBuilds();
     if (values.json) console.log(JSON.stringify(builds, null, 2));
+    else if (!builds.length) console.error(`no cached kernel builds in ${defaultTreeCache()}`);
     else for (const b of builds) console.log(`${b.release.padEnd(24)} ${b.builtAt}  ${b.tree}${b.commit ? ` @${b.commit.slice(0, 12)}${b.dirty ? '+' : ''}` : ''}  ${b.image}`);
     return 0;
   }
