@@ -135,8 +135,8 @@ function makeEnv(): NodeJS.ProcessEnv {
   return env;
 }
 
-/** A Kbuild progress line ("  CC      init/main.o"): left out of a failure's excerpt. */
-const QUIET_LINE = /^ {2}[A-Z][A-Z0-9_]{1,11}( \[M\])? +\S/;
+/** A Kbuild progress line ("  CC      init/main.o") or make's directory notes: left out of a failure's excerpt. */
+const QUIET_LINE = /^ {2}[A-Z][A-Z0-9_]{1,11}( \[M\])? +\S|^g?make(\[\d+\])?: (Entering|Leaving) directory /;
 
 /** The last `n` lines of a build log that are not Kbuild progress lines. */
 export function failureExcerpt(log: string, n = 15): string[] {
@@ -253,9 +253,11 @@ export async function buildKernelTree(tree: string, o: TreeBuildOptions = {}): P
     if (again) { log(`kernel: ${real}: built meanwhile by another tunbench: ${dir}`); return again; }
     const logFile = join(obj, 'build.log');
     writeFileSync(logFile, `tunbench kernel build ${real} (${what}), key ${key}, ${new Date().toISOString()}\n`);
-    const make = (args: string[], onLine?: (l: string) => void) => step('make', ['-C', real, `O=${obj}`, `ARCH=${ARCH}`, ...args], { logFile, onLine });
+    let stepStart = 0; // where the last step's output starts in the log: a failure shows that step only
+    const run = (cmd: string, args: string[], onLine?: (l: string) => void) => { stepStart = statSync(logFile).size; return step(cmd, args, { logFile, onLine }); };
+    const make = (args: string[], onLine?: (l: string) => void) => run('make', ['-C', real, `O=${obj}`, `ARCH=${ARCH}`, ...args], onLine);
     const fail = (stepName: string, code: number): never => {
-      const excerpt = failureExcerpt(readFileSync(logFile, 'latin1'));
+      const excerpt = failureExcerpt(readFileSync(logFile).subarray(stepStart).toString('latin1'));
       throw new UserError(`${stepName} failed (exit ${code}) for ${real}; its last lines:\n${excerpt.map((l) => `    ${l}`).join('\n')}\n  full log: ${logFile}`, {
         hint: `read ${logFile}; the command and its folder are at the top of each step in it`,
       });
@@ -270,18 +272,18 @@ export async function buildKernelTree(tree: string, o: TreeBuildOptions = {}): P
     if (rc !== 0) fail('make tinyconfig', rc);
     const merge = join(real, 'scripts/kconfig/merge_config.sh');
     if (!existsSync(merge)) throw new UserError(`${real} has no scripts/kconfig/merge_config.sh: the tree is too old for tunbench's configuration step`, { hint: 'use a kernel tree of 3.17 or later' });
-    rc = await step('sh', [merge, '-m', '-O', obj, cfg, fragment], { logFile });
+    rc = await run('sh', [merge, '-m', '-O', obj, cfg, fragment]);
     if (rc !== 0) fail('merge_config.sh', rc);
     rc = await make(['olddefconfig']);
     if (rc !== 0) fail('make olddefconfig', rc);
     const configText = readFileSync(cfg, 'utf8');
+    if (before && before.text === configText) utimesSync(cfg, before.mtime, before.mtime);
     const lost = lostFragmentLines(fragmentText, configText);
     if (lost.length) {
       throw new UserError(`${lost.length} option(s) of ${fragment} did not survive configuration of ${real} (too old or too new a tree for them, or a dependency missing from the fragment):\n${lost.map((l) => `    ${l}`).join('\n')}\n  config: ${cfg}`, {
         hint: 'look the options up in the tree (grep -rn "config NAME" --include=Kconfig*); options renamed in your tree need a matching fragment line',
       });
     }
-    if (before && before.text === configText) utimesSync(cfg, before.mtime, before.mtime);
 
     log(`kernel: building bzImage with make -j${jobs} (log: ${logFile})`);
     const t0 = Date.now();
