@@ -204,12 +204,15 @@ export function lostFragmentLines(fragmentText: string, configText: string): str
     m = /^# (CONFIG_[A-Za-z0-9_]+) is not set$/.exec(l);
     if (m) have.set(m[1]!, 'n');
   }
-  const lost: string[] = [];
+  const wanted = new Map<string, string>(); // a later line for the same option wins, as in merge_config.sh
   for (const raw of fragmentText.split('\n')) {
     const l = raw.trim();
-    let opt: string, want: string;
     let m = /^(CONFIG_[A-Za-z0-9_]+)=(.*)$/.exec(l);
-    if (m) { opt = m[1]!; want = m[2]!; } else if ((m = /^# (CONFIG_[A-Za-z0-9_]+) is not set$/.exec(l))) { opt = m[1]!; want = 'n'; } else continue;
+    if (m) wanted.set(m[1]!, m[2]!);
+    else if ((m = /^# (CONFIG_[A-Za-z0-9_]+) is not set$/.exec(l))) wanted.set(m[1]!, 'n');
+  }
+  const lost: string[] = [];
+  for (const [opt, want] of wanted) {
     const got = have.get(opt);
     const off = got === undefined || got === 'n';
     if (want === 'n' ? !off : got !== want) lost.push(`${opt}=${want} (now: ${got === undefined ? 'absent: this tree has no such option, or a dependency is off' : got === 'n' ? 'not set' : got})`);
@@ -280,7 +283,10 @@ export async function buildKernelTree(tree: string, o: TreeBuildOptions = {}): P
     if (before && before.text === configText) utimesSync(cfg, before.mtime, before.mtime);
     const lost = lostFragmentLines(fragmentText, configText);
     if (lost.length) {
-      throw new UserError(`${lost.length} option(s) of ${fragment} did not survive configuration of ${real} (too old or too new a tree for them, or a dependency missing from the fragment):\n${lost.map((l) => `    ${l}`).join('\n')}\n  config: ${cfg}`, {
+      const rejected = join(obj, '.config.rejected');
+      writeFileSync(rejected, configText);
+      if (before) { writeFileSync(cfg, before.text); utimesSync(cfg, before.mtime, before.mtime); } // the object folder keeps its last good configuration
+      throw new UserError(`${lost.length} option(s) of ${fragment} did not survive configuration of ${real} (too old or too new a tree for them, or a dependency missing from the fragment):\n${lost.map((l) => `    ${l}`).join('\n')}\n  the configuration they were missing from: ${rejected}`, {
         hint: 'look the options up in the tree (grep -rn "config NAME" --include=Kconfig*); options renamed in your tree need a matching fragment line',
       });
     }

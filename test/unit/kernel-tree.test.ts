@@ -118,6 +118,7 @@ test('lostFragmentLines: values that changed, options that vanished, =n and "is 
   assert.match(lost[1]!, /^CONFIG_C=y \(now: not set\)/);
   assert.match(lost[2]!, /^CONFIG_E=n \(now: y\)/);
   assert.match(lost[3]!, /^CONFIG_GONE=y \(now: absent/);
+  assert.deepEqual(lostFragmentLines('CONFIG_B=y\nCONFIG_B=m\n', cfg), [], 'the last line of an option counts');
 });
 
 test('failureExcerpt keeps the compiler\'s lines, not Kbuild\'s progress lines', () => {
@@ -189,6 +190,8 @@ test('buildKernelTree: a failing build is a UserError with the compiler\'s last 
     assert.ok(e instanceof UserError);
     assert.match(e.message, /1 option\(s\) of .* did not survive/);
     assert.match(e.message, /CONFIG_NOT_IN_TREE=y \(now: absent/);
+    const rejected = /missing from: (\S+)/.exec(e.message)?.[1] ?? '';
+    assert.doesNotMatch(readFileSync(rejected, 'utf8'), /NOT_IN_TREE/);
     return true;
   });
 });
