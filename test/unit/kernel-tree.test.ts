@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { execa } from 'execa';
 import { UserError } from '../../src/errors.ts';
-import { buildKernelTree, buildKey, checkTree, failureExcerpt, isKernelTree, listTreeBuilds, lostFragmentLines } from '../../src/kernel/tree-build.ts';
+import { buildKernelTree, buildKey, checkTree, failureExcerpt, isKernelTree, listTreeBuilds, lostFragmentLines, missingBuildPackages } from '../../src/kernel/tree-build.ts';
 import { treeKey } from '../../src/kernel/tree-key.ts';
 import { fakeKernelTree } from '../helpers/fake-kernel-tree.ts';
 
@@ -208,4 +208,24 @@ test('a tree edited during its build is not cached', async () => {
   const cacheDir = join(tmp, `cache-${++n}`);
   await assert.rejects(buildKernelTree(t, { cacheDir, fragment: fragment(FRAG), checkTools: false }), /changed while it was being built: nothing was cached/);
   assert.deepEqual(listTreeBuilds(cacheDir), []);
+});
+
+test('missing build tools: a UserError naming the Debian packages, before anything is built', async () => {
+  const t = fresh();
+  const path = process.env.PATH;
+  process.env.PATH = join(tmp, 'empty-path');
+  try {
+    const pkgs = missingBuildPackages();
+    for (const p of ['build-essential', 'flex', 'bison', 'bc', 'dwarves']) assert.ok(pkgs.includes(p), `${p} in ${pkgs.join(' ')}`);
+    const cacheDir = join(tmp, `cache-${++n}`);
+    await assert.rejects(buildKernelTree(t, { cacheDir, fragment: fragment(FRAG) }), (e: unknown) => {
+      assert.ok(e instanceof UserError);
+      assert.match(e.message, /needs tools this machine lacks: Debian packages build-essential flex bison/);
+      assert.match(e.hint ?? '', /^apt-get install build-essential flex bison/);
+      return true;
+    });
+    assert.equal(existsSync(cacheDir), false, 'refused before touching the cache');
+  } finally {
+    process.env.PATH = path;
+  }
 });
