@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Build a small x86_64 kernel from Debian's linux-source-6.1 with the tun
 # sk_receive_queue patch. One command; a cached build is reused.
-# Output: .cache/kernel/build-<hash>/bzImage, printed on the last line.
+# Output: .cache/kernel/build-<hash>/bzImage (+ .config, headers/), printed on the last line;
+# the configure + build step is `tunbench kernel build` (one recipe for both).
 # Env: JOBS (default: nproc).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -24,7 +25,7 @@ fi
 tarball=/usr/src/linux-source-6.1.tar.xz
 [[ -f $tarball ]] || { echo "error: $tarball missing (apt-get install linux-source-6.1)" >&2; exit 1; }
 version=$(dpkg-query -W -f '${Version}' linux-source-6.1)
-hash=$(cat <(echo "$version") "$patch" "$fragment" "$0" | sha256sum | cut -c1-12)
+hash=$(cat <(echo "$version") "$patch" "$fragment" "$0" "$root/src/kernel/tree-build.ts" | sha256sum | cut -c1-12)
 src="$cache/src-$version"
 out="$cache/build-$hash"
 
@@ -55,30 +56,20 @@ if [[ ! -f $applied ]]; then
   cp "$patch" "$applied"
 fi
 
-obj="$cache/obj-$hash"
-mkdir -p "$obj"
+# Configure and build: the same recipe as `tunbench kernel build PATH` (src/kernel/tree-build.ts:
+# tinyconfig + config.fragment, every fragment line checked, bzImage out of tree), which caches
+# it in $cache/tree-<key>/ keyed by the tree's files and the fragment. This folder adds the
+# uapi headers kernel/test/selftest-vm.sh compiles against.
+[[ -f $root/node_modules/tsx/package.json ]] || { echo "error: node_modules missing; run bash scripts/setup.sh first" >&2; exit 1; }
 start=$(date +%s)
-make -C "$src" O="$obj" ARCH=x86_64 -s tinyconfig >&2
-"$src/scripts/kconfig/merge_config.sh" -m -O "$obj" "$obj/.config" "$fragment" >&2
-make -C "$src" O="$obj" ARCH=x86_64 -s olddefconfig >&2
-# Every fragment line must have survived olddefconfig (a dependency missing
-# from the fragment would silently drop an option).
-missing=0
-while IFS= read -r line; do
-  [[ $line =~ ^CONFIG_([A-Z0-9_]+)=(.*)$ ]] || continue
-  opt=${BASH_REMATCH[1]} val=${BASH_REMATCH[2]}
-  if [[ $val == n ]]; then
-    grep -q "^CONFIG_$opt=" "$obj/.config" && { echo "config: CONFIG_$opt should be off" >&2; missing=1; }
-  else
-    grep -qx "CONFIG_$opt=$val" "$obj/.config" || { echo "config: CONFIG_$opt=$val not set" >&2; missing=1; }
-  fi
-done < "$fragment"
-((missing == 0)) || { echo "error: config fragment not fully applied (see above)" >&2; exit 1; }
-
-make -C "$src" O="$obj" ARCH=x86_64 -j"$jobs" -s bzImage >&2
-mkdir -p "$out.tmp"
-cp "$obj/arch/x86/boot/bzImage" "$obj/.config" "$out.tmp/"
-make -C "$src" O="$obj" ARCH=x86_64 -s INSTALL_HDR_PATH="$out.tmp/headers" headers_install >&2
+image=$(node "$root/bin/tunbench.js" kernel build "$src" ${JOBS:+--jobs "$JOBS"} | tail -n1)
+[[ -f $image ]] || { echo "error: tunbench kernel build printed no bzImage" >&2; exit 1; }
+rm -rf "$out.tmp" && mkdir -p "$out.tmp"
+cp "$image" "$(dirname "$image")/.config" "$out.tmp/"
+hdrobj="$cache/obj-headers-$hash"
+rm -rf "$hdrobj" && mkdir -p "$hdrobj"
+make -C "$src" O="$hdrobj" ARCH=x86_64 -s INSTALL_HDR_PATH="$out.tmp/headers" headers_install >&2
+rm -rf "$hdrobj"
 rm -rf "$out" && mv "$out.tmp" "$out"
 echo "built in $(( $(date +%s) - start )) s" >&2
 echo "$out/bzImage"

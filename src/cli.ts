@@ -10,6 +10,7 @@ const COMMANDS: Record<string, { summary: string; hidden?: boolean; load: () => 
   gate: { summary: 'pass/fail regression verdict between a baseline and a candidate', load: () => import('./commands/gate.ts') },
   baseline: { summary: 'save or list named baselines', load: () => import('./commands/baseline.ts') },
   report: { summary: 'render the HTML/PNG/Markdown report of a result or comparison', load: () => import('./commands/report.ts') },
+  kernel: { summary: 'build a kernel source tree for the VM target (cached), list builds', load: () => import('./commands/kernel.ts') },
   'vm-worker': { summary: '(internal) run trials inside a worker VM of a multi-kernel run', load: () => import('./commands/vm-worker.ts'), hidden: true },
 };
 
