@@ -11,7 +11,7 @@ import { checkRunInput, runProfile } from '../run.ts';
 import { parseMetrics } from './gate.ts';
 import { insideVm, runProfileInVm } from '../vm/target.ts';
 import { needsSeveralVms, runProfileOnKernels } from '../vm/kernels-run.ts';
-import { crossKernels, parseKernelArg, type KernelArg } from '../profile/kernels.ts';
+import { crossKernels, kernelSpecProblem, parseKernelArg, vmGroups, type KernelArg } from '../profile/kernels.ts';
 import { gateWithinRun } from '../analysis/run-gate.ts';
 
 /** The profile crossed with named kernels, validated again. */
@@ -192,6 +192,10 @@ async function benchMain(argsIn: string[]): Promise<number> {
   if (profile.target === 'vm' && !insideVm()) {
     // The guest's CPUs are the VM's (vm.cpus, per variant); the guest checks again against what it got.
     const problems = [...new Set(resolveVariants(profile).flatMap((v) => profileProblems([v], [...Array((v.vm ?? profile.vm).cpus).keys()])))];
+    for (const g of vmGroups(resolveVariants(profile), profile.vm)) {
+      const p = kernelSpecProblem(g.vm.kernel);
+      if (p) problems.push(`${kernelArgs.length ? '--kernel' : 'vm.kernel'} ${g.name}: ${p}`);
+    }
     if (problems.length > 0) throw new UserError(`profile '${profile.name}' asks for what the VM or a tap cannot do:\n  - ${problems.join('\n  - ')}`, { hint: PROFILE_HINT });
     checkOutputDir(resultDirFor(profile.name, values.out).dir);
   } else checkRunInput(profile, undefined, values.out);

@@ -120,7 +120,10 @@ export async function readTunOffsets(bpftool = 'bpftool'): Promise<TunOffsets | 
   if (!existsSync(vmlinux)) return 'the kernel has no BTF (/sys/kernel/btf/vmlinux missing: CONFIG_DEBUG_INFO_BTF)';
   const dump = async (file: string, base?: string): Promise<string> => {
     const args = [...(base ? ['--base-btf', base] : []), 'btf', 'dump', 'file', file, 'format', 'raw'];
-    const r = await execa(bpftool, args, { reject: false, timeout: 30_000, maxBuffer: 256 * 1024 * 1024, stdin: 'ignore' });
+    // vmlinux's raw dump is tens of MB of text: under emulation (a TCG guest) that takes a while.
+    const timeout = process.env.TUNBENCH_IN_VM === '1' ? 180_000 : 30_000;
+    const r = await execa(bpftool, args, { reject: false, timeout, maxBuffer: 256 * 1024 * 1024, stdin: 'ignore' });
+    if (r.timedOut) throw new Error(`bpftool btf dump ${file} did not finish within ${timeout / 1000} s`);
     if ((r as { code?: string }).code === 'ENOENT') throw new Error('bpftool is not installed (apt-get install bpftool; bash scripts/setup.sh installs it)');
     if (r.exitCode !== 0) throw new Error(`bpftool btf dump ${file} failed: ${r.stderr.trim().split('\n')[0] ?? ''}`);
     return r.stdout;

@@ -5,7 +5,9 @@
 // kernel, the first one the baseline. A profile of several variants becomes VARIANT@KERNEL for
 // each pair; each is compared with its twin on the first (base) kernel, and the variants on the
 // base kernel keep the profile's own comparisons (baseline, compareTo).
+import { existsSync, statSync } from 'node:fs';
 import { basename } from 'node:path';
+import { isKernelTree } from '../kernel/tree-build.ts';
 import { UserError } from '../errors.ts';
 import type { ResolvedVariant } from '../types.ts';
 import type { Profile, VmSettings } from './schema.ts';
@@ -106,4 +108,12 @@ export function vmGroups(variants: ResolvedVariant[], fallback: VmSettings): VmG
     g.variants.push(v.name);
   }
   return groups;
+}
+
+/** What is wrong with a kernel spec, before anything is booted or built (null: fine). */
+export function kernelSpecProblem(spec: string): string | null {
+  if (spec === 'debian' || spec === 'patched') return null;
+  if (!existsSync(spec)) return `${spec} does not exist: give debian, patched, a bzImage path or a kernel source tree`;
+  if (statSync(spec).isDirectory()) return isKernelTree(spec) ? null : `${spec} is a folder but not a kernel source tree (no top Makefile, Kconfig and arch/x86): give the tree's top folder, or a bzImage`;
+  return null;
 }

@@ -15,6 +15,7 @@ import type { Result, VmEnvironment } from '../types.ts';
 import { detectAccel } from './accel.ts';
 import { fetchDebianKernel, kernelFromPath, repoRoot, type VmKernel } from './kernel-fetch.ts';
 import { crashSign, describeCrash } from './crash.ts';
+import { buildKernelTree, isKernelTree } from '../kernel/tree-build.ts';
 import { runInVm, VmRunError, type VmRunResult } from './run-in-vm.ts';
 import { watchdogSeconds } from './watchdog.ts';
 
@@ -25,7 +26,7 @@ export const NO_WALL_CLOCK_LIMIT = 7 * 24 * 3600;
 export const IN_VM_ENV = 'TUNBENCH_IN_VM';
 export const insideVm = (): boolean => process.env[IN_VM_ENV] === '1';
 
-/** vm.kernel: 'debian' (apt package), 'patched' (kernel/build.sh), or a bzImage path. */
+/** vm.kernel: 'debian' (apt package), 'patched' (kernel/build.sh), a kernel source tree (built), or a bzImage path. */
 export async function resolveVmKernel(vm: Pick<VmSettings, 'kernel' | 'modulesDir'>, log: (s: string) => void = () => undefined): Promise<VmKernel> {
   if (vm.kernel === 'debian') {
     log("vm: kernel: Debian's linux-image package (fetched once into .cache/vm)");
@@ -39,6 +40,12 @@ export async function resolveVmKernel(vm: Pick<VmSettings, 'kernel' | 'modulesDi
       throw new UserError(`kernel/build.sh failed (exit ${r.exitCode}): ${(r.all ?? '').trim().split('\n').slice(-3).join(' | ')}`, { hint: 'run bash kernel/build.sh by hand to see the whole log' });
     }
     return kernelFromPath(image, null);
+  }
+  if (isKernelTree(vm.kernel)) {
+    log(`vm: kernel: the source tree ${vm.kernel} (tunbench kernel build: cached by commit, diff and fragment)`);
+    const built = await buildKernelTree(vm.kernel, { log: (l) => log(`vm: kernel build: ${l}`) });
+    log(`vm: kernel: ${built.release} ${built.cached ? 'from the cache' : `built in ${built.seconds.toFixed(0)} s`}: ${built.image}`);
+    return kernelFromPath(built.image, null);
   }
   return kernelFromPath(vm.kernel, vm.modulesDir ?? null);
 }

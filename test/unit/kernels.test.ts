@@ -154,3 +154,11 @@ test('bench --bisect: anything that cannot run or judge is 125 (skip), never 2',
   assert.equal(await bench(['--bisect', '--profile', '/nonexistent/profile.yaml']), 125);
   assert.equal(await bench(['--bisect', '--kernel', 'a=debian', '--kernel', 'a=patched']), 125);
 });
+
+test('a kernel spec that is neither debian, patched, a file nor a kernel tree is refused before any boot', async () => {
+  const { kernelSpecProblem } = await import('../../src/profile/kernels.ts');
+  assert.equal(kernelSpecProblem('debian'), null);
+  assert.match(kernelSpecProblem('/nonexistent/bzImage') ?? '', /does not exist/);
+  assert.match(kernelSpecProblem(tmpdir()) ?? '', /not a kernel source tree/);
+  await assert.rejects(bench(['--profile', 'vm-quick', '--kernel', 'base=debian', '--kernel', `cand=${tmpdir()}`]), (e: unknown) => e instanceof UserError && /--kernel cand: .*not a kernel source tree/.test(e.message));
+});
