@@ -165,6 +165,9 @@ export async function runPlannedTrials(l: TrialLoop): Promise<RunOutcome> {
         try {
           trial = await l.execute(planned, variant, abort.signal);
         } catch (e) {
+          // Interrupted: the signal hook has saved the result as interrupted; a trial (or a VM)
+          // ended by that signal must not overwrite it as failed.
+          if (abort.signal.aborted) throw e;
           // A capability/input problem: keep the failed trial and what came before, then stop.
           const t = (e as { trial?: TrialResult }).trial;
           if (t) result.variants.find((v) => v.name === variant.name)!.trials.push(t);

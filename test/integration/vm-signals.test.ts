@@ -111,3 +111,25 @@ test('SIGHUP to a host run with a guest consumer: exit 129, the consumer\'s QEMU
   await sleep(3000);
   await hangUp(child, exited, qemu, output);
 });
+
+test('SIGTERM to a run of two kernels during a trial: exit 143, both VMs gone, the trials measured kept, the result marked interrupted', { timeout: 10 * 60_000 }, async (t) => {
+  const why = vmMissing();
+  if (why) return t.skip(why);
+  const dir = join(tmp, 'two-kernels');
+  const { child, output, exited } = startBench(['--profile', 'vm-quick', '--kernel', 'a=debian', '--kernel', 'b=debian', '--repetitions', '4', '--warmup-trials', '0', '--out', dir]);
+  // Both worker VMs are up once the host has the second one's first response.
+  await waitFor('a trial measured in VM b', 8 * 60_000, () => existsSync(join(dir, 'vm', 'b', 'response-0.json')), child, output);
+  const qemu = qemuChildren(child.pid!, `path=${dir}`);
+  assert.equal(qemu.length, 2, 'one QEMU per kernel, both still up (paused or running)');
+  child.kill('SIGTERM');
+  const code = await Promise.race([exited, sleep(60_000).then(() => 'still running' as const)]);
+  if (code === 'still running') { child.kill('SIGKILL'); for (const p of qemu) try { process.kill(p, 'SIGKILL'); } catch { /* gone */ } }
+  assert.equal(code, 143, output());
+  const left = qemu.filter(alive);
+  for (const p of left) try { process.kill(p, 'SIGKILL'); } catch { /* gone */ }
+  assert.deepEqual(left, [], 'no QEMU left');
+  const r = JSON.parse(readFileSync(join(dir, 'result.json'), 'utf8')) as Result;
+  assert.equal(r.status, 'incomplete');
+  assert.match(r.statusReason ?? '', /interrupted by SIGTERM/);
+  assert.ok(r.variants.flatMap((v) => v.trials).filter((x) => x.status === 'ok').length >= 2, 'the trials measured before the signal are kept');
+});
