@@ -100,10 +100,12 @@ export async function startProbes(o: StartProbesOptions): Promise<RunningProbes>
   };
 
   // Attached once the BEGIN probe has printed (bpftrace has attached every probe by then).
-  const deadline = Date.now() + 30_000;
+  // Under emulation (a TCG guest) bpftrace's compile and attach alone can take tens of seconds.
+  const attachSeconds = process.env.TUNBENCH_IN_VM === '1' ? 120 : 30;
+  const deadline = Date.now() + attachSeconds * 1000;
   while (!stdout.includes('tunbench-attached')) {
     if (exited) return fail(new UserError(`bpftrace could not attach the probes: ${bpftraceError(stderr)}`, { hint: `see ${scriptFile}; run tunbench doctor; or run with --probes off` }));
-    if (Date.now() > deadline) return fail(new UserError('bpftrace did not attach within 30 s', { hint: 'the machine may be overloaded; or run with --probes off' }));
+    if (Date.now() > deadline) return fail(new UserError(`bpftrace did not attach within ${attachSeconds} s`, { hint: 'the machine may be overloaded; or run with --probes off' }));
     await sleep(25);
   }
   // The handshake: one ioctl per queue, which the sampler turns into that queue's tun_file.
