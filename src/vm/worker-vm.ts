@@ -131,10 +131,12 @@ export async function bootWorkerVm(o: WorkerVmOptions): Promise<WorkerVm> {
     caps: ready.caps,
     async runTrial(planned, variant, backend, signal) {
       if (state.exit) throw new UserError(`the ${o.name} VM is gone: ${ended()}`);
+      // The host's clock: a paused guest's clock stands still, so its wall time lags the host's.
+      const startedAt = new Date().toISOString();
       const res = await ask({ kind: 'trial', planned, variant, backend }, signal);
       if (!res) throw new UserError(`the ${o.name} VM ended during trial ${planned.index}: ${ended()}`, { hint: `read its console log (${consoleLog}); the trials measured before are kept` });
-      if (res.kind === 'error') throw new WorkerTrialError(`trial ${planned.index} in the ${o.name} VM: ${res.message}`, res.hint ? { hint: res.hint } : {}, res.trial);
-      return res.trial;
+      if (res.kind === 'error') throw new WorkerTrialError(`trial ${planned.index} in the ${o.name} VM: ${res.message}`, res.hint ? { hint: res.hint } : {}, res.trial ? { ...res.trial, startedAt } : undefined);
+      return { ...res.trial, startedAt };
     },
     async shutdown() {
       try {
