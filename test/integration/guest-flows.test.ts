@@ -80,14 +80,16 @@ test('guest consumer with iperf3 under TCG: TCP 1 and 4 streams and UDP into the
     for (const c of tr.crossCheck) assert.ok(c.ok, `${v.name}: ${c.name}: ${c.probe} vs ${c.counter}`);
     assert.equal(tr.counters!.consumer_packets, tr.counters!.tx_packets, 'the guest received every frame the tap delivered');
     // Payload through the lab tap over the window against iperf3's receiver figure over its own
-    // measured seconds (ceil(duration) + 1 = 3 s covering the 2 s window). TCP: within 30%, as
-    // through the wire: the TCG guest's speed follows the host's load from second to second, and
-    // the two spans differ by a second. UDP is paced by iperf3: within 10%.
+    // measured seconds (ceil(duration) + 1 = 3 s covering the 2 s window). TCP: within 20%. The
+    // two spans differ by a second and the TCG guest's speed follows the host's load from second
+    // to second; measured: within 4% in 12 trials (tcp-guest, 3 runs) on the busy development
+    // machine, so 20% catches a real mismatch (GSO frames, a second flow) without flaking. UDP is
+    // paced by iperf3 (measured within 1.2%): within 10%.
     if (flow.protocol === 'tcp') {
       assert.equal(typeof m.retransmits, 'number', 'retransmits reported');
       assert.equal(m.udp_lost_ratio, null);
       const payloadBps = ((w.bytes - TCP_FRAME_OVERHEAD * w.packets) * 8) / w.span;
-      assert.ok(Math.abs(payloadBps / m.goodput_bps! - 1) < 0.3, `${v.name}: tap payload ${(payloadBps / 1e6).toFixed(1)} Mbit/s vs goodput ${(m.goodput_bps! / 1e6).toFixed(1)}`);
+      assert.ok(Math.abs(payloadBps / m.goodput_bps! - 1) < 0.2, `${v.name}: tap payload ${(payloadBps / 1e6).toFixed(1)} Mbit/s vs goodput ${(m.goodput_bps! / 1e6).toFixed(1)}`);
     } else {
       assert.equal(m.retransmits, null);
       assert.equal(typeof m.udp_lost_ratio, 'number', 'UDP lost ratio reported');
@@ -97,6 +99,8 @@ test('guest consumer with iperf3 under TCG: TCP 1 and 4 streams and UDP into the
     }
     const consoleLog = readFileSync(join(out, 'raw', `trial-${String(tr.index).padStart(3, '0')}-${v.name}.guest-console.log`), 'utf8');
     assert.match(consoleLog, /TBGUEST iperf3 listening on 198\.18\.0\.2:5201/);
+    // The guest's entry for the lab side is permanent (/proc/net/arp flags 0x6): it never ARPs.
+    assert.match(consoleLog, /TBGUEST neighbour 198\.18\.0\.1\s+0x1\s+0x6\s+([0-9a-f]{2}:){5}[0-9a-f]{2}\s+\*\s+eth0/);
   }
   assert.equal(qemuLeft(), false, 'QEMU is gone after the run');
 });

@@ -59,6 +59,8 @@ for a in $(cat /proc/cmdline); do case $a in tbmtu=*) MTU=\${a#tbmtu=};; tblabma
 [ -n "$MTU" ] && ip link set eth0 mtu $MTU
 ip addr add ${f.guestAddress}/${f.prefixLen} dev eth0
 [ -n "$LABMAC" ] && arp -i eth0 -s ${f.labAddress} $LABMAC
+# The entry as the kernel holds it (flags 0x6: complete and permanent), for the console log.
+echo "${GUEST_MARK} neighbour $(grep '^${f.labAddress} ' /proc/net/arp)"
 mkdir -p /tmp
 iperf3 --server --bind ${f.guestAddress} --port ${f.port} > /tmp/iperf3.log 2>&1 &
 IPID=$!
@@ -120,7 +122,10 @@ export function noSegmentationOffloadProps(help: string): string[] {
 }
 async function offloadOffProps(): Promise<string[]> {
   offloadPropsOf ??= execa(qemuBinary, ['-device', 'virtio-net-pci,help'], { reject: false, timeout: 30_000, all: true }).then((r) => noSegmentationOffloadProps(r.all ?? ''));
-  return offloadPropsOf;
+  const props = await offloadPropsOf;
+  // Without them the tap would carry TSO frames and the accounts could not close: refuse.
+  if (!props.includes('guest_tso4=off')) throw new UserError(`${qemuBinary} -device virtio-net-pci,help lists no guest_tso4 property: the guest's TCP segmentation offload cannot be turned off`, { hint: 'install a QEMU with virtio-net (apt-get install qemu-system-x86), or set TUNBENCH_QEMU' });
+  return props;
 }
 
 export interface StartGuestOptions {
