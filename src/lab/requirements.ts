@@ -8,7 +8,19 @@
 import { existsSync } from 'node:fs';
 import type { ProbeLevel } from '../profile/schema.ts';
 import type { Capabilities, ProbeBackend, ResolvedVariant } from '../types.ts';
+import { guestIperf3Files } from '../workload/consumers/guest.ts';
 import { cpuProblems } from './cpus.ts';
+
+/** Why the guest consumer cannot carry iperf3 (the binary or a library it loads is missing), or null. */
+export function guestIperf3Problem(files: () => unknown = guestIperf3Files): string | null {
+  try {
+    files();
+    return null;
+  } catch (e) {
+    const err = e as Error & { hint?: string };
+    return `${err.message}${err.hint ? `: ${err.hint}` : ''}`;
+  }
+}
 
 /** Problems in the profile itself; `usableCpus` null skips the CPU checks. Pure but for the guest kernel's existence. */
 export function profileProblems(variants: ResolvedVariant[], usableCpus: number[] | null): string[] {
@@ -29,10 +41,10 @@ export function profileProblems(variants: ResolvedVariant[], usableCpus: number[
       if (g.clone_skb > 0) add(`${where}workload.generator.clone_skb: ${g.clone_skb} > 0 is rejected on a tap (tun clears IFF_TX_SKB_SHARING); set clone_skb: 0`);
     }
     if (g.type === 'iperf3') {
-      if (c.type !== 'wire') add(`${where}workload.generator: iperf3 needs a receiver behind the tap: set workload.consumer.type: wire (the iperf3 server runs in the wire's peer namespace)${c.type === 'guest' ? '; the iperf3 server inside the guest consumer is not implemented yet' : ''}`);
+      if (c.type === 'sink') add(`${where}workload.generator: iperf3 needs a receiver behind the tap: set workload.consumer.type: wire (the iperf3 server runs in the wire's peer namespace) or guest (it runs inside the QEMU guest)`);
       if (g.protocol === 'udp' && g.length !== undefined && g.length > mtu - 28) add(`${where}workload.generator.length: ${g.length} bytes of UDP payload do not fit the tap's MTU ${mtu} (IPv4 + UDP headers take 28): IP would fragment every datagram; set length to at most ${mtu - 28}`);
       if (g.protocol === 'tcp' && g.bitrate !== undefined && g.bitrate > 0) add(`${where}workload.generator.bitrate: for TCP flows leave bitrate out (tunbench measures what TCP achieves; a paced TCP flow never fills the queue)`);
-      if (v.workload.tap.queues !== 1) add(`${where}workload.tap.queues: ${v.workload.tap.queues}; the wire forwards a single-queue tap; set tap.queues: 1`);
+      if (c.type === 'wire' && v.workload.tap.queues !== 1) add(`${where}workload.tap.queues: ${v.workload.tap.queues}; the wire forwards a single-queue tap; set tap.queues: 1`);
     } else if (c.type === 'wire' && v.workload.tap.queues !== 1) add(`${where}workload.tap.queues: ${v.workload.tap.queues}; consumer type wire reads a single-queue tap; set tap.queues: 1`);
     const b = v.workload.background;
     if (b) {
@@ -51,7 +63,8 @@ export function profileProblems(variants: ResolvedVariant[], usableCpus: number[
   return out;
 }
 
-export function missingRequirements(caps: Capabilities, variants: ResolvedVariant[], backend: ProbeBackend | null, target: 'host' | 'vm'): string[] {
+/** `guestFiles`: what resolves the guest consumer's iperf3 and its libraries (a test passes its own). */
+export function missingRequirements(caps: Capabilities, variants: ResolvedVariant[], backend: ProbeBackend | null, target: 'host' | 'vm', guestFiles: () => unknown = guestIperf3Files): string[] {
   const out: string[] = [];
   const need = (ok: boolean, msg: string) => {
     if (!ok && !out.includes(msg)) out.push(msg);
@@ -97,6 +110,12 @@ export function missingRequirements(caps: Capabilities, variants: ResolvedVarian
     if (c.type === 'guest') {
       need(caps.qemu.available, `qemu (variant ${v.name}, consumer guest): ${caps.qemu.reason}`);
       if (c.vhost === 'on') need(caps.vhostNet.available, `vhost-net (variant ${v.name}, consumer.vhost: on): ${caps.vhostNet.reason}; or vhost: auto`);
+      if (v.workload.generator.type === 'iperf3' && caps.iperf3?.available === true) {
+        // The server runs inside the guest from the host's own iperf3 binary and libraries
+        // (a missing iperf3 is reported once, by the generator's check above).
+        const why = guestIperf3Problem(guestFiles);
+        need(why === null, `iperf3 inside the guest consumer (variant ${v.name}): ${why}`);
+      }
     }
   }
   return out;

@@ -1,6 +1,7 @@
 // One measured trial, as four steps:
 //   setUp     lab up -> consumer attached (wire: its peer namespace and tap, the iperf3
-//             server there) -> the tap's qdisc set and read back -> probes attached
+//             server there; guest with iperf3: the server inside the guest, the lab tap's
+//             address) -> the tap's qdisc set and read back -> probes attached
 //   measure   quiet counters -> background flood -> generator -> ramp-up -> window (marks,
 //             counters, qdisc counters and samples, consumer snapshots, CPU times; the
 //             generator and the consumer must stay alive)
@@ -52,6 +53,8 @@ interface Running {
   /** The wire consumer's far end and the iperf3 server in it. */
   peer: WirePeer | null;
   server: RunningIperf3Server | null;
+  /** Where the iperf3 client connects: the wire's peer (server above) or the guest consumer's own server. */
+  flowServer: { address: string; port: number } | null;
   qdiscSampler: QdiscSampler | null;
   /** The qdisc kind tc read back after setting it. */
   qdiscKind: string | null;
@@ -125,8 +128,17 @@ async function setUp(planned: PlannedTrial, variant: ResolvedVariant, ctx: Trial
   else if (c.type === 'wire') {
     r.peer = await createWirePeer({ labNetns: lab.netns, labTap: lab.tap, mtu: w.tap.mtu, txQueueLen: c.peerTxQueueLen });
     r.consumer = await startWire({ netns: lab.netns, dev: lab.tap, peer: r.peer, cpu: cpus.consumer, batch: c.batch });
-    if (w.generator.type === 'iperf3') r.server = await startIperf3Server({ netns: r.peer.netns, bind: r.peer.peerAddress });
-  } else r.consumer = await startGuestConsumer({ netns: lab.netns, dev: lab.tap, queues: lab.queues, options: c, cpu: cpus.consumer, consoleLog: join(ctx.resultDir, 'raw', `${rawName(planned, variant)}.guest-console.log`) });
+    if (w.generator.type === 'iperf3') {
+      r.server = await startIperf3Server({ netns: r.peer.netns, bind: r.peer.peerAddress });
+      r.flowServer = { address: r.peer.peerAddress, port: r.server.port };
+    }
+  } else {
+    // With iperf3 the server runs inside the guest (its initramfs carries iperf3); the client
+    // in the lab namespace reaches it through the tap, which the guest's QEMU reads.
+    const guest = await startGuestConsumer({ netns: lab.netns, dev: lab.tap, queues: lab.queues, options: c, cpu: cpus.consumer, consoleLog: join(ctx.resultDir, 'raw', `${rawName(planned, variant)}.guest-console.log`), flow: w.generator.type === 'iperf3' });
+    r.consumer = guest;
+    r.flowServer = guest.flowServer;
+  }
   if (w.tap.queueMode !== 'default') base.queueMode = assertQueueMode(r.consumer.pid, w.tap.queueMode, lab.queues);
   // The qdisc once the reader holds the tap (carrier up), before any traffic; read back.
   await modprobeQdisc(w.tap.qdisc);
@@ -177,7 +189,7 @@ async function measure(planned: PlannedTrial, variant: ResolvedVariant, ctx: Tri
   if (w.background) r.background = await startGenerator({ netns: lab.netns, dev: lab.tap, generator: w.background, sinkPid: consumer.pid });
   r.gen = await startGenerator({
     netns: lab.netns, dev: lab.tap, generator: w.generator, sinkPid: consumer.pid,
-    ...(r.peer && r.server ? { flow: { server: r.peer.peerAddress, port: r.server.port, rampUpSeconds: ctx.profile.rampUp, durationSeconds: ctx.profile.duration } } : {}),
+    ...(r.flowServer ? { flow: { server: r.flowServer.address, port: r.flowServer.port, rampUpSeconds: ctx.profile.rampUp, durationSeconds: ctx.profile.duration } } : {}),
   });
   await watchfully(ctx.profile.rampUp * 1000, r, ctx.signal);
 
@@ -259,7 +271,7 @@ export async function runTrial(planned: PlannedTrial, variant: ResolvedVariant, 
     probe: null,
     rawProbeFile: null,
   };
-  const r: Running = { lab: null, consumer: null, probes: null, gen: null, background: null, peer: null, server: null, qdiscSampler: null, qdiscKind: null };
+  const r: Running = { lab: null, consumer: null, probes: null, gen: null, background: null, peer: null, server: null, flowServer: null, qdiscSampler: null, qdiscKind: null };
   try {
     await setUp(planned, variant, ctx, r, base);
     const partial = await measure(planned, variant, ctx, r);

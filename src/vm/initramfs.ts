@@ -1,8 +1,10 @@
 // The VM's initramfs: busybox-static, a generated /init, and the kernel modules it needs (with
-// their dependencies from modules.dep, loaded in order). Cached by content hash in .cache/vm/initramfs/.
+// their dependencies from modules.dep, loaded in order); a flavour may add host binaries with
+// their shared libraries (the guest consumer's iperf3). Cached by content hash in .cache/vm/initramfs/.
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, mkdtempSync, chmodSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { basename, dirname, isAbsolute, join } from 'node:path';
 import { execa } from 'execa';
 import { UserError } from '../errors.ts';
 import { repoRoot, type VmKernel } from './kernel-fetch.ts';
@@ -45,6 +47,56 @@ export interface InitramfsFlavour {
   base: string[];
   /** The /init for the module files (in load order). Default: the harness guest's initScript. */
   init: (moduleFiles: string[]) => string;
+  /** Host files copied in (each at `dest`, mode 0755). Default: none (and then the cache key is
+   * exactly what it was before files existed). */
+  files?: InitramfsFile[];
+}
+
+/** A host file for the initramfs: `src` on the host, `dest` its absolute path inside the archive. */
+export interface InitramfsFile { src: string; dest: string }
+
+/**
+ * Parse `ldd BINARY`: the path of every shared library it loads (NEEDED, resolved recursively
+ * by the dynamic loader itself) and of the loader (PT_INTERP), in ldd's order. The vDSO has no
+ * file and is left out. Libraries ldd cannot find are returned in `missing`.
+ */
+export function parseLdd(text: string): { paths: string[]; missing: string[]; isStatic: boolean } {
+  const paths: string[] = [];
+  const missing: string[] = [];
+  let isStatic = false;
+  for (const raw of text.split('\n')) {
+    const line = raw.trim();
+    if (!line) continue;
+    if (/statically linked|not a dynamic executable/.test(line)) { isStatic = true; continue; }
+    let m = /^(\S+) => not found/.exec(line);
+    if (m) { missing.push(m[1]!); continue; }
+    m = /^\S+ => (\/\S+) \(0x[0-9a-f]+\)$/.exec(line) ?? /^(\/\S+) \(0x[0-9a-f]+\)$/.exec(line);
+    if (m && !paths.includes(m[1]!)) paths.push(m[1]!);
+  }
+  return { paths, missing, isStatic };
+}
+
+/**
+ * `binary` (at `dest`) and every shared library and the dynamic loader it needs, each at the
+ * path the loader looks for it (ldd's answer; a symlink is copied as the file it points to).
+ * Throws a UserError naming what is missing.
+ */
+export function binaryWithLibraries(binary: string, dest = `/bin/${basename(binary)}`): InitramfsFile[] {
+  if (!isAbsolute(binary) || !existsSync(binary)) throw new UserError(`${binary} does not exist`, { hint: 'give the absolute path of an installed program' });
+  let text: string;
+  try {
+    text = execFileSync('ldd', [binary], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 15_000 });
+  } catch (e) {
+    const err = e as { stdout?: string; stderr?: string; code?: string };
+    // ldd exits 1 on a static binary ("not a dynamic executable"): that is fine.
+    text = `${err.stdout ?? ''}\n${err.stderr ?? ''}`;
+    if (err.code === 'ENOENT') throw new UserError('ldd is missing: the shared libraries of a guest binary cannot be resolved', { hint: 'apt-get install libc-bin' });
+    if (!/not a dynamic executable|statically linked/.test(text)) throw new UserError(`ldd ${binary} failed: ${text.trim().split('\n')[0] || 'no output'}`, { hint: 'the program must be an ELF binary for this machine' });
+  }
+  const r = parseLdd(text);
+  if (r.missing.length > 0) throw new UserError(`${binary} needs shared libraries that are not installed: ${r.missing.join(', ')}`, { hint: `reinstall its package (dpkg -S ${binary}; apt-get install --reinstall <package>)` });
+  if (!r.isStatic && r.paths.length === 0) throw new UserError(`ldd ${binary} listed no libraries and no dynamic loader`, { hint: 'check the binary (file, ldd)' });
+  return [{ src: binary, dest }, ...r.paths.map((p) => ({ src: p, dest: p }))];
 }
 
 export async function buildInitramfs(kernel: VmKernel, extraModules: string[] = [], cacheDir = defaultInitramfsCache, flavour: InitramfsFlavour = { base: baseModules, init: initScript }): Promise<string> {
@@ -60,6 +112,7 @@ export async function buildInitramfs(kernel: VmKernel, extraModules: string[] = 
   const init = flavour.init(mods.map((m) => basename(m)));
   const h = createHash('sha256').update(readFileSync(busybox)).update(init).update(kernel.release);
   for (const m of mods) h.update(m).update(readFileSync(join(kernel.modulesDir ?? '', m)));
+  for (const f of flavour.files ?? []) h.update(`file ${f.dest}`).update(readFileSync(f.src));
   const out = join(cacheDir, `${h.digest('hex').slice(0, 16)}.cpio.gz`);
   // An archive of a few bytes is what an earlier build left when its cpio was missing: rebuild it.
   if (existsSync(out) && statSync(out).size >= minArchiveBytes) return out;
@@ -71,6 +124,12 @@ export async function buildInitramfs(kernel: VmKernel, extraModules: string[] = 
     copyFileSync(busybox, join(root, 'bin/busybox'));
     chmodSync(join(root, 'bin/busybox'), 0o755);
     for (const m of mods) copyFileSync(join(kernel.modulesDir ?? '', m), join(root, 'modules', basename(m)));
+    for (const f of flavour.files ?? []) {
+      const to = join(root, f.dest);
+      mkdirSync(dirname(to), { recursive: true });
+      copyFileSync(f.src, to);
+      chmodSync(to, 0o755);
+    }
     writeFileSync(join(root, 'init'), init, { mode: 0o755 });
     // busybox's own cpio (busybox-static is needed anyway; Debian's cpio package may be absent),
     // with pipefail: a failing cpio must not leave an empty archive that the kernel cannot unpack.

@@ -28,10 +28,12 @@ test('schema: iperf3 generator, wire consumer and a background flood, strict', (
   assert.throws(() => yaml('workload: { generator: { type: iperf3, streams: 0 } }'), /streams/);
 });
 
-test('profile problems: iperf3 needs the wire, UDP length within the MTU, background only beside flows', () => {
+test('profile problems: iperf3 needs the wire or the guest, UDP length within the MTU, background only beside flows', () => {
   const probs = (body: string) => profileProblems(resolveVariants(yaml(body)), [0, 1]);
-  assert.match(probs('workload: { generator: { type: iperf3 } }').join('\n'), /iperf3 needs a receiver behind the tap: set workload\.consumer\.type: wire/);
-  assert.match(probs('workload: { generator: { type: iperf3 }, consumer: { type: guest } }').join('\n'), /inside the guest consumer is not implemented yet/);
+  assert.match(probs('workload: { generator: { type: iperf3 } }').join('\n'), /iperf3 needs a receiver behind the tap: set workload\.consumer\.type: wire .* or guest \(it runs inside the QEMU guest\)/);
+  assert.deepEqual(probs('workload: { generator: { type: iperf3 }, consumer: { type: guest } }'), [], 'the guest runs the iperf3 server');
+  assert.deepEqual(probs('workload: { tap: { queues: 2 }, generator: { type: iperf3 }, consumer: { type: guest } }'), ['workload.tap.queues: 2; consumer type guest reads a single-queue tap; set tap.queues: 1']);
+  assert.match(probs('workload: { generator: { type: iperf3, protocol: udp, length: 1473 }, consumer: { type: guest } }').join('\n'), /length: 1473 .* at most 1472/);
   assert.match(probs('workload: { generator: { type: iperf3, protocol: udp, length: 1473 }, consumer: { type: wire } }').join('\n'), /length: 1473 .* at most 1472/);
   assert.deepEqual(probs('workload: { generator: { type: iperf3, protocol: udp, length: 1472, bitrate: 1000 }, consumer: { type: wire } }'), []);
   assert.match(probs('workload: { background: { type: trafgen } }').join('\n'), /background flood runs beside measured flows/);
