@@ -7,13 +7,16 @@
  *
  * For each file descriptor of process PID that is attached to tap DEV (/proc/PID/fdinfo/N
  * says "iff:\tDEV"), takes a duplicate of it with pidfd_getfd(2) (Linux 5.6+; the duplicate
- * is the same open file, so the same tun_file) and issues one ioctl(TUNGETIFF) on it. The
- * probes' sampler (probes/sampler.bt) catches that ioctl on tracepoint
- * syscalls:sys_enter_ioctl, filtered by this program's name, and reads the file's
- * private_data: the queue's tun_file. Works for any reader: the sink, QEMU, vhost-net's
- * owner. The process name is set to "tb-handshake" for the probe's filter.
+ * is the same open file, so the same tun_file) and places it at fd HANDSHAKE_FD_BASE + i
+ * (i = 0, 1, ...). Then it renames itself to "tb-handshake" (prctl PR_SET_NAME): the
+ * probes' sampler (probes/sampler.bt) catches that rename on tracepoint task:task_rename,
+ * which fires only when a task changes its name (never per packet, never per syscall), and
+ * reads private_data of the files at those fd numbers in the renaming task's own fd table:
+ * the queues' tun_files. A syscall tracepoint would do the same but, while attached, would
+ * put every system call of every task on the kernel's syscall-tracing slow path.
+ * Works for any reader: the sink, QEMU, vhost-net's owner.
  * Output: one line "handshake N" (N = queues found) on stdout, exit 0; errors: one line on
- * stderr, exit 2 (no queue found, no permission, kernel without pidfd_getfd).
+ * stderr, exit 2 (no queue found, too many queues, no permission, no pidfd_getfd).
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -28,6 +31,10 @@
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+
+/* Keep in step with src/probes/render.ts (HANDSHAKE_FD_BASE, HANDSHAKE_MAX_QUEUES). */
+#define HANDSHAKE_FD_BASE 200
+#define HANDSHAKE_MAX_QUEUES 64
 
 static void die(const char *what, int err)
 {
@@ -61,7 +68,6 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	const char *pid = argv[1], *dev = argv[2];
-	prctl(PR_SET_NAME, "tb-handshake", 0, 0, 0);
 
 	int pidfd = (int)syscall(SYS_pidfd_open, atoi(pid), 0);
 	if (pidfd < 0)
@@ -76,13 +82,20 @@ int main(int argc, char **argv)
 	while ((e = readdir(d))) {
 		if (e->d_name[0] == '.' || !attached_to(pid, e->d_name, dev))
 			continue;
+		if (n >= HANDSHAKE_MAX_QUEUES) {
+			fprintf(stderr, "tunbench-handshake: process %s holds more than %d queues of %s\n", pid, HANDSHAKE_MAX_QUEUES, dev);
+			return 2;
+		}
 		int fd = (int)syscall(SYS_pidfd_getfd, pidfd, atoi(e->d_name), 0);
 		if (fd < 0)
 			die("pidfd_getfd", errno);
+		/* Still a tun file of DEV (the reader may have closed and reused the number)? */
 		struct ifreq ifr;
 		memset(&ifr, 0, sizeof(ifr));
 		if (ioctl(fd, TUNGETIFF, &ifr) < 0)
 			die("TUNGETIFF", errno);
+		if (dup2(fd, HANDSHAKE_FD_BASE + n) < 0)
+			die("dup2", errno);
 		close(fd);
 		n++;
 	}
@@ -91,6 +104,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "tunbench-handshake: process %s holds no queue of %s\n", pid, dev);
 		return 2;
 	}
+	/* The signal the sampler waits for: its task_rename program reads fds BASE..BASE+n-1. */
+	if (prctl(PR_SET_NAME, "tb-handshake", 0, 0, 0) < 0)
+		die("prctl(PR_SET_NAME)", errno);
 	printf("handshake %d\n", n);
 	return 0;
 }

@@ -151,17 +151,27 @@ export const METRICS = {
   probe_process_cpu_pct: {
     unit: 'percent', better: 'lower', level: 'counters',
     definition: "CPU time used by bpftrace's own process during the window (reading and printing the maps every tick), percent of one CPU.",
-    source: '/proc/PID/stat utime+stime deltas of the bpftrace process; it competes with the generator and the reader for CPUs, which probe_cpu_pct (eBPF programs only) does not show.',
+    source: 'Run time (schedstat, as cpu_generator_pct) of the bpftrace process; it competes with the generator and the reader for CPUs, which probe_cpu_pct (eBPF programs only) does not show.',
   },
   cpu_generator_pct: {
     unit: 'percent', better: 'lower', level: 'off',
     definition: 'CPU time used by the generator process during the window, percent of one CPU.',
-    source: '/proc/PID/stat utime+stime deltas.',
+    source: 'The scheduler\'s run time of every thread of the generator\'s processes (/proc/PID/task/TID/schedstat, ns), window end minus start; /proc/PID/stat utime+stime where the kernel keeps no schedstat. Null for pktgen (kernel threads).',
   },
   cpu_consumer_pct: {
     unit: 'percent', better: 'lower', level: 'off',
     definition: 'CPU time used by the consumer process during the window, percent of one CPU.',
-    source: '/proc/PID/stat utime+stime deltas.',
+    source: 'As cpu_generator_pct, for the consumer\'s process (the sink, the wire, or QEMU with all its threads).',
+  },
+  generator_cpu_ns_per_packet: {
+    unit: 'ns', better: 'lower', level: 'off',
+    definition: 'CPU time the sender spends per packet it hands to the tap: the generator\'s CPU time in the window (its system calls, the qdisc, tun_net_xmit and anything attached there run in its context) over the packets handed to the tap in the window. What a probe on the transmit path costs the sender shows here first.',
+    source: 'cpu_generator_pct\'s CPU time (schedstat) / sent packets of the window (sent/lost accounting: every attempt, drops included); floods only (null with iperf3, a background flood or pktgen).',
+  },
+  consumer_cpu_ns_per_packet: {
+    unit: 'ns', better: 'lower', level: 'off',
+    definition: 'CPU time the reader spends per packet it takes off the queue: the consumer\'s CPU time in the window over the packets it read in the window.',
+    source: 'cpu_consumer_pct\'s CPU time (schedstat) / the consumer\'s own count of packets read in the window.',
   },
 } as const satisfies Record<string, MetricInfo>;
 

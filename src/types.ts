@@ -203,9 +203,10 @@ export interface ProbeSamples {
   /** Occupancy at the first and the last tick of the window (accepted = reads + their difference). */
   occupancyAtStart?: number;
   occupancyAtEnd?: number;
-  /** Drops at tun_net_xmit in the window (skb:kfree_skb located in tun_net_xmit), all reasons. */
-  dropsTotal: number;
-  /** Those drops by reason name (FULL_RING, ...). */
+  /** Drops at tun_net_xmit in the window (skb:kfree_skb located in tun_net_xmit), all reasons;
+   * 'full' only (null at 'counters', which runs no program per drop: drops are tx_dropped's). */
+  dropsTotal: number | null;
+  /** Those drops by reason name (FULL_RING, ...); empty at 'counters'. */
   drops: Record<string, number>;
   /** 'full': packets entering tun_net_xmit on the tap (accepted + dropped); null at 'counters'. */
   xmit: number | null;
@@ -213,7 +214,7 @@ export interface ProbeSamples {
   reads: number | null;
   /** 'full': occupancy seen by each packet entering tun_net_xmit, read from its queue. */
   occupancyAtEnqueue: Histogram | null;
-  /** Per-interval counts for time-series charts (xmit and reads at 'full' only). */
+  /** Per-interval counts for time-series charts (xmit, drops and reads at 'full' only). */
   series: { intervalMs: number; xmit: number[]; drops: number[]; reads: number[] };
   /** Contended acquisitions of the queue's own locks (lock:contention_* filtered by address). */
   lock: {
@@ -223,7 +224,7 @@ export interface ProbeSamples {
   /** Queueing latency in ns (full level only). */
   latencyNs: Histogram | null;
   /** Totals since the probes attached (the quiet span), for the cross-checks. */
-  totals: { drops: number; xmit: number | null; reads: number | null };
+  totals: { drops: number | null; xmit: number | null; reads: number | null };
   /** CPU time the probes' eBPF programs ran in the window (kernel.bpf_stats_enabled, from the
    * programs' fdinfo run_time_ns/run_cnt); null where the kernel does not keep it. */
   bpf: { runTimeNs: number; runCount: number; programs: number; byProgram?: Record<string, { name?: string; runTimeNs: number; runCount: number }> } | null;
@@ -355,6 +356,8 @@ export interface VariantResult {
   trials: TrialResult[];
 }
 
+import type { ProbeCost } from './analysis/probe-cost.ts';
+
 export interface Result {
   schemaVersion: typeof RESULT_SCHEMA_VERSION;
   tool: { name: 'tunbench'; version: string };
@@ -381,4 +384,15 @@ export interface Result {
   plan: Plan;
   variants: VariantResult[];
   warnings: string[];
+  /** The stored calibration of this machine, kernel and probe scripts (tunbench calibrate),
+   * attached at run time where variants have no probes-off twins: what the probes cost. */
+  probeCalibration?: ProbeCalibrationRef;
+}
+
+/** A calibration as a result carries it: where it is stored, when measured, the cost per level. */
+export interface ProbeCalibrationRef {
+  file: string;
+  measuredAt: string;
+  rounds: number;
+  costs: Partial<Record<'counters' | 'full', ProbeCost>>;
 }

@@ -1,13 +1,14 @@
 // metrics[] -> summary: per variant and metric n, median, mean, stddev, MAD, min, max, the
 // distribution-free interval of the median (order statistics, with its real coverage), and
-// outliers in plain words; the probe overhead where probes-off twins ran. Only measured
+// outliers in plain words; what the probes cost on every side (probe-cost.ts). Only measured
 // trials count: status ok, not a warm-up, not a probe-overhead twin.
 import { METRIC_NAMES, type MetricName } from '../metrics.ts';
 import type { Result, TrialResult, VariantResult } from '../types.ts';
 import { mad, mean, median, stddev } from './descriptive.ts';
 import { medianCI } from './median-ci.ts';
 import { outlierWarnings } from './outliers.ts';
-import type { MetricSummary, ProbeOverhead, Summary, VariantSummary } from './types.ts';
+import { costFromTwins, type ProbeCost } from './probe-cost.ts';
+import type { MetricSummary, Summary, VariantSummary } from './types.ts';
 
 export interface SummaryOptions {
   confidence?: number;
@@ -40,14 +41,13 @@ export function summarizeValues(variant: string, metric: MetricName, xs: number[
   return { metric, n: xs.length, median: median(xs), mean: mean(xs), stddev: stddev(xs), mad: mad(xs), min: Math.min(...xs), max: Math.max(...xs), ciLow: ci.low, ciHigh: ci.high, ciCoverage: ci.coverage, ciNote: ci.note, outliers, warnings };
 }
 
-/** rx_pps with probes against the probes-off twins of the same variant (medians). */
-export function probeOverhead(v: VariantResult): ProbeOverhead | undefined {
-  const on = metricValues(v.trials, 'rx_pps');
-  const off = v.trials.filter((t) => t.overhead && t.status === 'ok').map((t) => t.metrics.rx_pps).filter(finite);
-  if (on.length === 0 || off.length === 0) return undefined;
-  const withProbes = median(on);
-  const probesOff = median(off);
-  return { level: v.probes.level, withProbes, probesOff, fractionBelow: 1 - withProbes / probesOff, nWithProbes: on.length, nProbesOff: off.length };
+/** What the variant's probes cost on every side: its own probes-off twins, else the run's stored calibration for its level. */
+export function probeCostOf(result: Result, v: VariantResult): ProbeCost | undefined {
+  const twins = costFromTwins(v);
+  if (twins) return twins;
+  const cal = result.probeCalibration;
+  const c = v.probes.level !== 'off' ? cal?.costs[v.probes.level] : undefined;
+  return c && cal ? { ...c, source: 'calibration', calibration: { file: cal.file, measuredAt: cal.measuredAt, rounds: cal.rounds } } : undefined;
 }
 
 export function summarize(result: Result, opts: SummaryOptions = {}): Summary {
@@ -58,8 +58,8 @@ export function summarize(result: Result, opts: SummaryOptions = {}): Summary {
       const xs = metricValues(v.trials, m);
       if (xs.length > 0) metrics[m] = summarizeValues(v.name, m, xs, o);
     }
-    const overhead = probeOverhead(v);
-    return { variant: v.name, baseline: v.baseline, trials: v.trials.filter(isMeasured).length, metrics, ...(overhead ? { probeOverhead: overhead } : {}) };
+    const cost = probeCostOf(result, v);
+    return { variant: v.name, baseline: v.baseline, trials: v.trials.filter(isMeasured).length, metrics, ...(cost ? { probeCost: cost } : {}) };
   });
   return { confidence: o.confidence, interval: 'order-statistics', seed: o.seed, variants };
 }

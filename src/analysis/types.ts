@@ -1,6 +1,7 @@
 // Analysis boundary types: metrics[] -> summary -> comparison -> gate verdict.
 // A report is rendered from these (plus the Result they came from) alone.
 import type { MetricName } from '../metrics.ts';
+import type { ProbeCost } from './probe-cost.ts';
 
 export interface MetricSummary {
   metric: MetricName;
@@ -32,19 +33,8 @@ export interface VariantSummary {
   /** Measured (non warm-up, ok) trials. */
   trials: number;
   metrics: Partial<Record<MetricName, MetricSummary>>;
-  /** With probes.measureOverhead: rx_pps with probes against the probes-off twins (medians). */
-  probeOverhead?: ProbeOverhead;
-}
-
-export interface ProbeOverhead {
-  level: string;
-  /** Median rx_pps of the measured trials (probes on) and of the probes-off twins. */
-  withProbes: number;
-  probesOff: number;
-  /** 1 - withProbes / probesOff. */
-  fractionBelow: number;
-  nWithProbes: number;
-  nProbesOff: number;
+  /** What the probes cost on every side, against probes off (twins or a calibration); absent: not measured. */
+  probeCost?: ProbeCost;
 }
 
 export interface Summary {

@@ -1,5 +1,5 @@
 // CPU placement and CPU-time accounting for the trial's processes.
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 
 export interface CpuPlan {
@@ -101,8 +101,34 @@ function countFromZero(usable: number[]): number {
 
 const TICKS_PER_SECOND = 100; // USER_HZ on Linux
 
-/** utime+stime of a process (all its threads), in seconds; null if it is gone. */
+/**
+ * CPU time of a process (all its threads), in seconds; null if it is gone. From the
+ * scheduler's own clock, /proc/PID/task/TID/schedstat (sum_exec_runtime, ns: what the
+ * per-packet CPU costs need), summed over the threads alive now; where the kernel keeps no
+ * schedstat (no CONFIG_SCHED_INFO: "0 0 0"), utime+stime of /proc/PID/stat (10 ms ticks).
+ * A thread that exits between two reads takes its time with it: the trial's processes keep
+ * their threads for the whole window.
+ */
 export function cpuSeconds(pid: number): number | null {
+  let ns = 0;
+  let any = false;
+  try {
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      try {
+        const f = readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ');
+        const run = Number(f[0]);
+        if (Number.isFinite(run) && !(run === 0 && f[1] === '0')) {
+          ns += run;
+          any = true;
+        }
+      } catch {
+        /* the thread ended between readdir and read */
+      }
+    }
+  } catch {
+    return null;
+  }
+  if (any) return ns / 1e9;
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');

@@ -1,7 +1,8 @@
 // The one-shot handshake that lets the sampler find each queue's struct tun_file: tunbench's
-// small C helper (sink/tunbench-handshake) takes a duplicate of each of the reader's tap fds
-// and issues one ioctl(TUNGETIFF) on it, which probes/sampler.bt catches on
-// syscalls:sys_enter_ioctl. Works for any reader process (sink, QEMU).
+// small C helper (sink/tunbench-handshake) takes a duplicate of each of the reader's tap fds,
+// places them at fixed fd numbers and renames itself, which probes/sampler.bt catches on
+// task:task_rename (no syscall tracepoint: see the helper's header). Works for any reader
+// process (sink, QEMU).
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';

@@ -11,9 +11,6 @@ import type { TextRange } from './kallsyms.ts';
 
 export const PROBES_DIR = fileURLToPath(new URL('../../probes/', import.meta.url));
 
-/** ioctl TUNGETIFF = _IOR('T', 210, unsigned int) (asm-generic ioctl encoding: x86, arm, riscv). */
-export const TUNGETIFF = 2 * 2 ** 30 + 4 * 2 ** 16 + 0x54 * 2 ** 8 + 210;
-
 export interface RenderParams {
   /** The reader process (its threads wait on the read side's locks; its copies are reads). */
   readerPid: number;
@@ -25,7 +22,7 @@ export interface RenderParams {
   /** The per-packet part's xmit attach point ('full' only). */
   backend: ProbeBackend | null;
   offsets: TunOffsets;
-  /** tun_net_xmit's text ranges (kallsyms): drops are recognised by location. */
+  /** tun_net_xmit's text ranges (kallsyms): drops are recognised by location ('full' only). */
   xmitRanges: TextRange[];
 }
 
@@ -62,6 +59,43 @@ export function occupancyBlocks(queues: number, o: TunOffsets): string {
   const out: string[] = [];
   for (let q = 0; q < queues; q++) {
     out.push(`\t$tf${q} = @tf[${q}];`, `\tif ($tf${q} != 0) {`, ...occupancyLines(`$tf${q}`, `$n${q}`, `$f${q}`, o, '\t\t'), `\t\t@qlen[${q}] = $n${q};`, `\t\t@qfull[${q}] = $f${q};`, '\t}');
+  }
+  return out.join('\n');
+}
+
+/** Where the handshake helper puts its copies of the reader's queue fds (sink/tfile-handshake.c). */
+export const HANDSHAKE_FD_BASE = 200;
+export const HANDSHAKE_MAX_QUEUES = 64;
+
+/**
+ * The task_rename program's body: for each queue slot, the file at fd HANDSHAKE_FD_BASE + i
+ * of the renaming task (the handshake helper) -> its tun_file, the queue's locks, the tap's
+ * net_device; prints "handshake QUEUE TUN_FILE".
+ */
+export function handshakeBlocks(queues: number, skq: boolean): string {
+  if (!Number.isInteger(queues) || queues < 1 || queues > HANDSHAKE_MAX_QUEUES) throw new UserError(`invalid queue count for the probes' handshake: ${String(queues)} (1..${HANDSHAKE_MAX_QUEUES})`);
+  const out: string[] = [];
+  for (let i = 0; i < queues; i++) {
+    const fd = HANDSHAKE_FD_BASE + i;
+    const tf = `$tf${i}`;
+    const q = `$q${i}`;
+    out.push(
+      `	if ($fdt->max_fds > ${fd}) {`,
+      `		$f${i} = *($fdt->fd + ${fd});`,
+      `		if ($f${i} != 0) {`,
+      `			${tf} = (uint64)$f${i}->private_data;`,
+      `			${q} = (uint64)*(uint16 *)(${tf} + {{TF_QUEUE_INDEX}});`,
+      `			@tf[${q}] = ${tf};`,
+      `			@lockside[${tf} + {{TF_TX_RING}} + {{RING_PRODUCER_LOCK}}] = 1;`,
+      `			@lockside[${tf} + {{TF_TX_RING}} + {{RING_CONSUMER_LOCK}}] = 2;`,
+      `			@dev = *(uint64 *)(*(uint64 *)(${tf} + {{TF_TUN}}) + {{TUN_DEV}});`,
+      ...(skq
+        ? [`			if (*(uint8 *)(${tf} + {{TF_SKQ}}) != 0) {`, `				@lockside[${tf} + {{TF_RXQ_LOCK}}] = 3;`, '				@qmode[1] = count();', '			} else {', '				@qmode[0] = count();', '			}']
+        : ['			@qmode[0] = count();']),
+      `			printf("handshake %llu %llu\\n", ${q}, ${tf});`,
+      '		}',
+      '	}',
+    );
   }
   return out.join('\n');
 }
@@ -125,7 +159,7 @@ export function renderScript(p: RenderParams, templates = { sampler: loadTemplat
   const values: Record<string, string> = {
     READER_PID: String(p.readerPid),
     SAMPLE_MS: String(p.sampleMs),
-    TUNGETIFF: `0x${TUNGETIFF.toString(16)}`,
+    HANDSHAKE_FD_BASE: String(HANDSHAKE_FD_BASE),
     TF_QUEUE_INDEX: String(o.tfile.queueIndex),
     TF_TX_RING: String(o.tfile.txRing),
     TF_TUN: String(o.tfile.tun),
@@ -134,13 +168,14 @@ export function renderScript(p: RenderParams, templates = { sampler: loadTemplat
     TUN_DEV: String(o.tunStruct.dev),
     RING_PRODUCER_LOCK: String(o.ring.producerLock),
     RING_CONSUMER_LOCK: String(o.ring.consumerLock),
-    XMIT_LOCATION: locationFilter(p.xmitRanges),
+    XMIT_LOCATION: full ? locationFilter(p.xmitRanges) : '',
     OCCUPANCY: occupancyBlocks(p.queues, o),
     OCC_MAX: String(occ.max),
     OCC_STEP: String(occ.step),
   };
-  const keep = { full, skq, noskq: !skq };
-  let script = fill(templates.sampler, values, keep);
+  const keep = { full, counters: !full, skq, noskq: !skq };
+  // The handshake blocks carry placeholders of their own: filled in the same pass.
+  let script = fill(templates.sampler.replace('{{HANDSHAKE}}', handshakeBlocks(p.queues, skq)), values, keep);
   if (full) {
     const x = xmitAttach(p.backend!);
     script += '\n' + fill(templates.perPacket, { ...values, XMIT_PROBE: x.probe, XMIT_DEV: x.dev, XMIT_SKB: x.skb, OCCUPANCY_AT_ENQUEUE: occupancyLines('$tfq', '$nq', '$fq', o, '\t\t').join('\n') }, keep);

@@ -52,8 +52,9 @@ export function bpftraceError(stderr: string): string {
 }
 
 export async function startProbes(o: StartProbesOptions): Promise<RunningProbes> {
-  const ranges = tunNetXmitRanges();
-  if (typeof ranges === 'string') throw new UserError(`the probes cannot locate tun_net_xmit: ${ranges}`, { hint: 'run tunbench doctor; or run with --probes off' });
+  // Drops by location (skb:kfree_skb in tun_net_xmit) are a 'full'-level probe only.
+  const ranges = o.level === 'full' ? tunNetXmitRanges() : [];
+  if (typeof ranges === 'string') throw new UserError(`the probes cannot locate tun_net_xmit: ${ranges}`, { hint: 'run tunbench doctor; or run with --probes counters' });
   const script = renderScript({
     readerPid: o.target.consumerPid,
     sampleMs: o.sampleIntervalMs,
@@ -108,7 +109,7 @@ export async function startProbes(o: StartProbesOptions): Promise<RunningProbes>
     if (Date.now() > deadline) return fail(new UserError(`bpftrace did not attach within ${attachSeconds} s`, { hint: 'the machine may be overloaded; or run with --probes off' }));
     await sleep(25);
   }
-  // The handshake: one ioctl per queue, which the sampler turns into that queue's tun_file.
+  // The handshake: the helper's task rename, which the sampler turns into each queue's tun_file.
   try {
     const touched = await runHandshake(o.target.consumerPid, o.target.tapName);
     const until = Date.now() + 5_000;

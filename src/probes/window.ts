@@ -55,14 +55,14 @@ export function cutWindow(parsed: ParsedProbeOutput, o: WindowOptions): ProbeSam
   for (let i = 1; i < inWindow.length; i++) {
     const a = inWindow[i - 1]!;
     const b = inWindow[i]!;
-    drops.push(dropsAt(b) - dropsAt(a));
     if (full) {
+      drops.push(dropsAt(b) - dropsAt(a));
       xmit.push(b.counts.xmit - a.counts.xmit);
       reads.push(b.counts.reads - a.counts.reads);
     }
   }
   const byReason: Record<string, number> = {};
-  for (const [r, n] of Object.entries(last.reasons)) {
+  if (full) for (const [r, n] of Object.entries(last.reasons)) {
     const d = n - (first.reasons[r] ?? 0);
     if (d > 0) byReason[reasonName(o.dropReasons, Number(r))] = d;
   }
@@ -88,7 +88,7 @@ export function cutWindow(parsed: ParsedProbeOutput, o: WindowOptions): ProbeSam
     fullSeries,
     occupancyAtStart: occupancy[0]!,
     occupancyAtEnd: occupancy[occupancy.length - 1]!,
-    dropsTotal: dropsAt(last) - dropsAt(first),
+    dropsTotal: full ? dropsAt(last) - dropsAt(first) : null,
     drops: byReason,
     xmit: full ? c.xmit : null,
     reads: full ? c.reads : null,
@@ -99,7 +99,7 @@ export function cutWindow(parsed: ParsedProbeOutput, o: WindowOptions): ProbeSam
       read: { count: c.lock_r, waitNs: c.lock_r_ns, waitHist: hd('lock_r_hist') },
     },
     latencyNs: full ? hd('lat') : null,
-    totals: { drops: sum(endRecord.reasons), xmit: full ? endRecord.counts.xmit : null, reads: full ? endRecord.counts.reads : null },
+    totals: { drops: full ? sum(endRecord.reasons) : null, xmit: full ? endRecord.counts.xmit : null, reads: full ? endRecord.counts.reads : null },
     bpf: o.bpf,
     messages: parsed.messages.filter((m) => !/RLIMIT_MEMLOCK|Addrspace mismatch|^\/args->cmd|^~+$/.test(m)).slice(0, 20),
   };

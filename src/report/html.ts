@@ -34,7 +34,7 @@ h1{font-size:22px;margin:0 0 8px}h2{font-size:17px;margin:28px 0 8px;border-bott
 .verdict.pass{background:#e6f4ea;border:1px solid #34a853}.verdict.fail{background:#fce8e6;border:1px solid #d93025}
 .verdict.info{background:#e8f0fe;border:1px solid #4285f4}.verdict.unknown{background:#fef7e0;border:1px solid #f9ab00}
 table{border-collapse:collapse;width:100%;margin:6px 0;font-size:13px;table-layout:auto;word-break:break-word}th,td{border:1px solid #ddd;padding:4px 6px;text-align:left;vertical-align:top}
-th{background:#f5f5f5}td.num{white-space:nowrap}.chg{display:block;font-size:11px;color:#555}
+th{background:#f5f5f5}td.num{white-space:nowrap}.chg{display:block;font-size:11px;color:#555}.probe-cost{font-weight:normal;max-width:22em}.probe-cost.warn{color:#a00;font-weight:bold}
 .improved{background:#e6f4ea}.regressed{background:#fce8e6}.insufficient{background:#fef7e0}.fail{background:#fce8e6;font-weight:bold}
 .charts{display:grid;grid-template-columns:repeat(auto-fill,minmax(540px,1fr));gap:16px}
 figure{margin:0;border:1px solid #eee;padding:8px;border-radius:4px}figcaption{font-size:12px;color:#555;margin-top:4px}
@@ -45,7 +45,7 @@ pre{background:#f7f7f7;padding:8px;overflow:auto;font-size:12px}ul.warnings li{m
 export function renderHtml(model: ReportModel): string {
   const e = escapeHtml;
   const head = model.headline.metrics.map((m) => `<th title="${e(METRICS[m].definition)}">${e(m)}</th>`).join('');
-  const rows = model.headline.rows.map((r) => `<tr><th>${e(r.variant)}${r.baseline ? ' (baseline)' : ''}<span class="chg">${r.trials} trials</span></th>${r.cells.map((c) => `<td class="${e(c.verdict)}"><b>${e(c.text)}</b>${c.ci ? `<span class="chg">${e(c.ci)}</span>` : ''}${c.change ? `<span class="chg">${e(c.change)}${c.verdict && c.verdict !== 'baseline' ? ` · ${e(c.verdict)}` : ''}</span>` : ''}</td>`).join('')}</tr>`).join('\n');
+  const rows = model.headline.rows.map((r) => `<tr><th>${e(r.variant)}${r.baseline ? ' (baseline)' : ''}<span class="chg">${r.trials} trials</span><span class="chg probe-cost${r.probeCost.warn ? ' warn' : ''}">${e(r.probeCost.text)}</span></th>${r.cells.map((c) => `<td class="${e(c.verdict)}"><b>${e(c.text)}</b>${c.ci ? `<span class="chg">${e(c.ci)}</span>` : ''}${c.change ? `<span class="chg">${e(c.change)}${c.verdict && c.verdict !== 'baseline' ? ` · ${e(c.verdict)}` : ''}</span>` : ''}</td>`).join('')}</tr>`).join('\n');
   const figures = model.charts.map((c) => `<figure><canvas id="chart-${e(c.id)}" width="540" height="320" role="img" aria-label="${e(c.title)}"></canvas><figcaption><b>${e(c.title)}.</b> ${e(c.caption)}</figcaption></figure>`).join('\n');
   const cross = model.crossChecks.map((x) => `<tr class="${x.check.ok ? '' : 'fail'}"><td>${e(x.variant)}</td><td>${x.trial}</td><td>${e(x.check.name)}</td><td class="num">${x.check.probe}</td><td class="num">${x.check.counter}</td><td class="num">${(x.check.relativeDifference * 100).toFixed(3)}%</td><td class="num">${x.check.allowedShortBy ? `exact; probe may be ${x.check.allowedShortBy} short (a read in flight at attach)` : `${(x.check.tolerance * 100).toFixed(2)}%`}</td><td>${x.check.ok ? 'ok' : 'DISAGREE'}</td></tr>`).join('\n');
   const sentLost = model.sentLost

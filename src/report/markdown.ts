@@ -16,6 +16,8 @@ export function renderMarkdown(model: ReportModel, pngs: Map<string, string>): s
     '',
     'Median [95% bootstrap CI], change against the baseline (Mann-Whitney p) and verdict.',
     '',
+    ...model.headline.rows.map((r) => `- ${r.probeCost.warn ? '**warning** ' : ''}${cell(r.variant)}: ${cell(r.probeCost.text)}`),
+    '',
   ];
   if (model.kernels) {
     lines.push('## Kernels', '', `| | ${model.kernels.columns.map(cell).join(' | ')} |`, `|---|${model.kernels.columns.map(() => '---').join('|')}|`);

@@ -4,6 +4,7 @@ import { stringify } from 'yaml';
 import type { Comparison, GateOutcome, MetricComparison } from '../analysis/types.ts';
 import { formatValue } from '../analysis/format.ts';
 import { isMeasured } from '../analysis/summary.ts';
+import { describeCost, PROBE_COST_WARN, type ProbeCost } from '../analysis/probe-cost.ts';
 import type { MetricName } from '../metrics.ts';
 import type { CrossCheck, Result } from '../types.ts';
 import { buildCharts, type ChartSpec, type ReportVariant } from './charts.ts';
@@ -39,7 +40,7 @@ export interface ReportModel {
   /** Sent/lost accounting per variant (null when no trial has qdisc readings: results from before it existed). */
   sentLost: SentLostRow[] | null;
   verdict: { level: 'pass' | 'fail' | 'info' | 'unknown'; text: string };
-  headline: { metrics: MetricName[]; rows: { variant: string; baseline: boolean; trials: number; cells: HeadlineCell[] }[] };
+  headline: { metrics: MetricName[]; rows: { variant: string; baseline: boolean; trials: number; cells: HeadlineCell[]; probeCost: ProbeCostLine }[] };
   charts: ChartSpec[];
   crossChecks: { variant: string; trial: number; check: CrossCheck }[];
   warnings: string[];
@@ -116,6 +117,20 @@ function sentLostRows(rvs: ReportVariant[], cmp: Comparison): SentLostRow[] | nu
   });
 }
 
+/** What a variant's probes cost, in a line beside its throughput; warn above PROBE_COST_WARN on any side. */
+export interface ProbeCostLine {
+  text: string;
+  warn: boolean;
+}
+
+export function probeCostLine(c: ProbeCost | undefined, level: string): ProbeCostLine {
+  if (level === 'off') return { text: 'probes off', warn: false };
+  if (!c || !c.worst) return { text: `probes ${level}: cost not measured (no probes-off twins, no calibration of this machine and kernel: set probes.measureOverhead or run tunbench calibrate)`, warn: false };
+  const warn = c.worst.cost > PROBE_COST_WARN;
+  const head = warn ? `probes ${level} cost up to ${(c.worst.cost * 100).toFixed(1)}% (${c.worst.metric}): above ${(PROBE_COST_WARN * 100).toFixed(0)}%` : `probes ${level}: within ${(Math.max(0, c.worst.cost) * 100).toFixed(1)}% on every side`;
+  return { text: `${head}; ${describeCost(c)}`, warn };
+}
+
 /** A cell of the sent/lost table. */
 export function kpps(v: number | null): string {
   return v === null ? '-' : v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2);
@@ -141,7 +156,7 @@ export function buildReportModel(input: ReportInput): ReportModel {
       const change = !Number.isFinite(c.ratio) ? c.reason : Number.isFinite(c.pValue) ? `${pct} (${how}; p=${c.pValue.toPrecision(2)}, ${effect})` : `${pct} (too few trials to test)`;
       return { text: formatValue(m, s.median), ci, change, verdict: c.verdict };
     });
-    return { variant: sv.variant, baseline: sv.baseline, trials: sv.trials, cells };
+    return { variant: sv.variant, baseline: sv.baseline, trials: sv.trials, cells, probeCost: probeCostLine(sv.probeCost, input.results.flatMap((r) => r.variants).find((v) => v.name === sv.variant)?.probes.level ?? 'off') };
   });
   const crossChecks = rvs.flatMap((rv) => rv.variant.trials.flatMap((t) => t.crossCheck.map((check) => ({ variant: rv.label, trial: t.index, check }))));
   const crossFails = crossChecks.filter((c) => !c.check.ok).length;
@@ -158,8 +173,8 @@ export function buildReportModel(input: ReportInput): ReportModel {
     if (r.environment.target === 'vm') warnings.push(`${tag}trials ran in a VM${r.environment.vm?.accel === 'kvm' ? ' under KVM' : ' under TCG (emulated): absolute speeds are not those of hardware'}.`);
   });
   for (const sv of cmp.summary.variants) {
-    const o = sv.probeOverhead;
-    if (o) warnings.push(`probe overhead (${sv.variant}): rx with probes ${o.level} is ${(o.fractionBelow * 100).toFixed(1)}% below the probes-off twins (medians ${(o.withProbes / 1e6).toFixed(3)} vs ${(o.probesOff / 1e6).toFixed(3)} Mpps, ${o.nWithProbes} and ${o.nProbesOff} trials).`);
+    const o = sv.probeCost;
+    if (o?.worst && o.worst.cost > PROBE_COST_WARN) warnings.push(`probe cost (${sv.variant}): the ${o.level} probes cost ${(o.worst.cost * 100).toFixed(1)}% on ${o.worst.metric}, above the ${(PROBE_COST_WARN * 100).toFixed(0)}% the figures can bear: ${describeCost(o)}.`);
     for (const s of Object.values(sv.metrics)) if (s) warnings.push(...s.warnings);
   }
   for (const d of cmp.differences) warnings.push(`compared despite a difference: ${d}`);

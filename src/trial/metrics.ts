@@ -130,6 +130,7 @@ export function deriveMetrics(r: TrialReadings): TrialMetrics {
   m.cpu_consumer_pct = pct(r.cpuSeconds.consumer);
   m.probe_process_cpu_pct = pct(r.cpuSeconds.probes ?? null);
   flowAndQdiscMetrics(r, m, span);
+  perPacketCosts(r, m);
 
   const p = r.probe;
   if (!p) return m;
@@ -158,6 +159,25 @@ export function deriveMetrics(r: TrialReadings): TrialMetrics {
   }
   if (p.bpf) m.probe_cpu_pct = (p.bpf.runTimeNs / 1e9 / windowSeconds) * 100;
   return m;
+}
+
+/**
+ * CPU nanoseconds per packet on each side: the generator's CPU time over the packets handed to
+ * the tap in the window (floods only: trafgen, no background; the accounting's `sent` counts
+ * every attempt, drops included), the consumer's over the packets it read in the window.
+ */
+export function perPacketCosts(r: TrialReadings, m: TrialMetrics): void {
+  const g = r.cpuSeconds.generator;
+  const tool = r.generator?.tool;
+  if (g && (tool === 'trafgen') && !r.background && r.qdisc) {
+    const p = r.probe;
+    const ring = p && p.occupancyAtStart !== undefined && p.occupancyAtEnd !== undefined ? p.occupancyAtEnd - p.occupancyAtStart : 0;
+    const acc = tapAccounts(r, 'windowStart', 'windowEnd', ring);
+    if (acc && acc.sent > 0) m.generator_cpu_ns_per_packet = ((g[1] - g[0]) * 1e9) / acc.sent;
+  }
+  const c = r.cpuSeconds.consumer;
+  const read = r.consumer.windowEnd.packets - r.consumer.windowStart.packets;
+  if (c && read > 0) m.consumer_cpu_ns_per_packet = ((c[1] - c[0]) * 1e9) / read;
 }
 
 /** The qdisc's, the accounting's and the flow's metrics (absent readings leave them null). */
@@ -244,7 +264,9 @@ export function crossChecks(r: TrialReadings): CrossCheck[] {
     // pktgen holds a reference on every skb it sends, so tun's kfree_skb_reason() on a drop is
     // not the last reference and skb:kfree_skb never fires: no reasons to check for pktgen.
     const dropsName = 'drops at tun_net_xmit (probe: skb:kfree_skb) vs tx_dropped (tap counter)';
-    if (r.generator?.tool === 'iperf3') {
+    if (p.totals.drops === null) {
+      // 'counters' runs no program per drop: tx_dropped is the only drop count.
+    } else if (r.generator?.tool === 'iperf3') {
       // With TCP flows the probe came out short of tx_dropped by a few dozen drops in some
       // trials (29 of 1,192 with one stream; 35 of 285,208 and 45 of 113,074 with 8 streams
       // beside a flood): drops tx_dropped counts that no kfree_skb located in tun_net_xmit

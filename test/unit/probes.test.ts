@@ -28,16 +28,26 @@ const offsets: TunOffsets = {
 const ranges = [{ start: '0xffffffff81dfdf00', end: '0xffffffff81dfe3f0', symbol: 'tun_net_xmit' }];
 const params = { readerPid: 4242, sampleMs: 10, capacity: 1000, queues: 1, level: 'counters' as const, backend: null, offsets, xmitRanges: ranges };
 
-test('counters level: the sampler alone, no per-packet attach point, every placeholder filled', () => {
+test('counters level: the sampler alone, nothing per packet, per drop or per syscall, every placeholder filled', () => {
   const s = renderScript(params);
   assert.doesNotMatch(s, /\{\{|\/\/@/);
   assert.match(s, /interval:ms:10/);
-  assert.match(s, /tracepoint:syscalls:sys_enter_ioctl/);
-  assert.match(s, /args->cmd == 0x800454d2/, 'TUNGETIFF');
-  assert.match(s, /\$tf \+ 1600 \+ 4\] = 1;/, 'producer lock address: tun_file + tx_ring + producer_lock');
-  assert.match(s, /\(uint64\)args->location >= \(uint64\)0xffffffff81dfdf00 && \(uint64\)args->location < \(uint64\)0xffffffff81dfe3f0/);
-  for (const perPacket of ['net_dev_start_xmit', 'kprobe:', 'kfunc:', 'skb_copy_datagram_iovec', '@lat', '@ts[']) assert.ok(!s.includes(perPacket), `no ${perPacket} at the counters level`);
+  assert.match(s, /tracepoint:task:task_rename\n\/args->newcomm == "tb-handshake"\//, 'the handshake: a task rename, not a syscall');
+  assert.match(s, /\$f0 = \*\(\$fdt->fd \+ 200\);/, 'the helper\'s copy of queue 0 at fd 200');
+  assert.match(s, /\$tf0 \+ 1600 \+ 4\] = 1;/, 'producer lock address: tun_file + tx_ring + producer_lock');
+  assert.match(s, /printf\("tick %llu\\n", nsecs\);/, 'ticks carry no drop count');
+  const attached = [...s.matchAll(/^([a-z]+:[^\s/{]*)$/gm)].map((m) => m[1]);
+  assert.deepEqual(attached.sort(), ['interval:ms:10', 'tracepoint:lock:contention_begin', 'tracepoint:lock:contention_end', 'tracepoint:task:task_rename'], 'every attach point at counters');
+  const code = s.replace(/\/\*[\s\S]*?\*\//g, '').replace(/\/\/.*$/gm, '');
+  for (const perPacket of ['syscalls:', 'kfree_skb', '@reason', '@dropn', 'net_dev_start_xmit', 'kprobe:', 'kfunc:', 'skb_copy_datagram_iovec', '@lat', '@ts[']) assert.ok(!code.includes(perPacket), `no ${perPacket} at the counters level`);
   assert.doesNotMatch(s, /str\(|strncmp|comm == "trafgen"/, 'no string compares on a hot path');
+});
+
+test('full level: drops by reason on skb:kfree_skb located in tun_net_xmit', () => {
+  const s = renderScript({ ...params, level: 'full', backend: 'tracepoint' });
+  assert.match(s, /tracepoint:skb:kfree_skb/);
+  assert.match(s, /\(uint64\)args->location >= \(uint64\)0xffffffff81dfdf00 && \(uint64\)args->location < \(uint64\)0xffffffff81dfe3f0/);
+  assert.match(s, /printf\("tick %llu %llu\\n", nsecs, @dropn\);/);
 });
 
 test('full level: one per-packet part per attach point, reading the queue through the same offsets', () => {
@@ -55,7 +65,8 @@ test('full level: one per-packet part per attach point, reading the queue throug
 test('the skq lines appear only where tun_file has tunbench\'s skq field', () => {
   assert.doesNotMatch(renderScript(params), /@qmode\[1\]/);
   const patched = renderScript({ ...params, queues: 2, offsets: { ...offsets, tfile: { ...offsets.tfile, skq: 1700 } } });
-  assert.match(patched, /if \(\*\(uint8 \*\)\(\$tf \+ 1700\) != 0\)/);
+  assert.match(patched, /if \(\*\(uint8 \*\)\(\$tf1 \+ 1700\) != 0\)/);
+  assert.match(patched, /\$f1 = \*\(\$fdt->fd \+ 201\);/, 'one handshake block per queue');
   assert.match(patched, /@qmode\[1\] = count\(\)/);
   assert.match(patched, /\$tf1 = @tf\[1\];/, 'one occupancy block per queue');
 });
@@ -64,6 +75,7 @@ test('rendering refuses values that could inject code', () => {
   assert.throws(() => renderScript({ ...params, readerPid: 1.5 }), UserError);
   assert.throws(() => renderScript({ ...params, readerPid: -1 }), UserError);
   assert.throws(() => renderScript({ ...params, queues: 0 }), UserError);
+  assert.throws(() => renderScript({ ...params, queues: 65 }), UserError);
   assert.throws(() => locationFilter([{ start: '0x1; system("id")', end: '0x2', symbol: 'x' }]), /bad text range/);
   assert.throws(() => renderScript({ ...params, offsets: { ...offsets, ring: { ...offsets.ring, size: -8 } } }), /bad BTF offset/);
   assert.throws(() => renderScript(params, { sampler: '{{NOPE}}', perPacket: '' }), /unknown placeholder/);
@@ -153,12 +165,25 @@ test('window: a real counters trial cut again from its raw output gives the save
   // The probes mark the window just outside the counter reads.
   const w = cutWindow(p, { backend: null, level: 'counters', sampleMs: 10, start: r.window.startNs - 1e6, end: r.window.endNs + 1e6, dropReasons: { FULL_RING: 80 }, bpf: t.probe!.bpf });
   assert.ok(Math.abs(w.windowSeconds - t.probe!.windowSeconds) < 0.03);
-  assert.ok(w.dropsTotal > 0);
-  assert.deepEqual(Object.keys(w.drops), ['FULL_RING']);
+  // This output is from before the counters level lost its per-drop program: its reasons are
+  // not read at counters any more (drops are tx_dropped's alone).
+  assert.equal(w.dropsTotal, null);
+  assert.deepEqual(w.drops, {});
+  assert.deepEqual(w.series.drops, []);
+  assert.equal(w.totals.drops, null);
   assert.equal(w.xmit, null);
   assert.equal(w.latencyNs, null);
   assert.equal(w.occupancyAtEnqueue, null);
-  assert.equal(w.totals.drops, t.probe!.totals.drops);
+});
+
+test('window: the full level keeps drops by reason, equal to tx_dropped', () => {
+  const t = run.variants[1]!.trials[0]!;
+  const r = t.readings!;
+  const p = parseProbeOutput(fixture('results/fixture-run/raw/trial-001-full.bpftrace.jsonl'));
+  const w = cutWindow(p, { backend: 'tracepoint', level: 'full', sampleMs: 10, start: r.window.startNs, end: r.window.endNs, dropReasons: { FULL_RING: 80 }, bpf: null });
+  assert.ok(w.dropsTotal! > 0);
+  assert.deepEqual(Object.keys(w.drops), ['FULL_RING']);
+  assert.equal(w.totals.drops, t.counters!.tx_dropped);
 });
 
 test('window: the full level adds per-packet counts, occupancy at enqueue and latency', () => {

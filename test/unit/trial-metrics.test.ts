@@ -16,8 +16,11 @@ test('a saved real result\'s metrics and cross-checks are recomputed from its re
   assert.equal(trials.length, 2);
   for (const t of trials) {
     const again = JSON.parse(JSON.stringify(t.readings)) as TrialReadings;
-    // Metrics added since the fixture was saved (qdisc, sent/lost, flows) come out null: it has no qdisc readings.
-    assert.deepEqual(deriveMetrics(again), { ...emptyMetrics(), ...t.metrics }, `trial ${t.index}`);
+    // Metrics added since the fixture was saved (qdisc, sent/lost, flows) come out null: it has no
+    // qdisc readings; the reader's CPU per packet is new and comes from readings it has.
+    const r = t.readings!;
+    const perRead = ((r.cpuSeconds.consumer![1] - r.cpuSeconds.consumer![0]) * 1e9) / (r.consumer.windowEnd.packets - r.consumer.windowStart.packets);
+    assert.deepEqual(deriveMetrics(again), { ...emptyMetrics(), ...t.metrics, consumer_cpu_ns_per_packet: perRead }, `trial ${t.index}`);
     assert.deepEqual(crossChecks(again), t.crossCheck, `trial ${t.index}`);
     assert.ok(t.crossCheck.every((c) => c.ok), 'every count closed exactly on the real run');
   }
@@ -74,6 +77,21 @@ test('metric definitions: counters level', () => {
   assert.equal(m.probe_cpu_pct, 1, '20 ms of eBPF run time in a 2 s window');
   assert.ok(Math.abs(m.cpu_generator_pct! - 95) < 1e-9);
   assert.equal(m.latency_p50_ns, null);
+});
+
+test('per-packet CPU costs: the sender\'s CPU over the packets handed to the tap, the reader\'s over the packets it read', () => {
+  const r = readings(probe());
+  // Without qdisc readings nothing counts what the sender handed over: no sender cost.
+  assert.equal(deriveMetrics(r).generator_cpu_ns_per_packet, null);
+  assert.equal(deriveMetrics(r).consumer_cpu_ns_per_packet, (1 * 1e9) / 1_900_000, 'reader: 1 s of CPU over 1.9 M packets read in the window');
+  const q = (tNs: number, sentPackets: number, drops: number, backlogPackets: number) => ({ kind: 'pfifo_fast', sentPackets, sentBytes: 0, drops, overlimits: 0, requeues: 0, backlogPackets, backlogBytes: 0, tNs });
+  r.qdisc = { requested: 'pfifo_fast', kind: 'pfifo_fast', at: { quietBefore: q(0, 0, 0, 0), windowStart: q(1e9, 510_000, 0, 0), windowEnd: q(3e9, 2_530_000, 1_000, 20), quietAfter: q(4e9, 3_040_000, 1_000, 0) }, samples: { intervalMs: 50, backlogPackets: [], drops: [], requeues: [] } };
+  // sent over the window = qdisc sent 2,020,000 + drops 1,000 + backlog change 20 + ring change 900.
+  const m = deriveMetrics(r);
+  assert.ok(Math.abs(m.generator_cpu_ns_per_packet! - (1.9 * 1e9) / 2_021_920) < 1e-9);
+  // Flows and background floods share the sender's CPU with other work: no per-packet figure.
+  r.background = { ...r.generator! };
+  assert.equal(deriveMetrics(r).generator_cpu_ns_per_packet, null);
 });
 
 test('metric definitions: probes off take the occupancy change as 0 and measure no probe metric', () => {
