@@ -1,9 +1,11 @@
 // Benchmark: what the probes cost, measured by tunbench itself. Runs a profile whose variants
 // put probe levels side by side in one interleaved run (bench/probe-overhead.yaml: off /
 // counters / full at tx_queue_len 1000 and 64; bench/vm-probe-overhead.yaml: the same in a
-// VM on the patched kernel, one variant per attach point), then prints each probed variant's
-// median rx_pps against its probes-off twin (compareTo), the CPU time its eBPF programs took
-// (probe_cpu_pct), and the two occupancy measures side by side (sampled vs seen at enqueue).
+// VM on the patched kernel, one variant per attach point), then prints, for each probed variant
+// against its probes-off twin (compareTo), every side: offered, xmit and rx rates and the
+// sender's and the reader's CPU per packet, as per-round ratios (the twins share rounds of one
+// interleaved run); the drop ratio; what the eBPF run-time statistics and bpftrace's process
+// say they cost; and what each program cost.
 //   npx tsx bench/probe-overhead.ts [PROFILE=bench/probe-overhead.yaml | RESULT.json] [bench flags...]
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -28,15 +30,24 @@ const measured = (name: string): TrialResult[] => result.variants.find((v) => v.
 const med = (name: string, m: keyof TrialResult['metrics']) => median(measured(name).map((t) => t.metrics[m]).filter((x): x is number => x !== null));
 const f = (x: number, d = 3) => (Number.isFinite(x) ? x.toFixed(d) : '-');
 
-console.log(`probe overhead: ${result.profile.name}, kernel ${result.environment.kernel.release}${result.environment.vm ? ` (VM, ${result.environment.vm.accel})` : ''}, ${measured(result.variants[0]!.name).length} measured trials a variant, interleaved; medians`);
-console.log('variant          level     attach       rx Mpps   vs off   eBPF CPU %  bpftrace CPU %  occupancy: sampled / at enqueue   drop ratio');
+console.log(`probe overhead: ${result.profile.name}, kernel ${result.environment.kernel.release}${result.environment.vm ? ` (VM, ${result.environment.vm.accel})` : ''}, ${measured(result.variants[0]!.name).length} measured trials a variant, interleaved`);
+console.log('Every side, probed / probes off: the median of the per-round ratios (min..max over the rounds); rates in Mpps and CPU in ns per packet are medians.');
+const sides = [['offered', 'offered_pps'], ['xmit', 'xmit_pps'], ['rx', 'rx_pps'], ['sender ns/pkt', 'generator_cpu_ns_per_packet'], ['reader ns/pkt', 'consumer_cpu_ns_per_packet']] as const;
+console.log(`${'variant'.padEnd(15)} ${'level'.padEnd(8)} ${sides.map(([l]) => l.padStart(24)).join(' ')} ${'drop ratio'.padStart(11)} ${'eBPF %CPU'.padStart(9)} ${'bpftrace %CPU'.padStart(13)}`);
 for (const v of result.variants) {
   const ts = measured(v.name);
-  const twin = v.compareTo ?? (v.baseline ? null : result.variants.find((x) => x.baseline)?.name ?? null);
-  const rx = med(v.name, 'rx_pps');
-  const vs = twin && v.probes.level !== 'off' ? rx / med(twin, 'rx_pps') : NaN;
-  const backend = ts.find((t) => t.probeBackend)?.probeBackend ?? '-';
-  console.log(`${v.name.padEnd(16)} ${v.probes.level.padEnd(9)} ${String(backend).padEnd(12)} ${f(rx / 1e6).padStart(7)}  ${Number.isFinite(vs) ? `${(vs * 100).toFixed(1)}%`.padStart(7) : '      -'}  ${f(med(v.name, 'probe_cpu_pct'), 2).padStart(10)}  ${f(med(v.name, 'probe_process_cpu_pct'), 1).padStart(13)}  ${f(med(v.name, 'occupancy_mean')).padStart(10)} / ${f(med(v.name, 'occupancy_enqueue_mean')).padEnd(10)}          ${f(med(v.name, 'drop_ratio'))}`);
+  const twin = v.compareTo ?? null;
+  const off = twin ? measured(twin) : [];
+  const cells = sides.map(([, m]) => {
+    const value = med(v.name, m);
+    const shown = m.endsWith('_pps') ? f(value / 1e6) : f(value, 0);
+    if (!twin || v.probes.level === 'off') return shown.padStart(24);
+    const byRound = new Map(off.map((t) => [t.repetition, t.metrics[m]]));
+    const ratios = ts.map((t) => [t.metrics[m], byRound.get(t.repetition)] as const).filter((x): x is readonly [number, number] => typeof x[0] === 'number' && typeof x[1] === 'number' && x[1] > 0).map(([a, b]) => a / b);
+    return `${shown} x${f(median(ratios))} (${f(Math.min(...ratios), 2)}..${f(Math.max(...ratios), 2)})`.padStart(24);
+  });
+  const drop = `${f(med(v.name, 'drop_ratio'))}`;
+  console.log(`${v.name.padEnd(15)} ${v.probes.level.padEnd(8)} ${cells.join(' ')} ${drop.padStart(11)} ${f(med(v.name, 'probe_cpu_pct'), 2).padStart(9)} ${f(med(v.name, 'probe_process_cpu_pct'), 2).padStart(13)}`);
 }
 console.log('what each part costs (eBPF run time per second of window, % of one CPU, and runs per second; medians over trials):');
 for (const v of result.variants) {

@@ -36,7 +36,7 @@ export const METRICS = {
   drop_pps: {
     unit: 'pps', better: 'lower', level: 'off',
     definition: 'Packets per second dropped by tun_net_xmit (the queue was full).',
-    source: 'Kernel counter: tap tx_dropped delta (counted in tun_net_xmit); the sampler attributes drops to reasons (skb:kfree_skb located in tun_net_xmit, FULL_RING) and must agree exactly over the quiet span.',
+    source: 'Kernel counter: tap tx_dropped delta (counted in tun_net_xmit). At the full level a probe also attributes drops to reasons (skb:kfree_skb located in tun_net_xmit, FULL_RING) and must agree exactly over the quiet span; the counters level runs no program per drop.',
   },
   drop_ratio: {
     unit: 'ratio', better: 'lower', level: 'off',

@@ -14,6 +14,7 @@ import { DOCTOR_HINT, PROFILE_HINT, UserError } from './errors.ts';
 import { buildPlan, estimatePlanSeconds, resolveVariants } from './profile/plan.ts';
 import type { Profile } from './profile/schema.ts';
 import { chooseBackend } from './probes/backends.ts';
+import { calibrationKey, findCalibration } from './probes/calibration.ts';
 import type { ProgressEvent } from './progress.ts';
 import { checkOutputDir, newResultDir, resultDirFor, writeResult } from './result/store.ts';
 import { runTrial } from './trial/run-trial.ts';
@@ -117,6 +118,11 @@ async function runLocked(o: RunOptions, variants: ReturnType<typeof resolveVaria
       variants: variants.map((v) => ({ ...v, trials: [] })),
       warnings,
     };
+    // Probed variants without probes-off twins: the stored calibration of this machine, kernel
+    // and probe scripts states what the probes cost (tunbench calibrate).
+    const untwinned = variants.find((v) => v.probes.level !== 'off' && !v.probes.measureOverhead);
+    const calibration = untwinned ? findCalibration(calibrationKey(caps.kernel.release, untwinned.probes.sampleIntervalMs)) : null;
+    if (calibration) result.probeCalibration = calibration;
     return await runPlannedTrials({
       result, dir, plan, variants, profile, progress: o.progress,
       execute: (planned, variant, signal) => runTrial(planned, variant, { profile, caps, backend: backends.get(variant.name) ?? null, resultDir: dir, progress: o.progress, signal }),

@@ -216,8 +216,11 @@ export interface ProbeSamples {
   occupancyAtEnqueue: Histogram | null;
   /** Per-interval counts for time-series charts (xmit, drops and reads at 'full' only). */
   series: { intervalMs: number; xmit: number[]; drops: number[]; reads: number[] };
-  /** Contended acquisitions of the queue's own locks (lock:contention_* filtered by address). */
+  /** Contended acquisitions of the queue's own locks (lock:contention_* filtered by address),
+   * counted over `seconds` (the span of the sampler's snapshots nearest the window's edges;
+   * absent in older results: windowSeconds). */
   lock: {
+    seconds?: number;
     xmit: { count: number; waitNs: number; waitHist: Histogram };
     read: { count: number; waitNs: number; waitHist: Histogram };
   };

@@ -105,9 +105,9 @@ function cpuModel(): string {
 async function sampler(tracefs: string | null): Promise<Capabilities['sampler']> {
   const offsets: TunOffsets | string = await readTunOffsets();
   if (typeof offsets === 'string') return { ...no(`tun's struct offsets: ${offsets}`), offsets: null };
-  const events = ['syscalls/sys_enter_ioctl', 'skb/kfree_skb', 'lock/contention_begin', 'lock/contention_end'];
+  const events = ['task/task_rename', 'lock/contention_begin', 'lock/contention_end'];
   const absent = tracefs ? events.filter((e) => !existsSync(`${tracefs}/events/${e}`)) : events;
-  if (absent.length > 0) return { ...no(`tracepoints missing: ${absent.join(', ')} (kernel 5.19+ with CONFIG_FTRACE_SYSCALLS and CONFIG_LOCKDEP/LOCK_EVENTS tracepoints)`), offsets };
+  if (absent.length > 0) return { ...no(`tracepoints missing: ${absent.join(', ')} (kernel 5.19+: lock:contention_* came in 5.19)`), offsets };
   if (!existsSync(handshakeBinaryPath())) return { ...no(`${handshakeBinaryPath()} is not built: run npm run setup (or make -C sink)`), offsets };
   return { ...yes(`reads each queue from struct tun_file through BTF offsets (${offsets.source}); tracepoints ${events.join(', ')}`), offsets };
 }

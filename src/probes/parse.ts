@@ -28,6 +28,9 @@ export interface Tick {
 export interface HistSnapshot {
   t: number;
   hists: Partial<Record<HistName, Histogram>>;
+  /** Cumulative lock counts printed with the snapshot (the sampler prints them every 10th tick;
+   * absent in older output, which printed them on every tick). */
+  counts?: Counters;
 }
 
 export interface ParsedProbeOutput {
@@ -58,7 +61,7 @@ function toHistogram(v: unknown): Histogram {
 const numbers = (v: unknown): Record<string, number> =>
   v && typeof v === 'object' ? Object.fromEntries(Object.entries(v as Record<string, unknown>).filter(([, n]) => typeof n === 'number')) as Record<string, number> : {};
 
-type Sink = { counts: Counters; reasons: Record<string, number>; hists: Partial<Record<HistName, Histogram>>; tick?: Tick; isEnd?: boolean };
+type Sink = { counts: Counters; reasons: Record<string, number>; hists: Partial<Record<HistName, Histogram>>; tick?: Tick; isEnd?: boolean; snapshot?: HistSnapshot };
 
 export function parseProbeOutput(text: string): ParsedProbeOutput {
   const out: ParsedProbeOutput = { attachedAt: null, handshakes: {}, ticks: [], histSnapshots: [], end: null, queueModes: null, messages: [] };
@@ -81,7 +84,7 @@ export function parseProbeOutput(text: string): ParsedProbeOutput {
         out.handshakes[hs[1]!] = hs[2]!;
         continue;
       }
-      const m = /^(tunbench-attached|tick|hists|end|done) (\d+)(?: (\d+))?/.exec(text);
+      const m = /^(tunbench-attached|tick|hists|end|done) (\d+)((?: -?\d+)*)$/.exec(text);
       if (!m) {
         out.messages.push(text);
         continue;
@@ -92,13 +95,23 @@ export function parseProbeOutput(text: string): ParsedProbeOutput {
       else if (m[1] === 'tick') {
         const prev = out.ticks[out.ticks.length - 1];
         const tick: Tick = { t, counts: prev ? { ...prev.counts } : zero(), qlen: {}, qfull: {}, reasons: prev ? { ...prev.reasons } : {} };
-        if (m[3] !== undefined) tick.dropsAtTick = Number(m[3]);
+        // After the time: the drop count at the full level (an odd count of numbers), then a
+        // (packets, full) pair per queue, -1 -1 for a queue not found yet. Older output: the
+        // drop count alone, with the queues in maps that follow.
+        const rest = m[3]!.trim() === '' ? [] : m[3]!.trim().split(' ').map(Number);
+        if (rest.length % 2 === 1) tick.dropsAtTick = rest.shift()!;
+        for (let q = 0; q < rest.length / 2; q++) {
+          if (rest[2 * q]! < 0) continue;
+          tick.qlen[String(q)] = rest[2 * q]!;
+          tick.qfull[String(q)] = rest[2 * q + 1]!;
+        }
         out.ticks.push(tick);
         target = { counts: tick.counts, reasons: tick.reasons, hists: {}, tick };
       } else if (m[1] === 'hists') {
         const snap: HistSnapshot = { t, hists: {} };
         out.histSnapshots.push(snap);
-        target = { counts: zero(), reasons: {}, hists: snap.hists };
+        const counts = zero();
+        target = { counts, reasons: {}, hists: snap.hists, snapshot: snap };
       } else {
         const last = out.ticks[out.ticks.length - 1];
         out.end = { t, counts: last ? { ...last.counts } : zero(), reasons: last ? { ...last.reasons } : {}, hists: {} };
@@ -110,7 +123,10 @@ export function parseProbeOutput(text: string): ParsedProbeOutput {
       if (!target) continue;
       for (const [name, value] of Object.entries(j.data as Record<string, unknown>)) {
         const key = name.replace(/^@/, '');
-        if ((COUNTERS as readonly string[]).includes(key) && typeof value === 'number') target.counts[key as CounterName] = value;
+        if ((COUNTERS as readonly string[]).includes(key) && typeof value === 'number') {
+          target.counts[key as CounterName] = value;
+          if (target.snapshot) target.snapshot.counts = target.counts;
+        }
         else if (key === 'qlen' && target.tick) target.tick.qlen = numbers(value);
         else if (key === 'qfull' && target.tick) target.tick.qfull = numbers(value);
         else if (key === 'qmode' && target.isEnd) {

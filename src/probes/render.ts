@@ -53,14 +53,20 @@ export function occupancyLines(tf: string, n: string, full: string, o: TunOffset
   return lines.map((l) => indent + l);
 }
 
-/** The interval probe's per-queue reads into @qlen[q] (bpftrace 0.17 has no loops over maps). */
+/** The interval probe's per-queue reads into $nQ and $fQ, -1 for a queue not found yet (bpftrace 0.17 has no loops over maps). */
 export function occupancyBlocks(queues: number, o: TunOffsets): string {
   if (!Number.isInteger(queues) || queues < 1 || queues > 256) throw new UserError(`invalid queue count for a probe: ${String(queues)}`);
   const out: string[] = [];
   for (let q = 0; q < queues; q++) {
-    out.push(`\t$tf${q} = @tf[${q}];`, `\tif ($tf${q} != 0) {`, ...occupancyLines(`$tf${q}`, `$n${q}`, `$f${q}`, o, '\t\t'), `\t\t@qlen[${q}] = $n${q};`, `\t\t@qfull[${q}] = $f${q};`, '\t}');
+    out.push(`\t$n${q} = -1;`, `\t$f${q} = -1;`, `\t$tf${q} = @tf[${q}];`, `\tif ($tf${q} != 0) {`, ...occupancyLines(`$tf${q}`, `$n${q}`, `$f${q}`, o, '\t\t'), '\t}');
   }
   return out.join('\n');
+}
+
+/** The tick record's per-queue part: a "%d %d" pair per queue and its arguments. */
+export function occupancyPrintf(queues: number): { fmt: string; args: string } {
+  const q = [...Array(queues).keys()];
+  return { fmt: q.map(() => '%d %d').join(' '), args: q.map((i) => `$n${i}, $f${i}`).join(', ') };
 }
 
 /** Where the handshake helper puts its copies of the reader's queue fds (sink/tfile-handshake.c). */
@@ -170,6 +176,8 @@ export function renderScript(p: RenderParams, templates = { sampler: loadTemplat
     RING_CONSUMER_LOCK: String(o.ring.consumerLock),
     XMIT_LOCATION: full ? locationFilter(p.xmitRanges) : '',
     OCCUPANCY: occupancyBlocks(p.queues, o),
+    OCC_FMT: occupancyPrintf(p.queues).fmt,
+    OCC_ARGS: occupancyPrintf(p.queues).args,
     OCC_MAX: String(occ.max),
     OCC_STEP: String(occ.step),
   };

@@ -37,6 +37,8 @@ export interface StartProbesOptions {
 
 export interface RunningProbes {
   pid: number;
+  /** Settles when bpftrace exits, for whatever reason (a trial whose probes die mid-window fails). */
+  exited: Promise<unknown>;
   markWindowStart(): Promise<void>;
   markWindowEnd(): Promise<void>;
   /** Stops bpftrace and returns the window's samples (with the totals since attach). */
@@ -131,6 +133,7 @@ export async function startProbes(o: StartProbesOptions): Promise<RunningProbes>
   let stopping: Promise<ProbeSamples> | null = null;
   return {
     pid: proc.pid!,
+    exited: done,
     async markWindowStart() {
       bpf0 = readBpfRunTime(proc.pid!);
       start = monotonicNs();

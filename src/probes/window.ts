@@ -75,6 +75,14 @@ export function cutWindow(parsed: ParsedProbeOutput, o: WindowOptions): ProbeSam
   const h1 = nearest(hs, last.t);
   const hd = (name: HistName): Histogram => (h0 && h1 && h1.t > h0.t ? histogramDelta(h0.hists[name], h1.hists[name]) : { buckets: [] });
 
+  // Lock counts: from the snapshots every 10th tick (over their own span), or, in older output
+  // that printed them on every tick, from the window's first and last ticks.
+  const snapCounts = hs.some((h) => h.counts !== undefined);
+  const none: Counters = { lock_x: 0, lock_r: 0, lock_x_ns: 0, lock_r_ns: 0, xmit: 0, reads: 0 };
+  const lc0 = snapCounts ? h0?.counts ?? none : first.counts;
+  const lc1 = snapCounts ? h1?.counts ?? lc0 : last.counts;
+  const lockSeconds = snapCounts ? (h1 && h0 && h1.t > h0.t ? (h1.t - h0.t) / 1e9 : 0) : (last.t - first.t) / 1e9;
+  const lk = diff(lc0, lc1);
   const endRecord = parsed.end ?? { counts: parsed.ticks[parsed.ticks.length - 1]!.counts, reasons: parsed.ticks[parsed.ticks.length - 1]!.reasons };
   const modes = parsed.queueModes;
   return {
@@ -95,8 +103,9 @@ export function cutWindow(parsed: ParsedProbeOutput, o: WindowOptions): ProbeSam
     occupancyAtEnqueue: full ? hd('occ') : null,
     series: { intervalMs: o.sampleMs, xmit, drops, reads },
     lock: {
-      xmit: { count: c.lock_x, waitNs: c.lock_x_ns, waitHist: hd('lock_x_hist') },
-      read: { count: c.lock_r, waitNs: c.lock_r_ns, waitHist: hd('lock_r_hist') },
+      seconds: lockSeconds,
+      xmit: { count: lk.lock_x, waitNs: lk.lock_x_ns, waitHist: hd('lock_x_hist') },
+      read: { count: lk.lock_r, waitNs: lk.lock_r_ns, waitHist: hd('lock_r_hist') },
     },
     latencyNs: full ? hd('lat') : null,
     totals: { drops: full ? sum(endRecord.reasons) : null, xmit: full ? endRecord.counts.xmit : null, reads: full ? endRecord.counts.reads : null },

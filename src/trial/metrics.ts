@@ -145,7 +145,7 @@ export function deriveMetrics(r: TrialReadings): TrialMetrics {
     const e = histogramMean(p.occupancyAtEnqueue);
     m.occupancy_enqueue_mean = e === null ? null : Math.min(e, r.capacity) / r.capacity;
   }
-  const w = p.windowSeconds;
+  const w = p.lock.seconds ?? p.windowSeconds;
   if (w > 0) {
     m.lock_contention_xmit = p.lock.xmit.count / w;
     m.lock_contention_read = p.lock.read.count / w;

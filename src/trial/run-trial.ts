@@ -73,6 +73,7 @@ async function watchfully(ms: number, r: Running, signal: AbortSignal): Promise<
   if (r.gen && r.gen.pids.length > 0) racers.push(r.gen.exited.then(() => 'the generator exited during the window', () => 'the generator exited during the window'));
   if (r.background && r.background.pids.length > 0) racers.push(r.background.exited.then(() => 'the background flood exited during the window', () => 'the background flood exited during the window'));
   if (r.consumer) racers.push(r.consumer.exited.then(() => 'the consumer exited during the window', () => 'the consumer exited during the window'));
+  if (r.probes) racers.push(r.probes.exited.then(() => 'the probes (bpftrace) exited during the window: this trial\'s probe figures are missing', () => 'the probes (bpftrace) exited during the window'));
   const why = await Promise.race(racers);
   if (why === 'interrupted') throw new UserError('interrupted');
   if (why) throw new TrialFailure(why);

@@ -50,18 +50,21 @@ test('bench --profile quick measures a real tap, and probes agree with the kerne
     assert.ok(t.rawProbeFile && existsSync(join(out, t.rawProbeFile)), 'raw probe output kept');
 
     // Every count against an independent source, exactly: the tap's tx_packets against the
-    // reader's count, trafgen's count against tx_packets + tx_dropped, the sampler's drops
-    // (kfree_skb located in tun_net_xmit) against tx_dropped.
+    // reader's count, trafgen's count against tx_packets + tx_dropped (the counters level runs
+    // no program per drop: tx_dropped is the drop count, and has no probe count beside it).
     const byName = (s: string) => t.crossCheck.find((c) => c.name.startsWith(s))!;
     // ... and the sent/lost accounts: the qdisc's count of what it was handed against the
     // reader's count + qdisc drops + tx_dropped.
-    assert.equal(t.crossCheck.length, 4);
+    assert.equal(t.crossCheck.length, 3);
     assert.ok(byName('sent = delivered').ok);
     assert.equal(byName('packets read').probe, t.counters!.tx_packets);
     assert.equal(byName('packets read').counter, t.counters!.consumer_packets);
     // One trafgen CPU: nothing is dropped in the qdisc, so nothing is reported back to trafgen.
     assert.equal(byName('packets sent').probe, t.generator!.packetsSent);
-    assert.equal(byName('drops').counter, t.counters!.tx_dropped);
+    assert.equal(byName('drops'), undefined, 'no drops probe at counters');
+    assert.equal(t.probe!.totals.drops, null);
+    assert.equal(typeof m.generator_cpu_ns_per_packet, 'number', 'the sender\'s CPU per packet');
+    assert.equal(typeof m.consumer_cpu_ns_per_packet, 'number', 'the reader\'s CPU per packet');
     assert.ok(t.crossCheck.every((c) => c.ok), JSON.stringify(t.crossCheck));
     // The counters level runs no per-packet program, reads the queue itself and says what it cost.
     assert.equal(t.probeBackend, null);

@@ -194,7 +194,7 @@ async function labProcesses(ownerPid: number, comm: string): Promise<number[]> {
   return out;
 }
 
-test('a generator killed mid-window fails that trial only; the run finishes, exit 2, result and progress say so', async () => {
+async function killedMidWindow(comm: string, find: (ownerPid: number) => Promise<number[]>, reason: RegExp): Promise<void> {
   const dir = tmp();
   const out = join(dir, 'run');
   const before = await labNamespaces();
@@ -204,25 +204,18 @@ test('a generator killed mid-window fails that trial only; the run finishes, exi
   let killing = false;
   child.stderr.on('data', (d: Buffer) => {
     err += d.toString();
-    // In the second trial, once trafgen runs: ramp-up (1 s in quick) plus half a second, inside the 2 s window.
-    if (!killing && (err.match(/"event":"trial-start"/g) ?? []).length >= 2) {
+    // In the second trial's window: its first live report comes 1 s into the 2 s window.
+    const second = err.split('"event":"trial-start"')[2];
+    if (!killing && second !== undefined && second.includes('"event":"live"')) {
       killing = true;
       void (async () => {
-        for (let i = 0; i < 200; i++) {
-          const pids = await labProcesses(child.pid!, 'trafgen');
-          if (pids.length > 0) {
-            await new Promise((r) => setTimeout(r, 1500));
-            killed = await labProcesses(child.pid!, 'trafgen');
-            for (const p of killed) process.kill(p, 'SIGKILL');
-            return;
-          }
-          await new Promise((r) => setTimeout(r, 50));
-        }
+        killed = await find(child.pid!);
+        for (const p of killed) process.kill(p, 'SIGKILL');
       })();
     }
   });
   const [code] = (await once(child, 'exit')) as [number | null];
-  assert.ok(killed.length > 0, `trafgen was found and killed in the second trial\n${err}`);
+  assert.ok(killed.length > 0, `${comm} was found and killed in the second trial\n${err}`);
   assert.equal(code, 2, `exit 2: some trials failed\n${err}`);
   const result = JSON.parse(readFileSync(join(out, 'result.json'), 'utf8')) as Result;
   const trials = result.variants[0]!.trials;
@@ -230,14 +223,45 @@ test('a generator killed mid-window fails that trial only; the run finishes, exi
   const failed = trials.filter((t) => t.status === 'failed');
   assert.equal(failed.length, 1, JSON.stringify(trials.map((t) => [t.index, t.status, t.error])));
   assert.equal(failed[0]!.index, 1);
-  assert.match(failed[0]!.error ?? '', /generator/, 'the reason names the generator');
+  assert.match(failed[0]!.error ?? '', reason, `the reason names ${comm}`);
   assert.ok(trials.filter((t) => t.status === 'ok').length === 2, 'the other trials were measured');
   assert.equal(result.status, 'incomplete');
   assert.match(result.statusReason ?? '', /1 of 3 trials failed/);
   assert.match(err, /"event":"run-end".*"failedTrials":1/, 'the progress says a trial failed');
   assert.deepEqual(await labNamespaces(), before, 'no lab namespace left behind');
   rmSync(dir, { recursive: true, force: true });
+}
+
+test('a generator killed mid-window fails that trial only; the run finishes, exit 2, result and progress say so', async () => {
+  await killedMidWindow('trafgen', (owner) => labProcesses(owner, 'trafgen'), /generator/);
 });
+
+test('the probes killed mid-window fail that trial only (its probe figures are missing); exit 2', async () => {
+  await killedMidWindow('bpftrace', async (owner) => childrenNamed(owner, 'bpftrace'), /probes \(bpftrace\) exited during the window/);
+});
+
+/** pids of the descendants of `pid` named `comm` (bpftrace runs beside the lab, not inside it). */
+function childrenNamed(pid: number, comm: string): number[] {
+  const out: number[] = [];
+  const walk = (p: number) => {
+    let kids: number[] = [];
+    try {
+      kids = readFileSync(`/proc/${p}/task/${p}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+    } catch {
+      return;
+    }
+    for (const k of kids) {
+      try {
+        if (readFileSync(`/proc/${k}/comm`, 'utf8').trim() === comm) out.push(k);
+      } catch {
+        /* gone */
+      }
+      walk(k);
+    }
+  };
+  walk(pid);
+  return out;
+}
 
 test('a second SIGINT forces the exit once cleanup has been tried; nothing is left', async () => {
   const dir = tmp();

@@ -74,7 +74,7 @@ test('guest consumer with iperf3 under TCG: TCP 1 and 4 streams and UDP into the
     // Every tap metric is there for the lab tap.
     for (const k of ['xmit_pps', 'rx_pps', 'drop_ratio', 'sent_pps', 'lost_pps', 'lost_ratio', 'qdisc_drop_pps', 'qdisc_backlog_mean', 'occupancy_mean', 'occupancy_p99', 'lock_contention_count', 'cpu_consumer_pct'] as const) assert.equal(typeof m[k], 'number', `${k} in ${v.name}`);
     // Every count closes exactly over the quiet span: the guest's eth0 rx_packets against the
-    // tap's tx_packets, the qdisc's count against reads + drops, the sampler's drops.
+    // tap's tx_packets, the qdisc's count against reads + drops (tx_dropped is the drop count at counters).
     assert.ok(tr.crossCheck.some((c) => c.name.startsWith('packets read')));
     assert.ok(tr.crossCheck.some((c) => c.name.startsWith('sent = delivered')), 'pfifo_fast: the qdisc\'s count is checked');
     for (const c of tr.crossCheck) assert.ok(c.ok, `${v.name}: ${c.name}: ${c.probe} vs ${c.counter}`);

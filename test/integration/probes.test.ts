@@ -9,6 +9,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
+import { execa } from 'execa';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { UserError } from '../../src/errors.ts';
 import { readDeviceCounters } from '../../src/lab/counters.ts';
@@ -55,7 +56,8 @@ test('a slow reader: the sampled ring fills up, and the drops start when it is f
     // packets (seen here: 0 -> 3761 within one 5 ms tick), so the ring is large enough that
     // the burst fills a quarter of it and the rest takes ~600 ms, over a hundred ticks.
     const sink = await startSink({ netns: lab.netns, dev: lab.tap, queues: 1, cpu: 1, options: { type: 'sink', mode: 'blocking', batch: 1, delayNs: 20_000, cpu: 1 } });
-    const probes = await startProbes(await options({ tapName: lab.tap, consumerPid: sink.pid, capacity: QLEN, raw: 'slow.jsonl' }));
+    // The drops' time series is the full level's (the counters level runs nothing per drop).
+    const probes = await startProbes(await options({ tapName: lab.tap, consumerPid: sink.pid, capacity: QLEN, raw: 'slow.jsonl', level: 'full' }));
     const c0 = await readDeviceCounters(lab.netns, lab.tap);
     const s0 = (await sink.snapshot()).packets;
     await probes.markWindowStart();
@@ -90,6 +92,44 @@ test('a slow reader: the sampled ring fills up, and the drops start when it is f
     assert.equal(w.queuesFound, 1);
     assert.equal(w.lock.read.count, 0, 'one reader: nobody else takes the consumer lock');
     assert.ok(w.bpf === null || w.bpf.programs >= 4, 'the BPF run-time statistics cover the sampler\'s programs');
+  } finally {
+    await lab.destroy();
+  }
+});
+
+test('a flood with drops at the counters level: no program on any per-packet, per-drop or syscall tracepoint, and every count closes', { timeout: 60_000 }, async (t) => {
+  if (missing) return t.skip(missing);
+  const lab = await createLab({ txQueueLen: 64, mtu: 1500, queues: 1 });
+  try {
+    const sink = await startSink({ netns: lab.netns, dev: lab.tap, queues: 1, cpu: 1, options: { type: 'sink', mode: 'blocking', batch: 1, delayNs: 0, cpu: 1 } });
+    const probes = await startProbes(await options({ tapName: lab.tap, consumerPid: sink.pid, capacity: 64, raw: 'attached.jsonl', sampleMs: 10 }));
+    const c0 = await readDeviceCounters(lab.netns, lab.tap);
+    const s0 = (await sink.snapshot()).packets;
+    await probes.markWindowStart();
+    const gen = await startTrafgen({ netns: lab.netns, dev: lab.tap, options: { type: 'trafgen', packetSize: 64, rate: 0, cpus: 1, qdisc: true } });
+    await sleep(800);
+    // What bpftrace holds attached right now, by the kernel's own account (bpf_task_fd_query):
+    // tracepoints, kprobes and uprobes by name; the interval probe (a perf event) is not listed.
+    const listed = JSON.parse((await execa('bpftool', ['perf', 'list', '-j'])).stdout) as { pid: number; fd_type: string; tracepoint?: string; func?: string; filename?: string }[];
+    const mine = listed.filter((p) => p.pid === probes.pid);
+    await sleep(500);
+    const g = await gen.stop();
+    await sleep(300);
+    await probes.markWindowEnd();
+    const c1 = await readDeviceCounters(lab.netns, lab.tap);
+    const s1 = (await sink.snapshot()).packets;
+    const w = await probes.stop();
+    await sink.stop();
+    t.diagnostic(`attached: ${JSON.stringify(mine)}; drops ${c1.tx_dropped - c0.tx_dropped} of ${g.packetsSent}`);
+    const kernelSide = mine.filter((p) => p.fd_type !== 'uprobe').map((p) => `${p.fd_type}:${p.tracepoint ?? p.func ?? '?'}`).sort();
+    assert.deepEqual(kernelSide, ['tracepoint:contention_begin', 'tracepoint:contention_end', 'tracepoint:task_rename'], 'the counters level holds the queue-lock contention points and the handshake\'s task rename, nothing else in the kernel');
+    assert.ok(mine.filter((p) => p.fd_type === 'uprobe').every((p) => /bpftrace/.test(p.filename ?? '')), 'uprobes only on bpftrace itself (BEGIN/END)');
+    assert.ok(c1.tx_dropped - c0.tx_dropped > 0, 'the flood dropped packets at the 64-packet ring');
+    assert.equal(w.totals.drops, null, 'no drop count from a probe: tx_dropped is the count');
+    assert.equal(c1.tx_packets - c0.tx_packets, s1 - s0, 'tx_packets == the reader\'s count');
+    assert.equal(g.packetsSent, c1.tx_packets - c0.tx_packets + c1.tx_dropped - c0.tx_dropped, 'every packet trafgen sent was read or dropped');
+    assert.equal(w.queuesFound, 1, 'the handshake found the queue through the task rename');
+    assert.ok(Math.max(...w.occupancySeries.values) > 0, 'and the sampler read it');
   } finally {
     await lab.destroy();
   }

@@ -35,7 +35,8 @@ test('counters level: the sampler alone, nothing per packet, per drop or per sys
   assert.match(s, /tracepoint:task:task_rename\n\/args->newcomm == "tb-handshake"\//, 'the handshake: a task rename, not a syscall');
   assert.match(s, /\$f0 = \*\(\$fdt->fd \+ 200\);/, 'the helper\'s copy of queue 0 at fd 200');
   assert.match(s, /\$tf0 \+ 1600 \+ 4\] = 1;/, 'producer lock address: tun_file + tx_ring + producer_lock');
-  assert.match(s, /printf\("tick %llu\\n", nsecs\);/, 'ticks carry no drop count');
+  assert.match(s, /printf\("tick %llu %d %d\\n", nsecs, \$n0, \$f0\);/, 'one record a tick: time and the queue, no drop count');
+  assert.doesNotMatch(s.slice(s.indexOf('interval:ms:10'), s.indexOf('if (@tick % 10 == 0)')), /print\(@/, 'no map printed on an ordinary tick');
   const attached = [...s.matchAll(/^([a-z]+:[^\s/{]*)$/gm)].map((m) => m[1]);
   assert.deepEqual(attached.sort(), ['interval:ms:10', 'tracepoint:lock:contention_begin', 'tracepoint:lock:contention_end', 'tracepoint:task:task_rename'], 'every attach point at counters');
   const code = s.replace(/\/\*[\s\S]*?\*\//g, '').replace(/\/\/.*$/gm, '');
@@ -47,7 +48,7 @@ test('full level: drops by reason on skb:kfree_skb located in tun_net_xmit', () 
   const s = renderScript({ ...params, level: 'full', backend: 'tracepoint' });
   assert.match(s, /tracepoint:skb:kfree_skb/);
   assert.match(s, /\(uint64\)args->location >= \(uint64\)0xffffffff81dfdf00 && \(uint64\)args->location < \(uint64\)0xffffffff81dfe3f0/);
-  assert.match(s, /printf\("tick %llu %llu\\n", nsecs, @dropn\);/);
+  assert.match(s, /printf\("tick %llu %llu %d %d\\n", nsecs, @dropn, \$n0, \$f0\);/);
 });
 
 test('full level: one per-packet part per attach point, reading the queue through the same offsets', () => {
