@@ -64,7 +64,7 @@ test('a slow reader: the sampled ring fills up, and the drops start when it is f
     const gen = await startTrafgen({ netns: lab.netns, dev: lab.tap, options: { type: 'trafgen', packetSize: 64, rate: 70_000, cpus: 1, qdisc: true } });
     await sleep(2000);
     const g = await gen.stop();
-    await sleep(QLEN * 25 / 1000 + 300); // the reader empties the ring
+    await sleep(QLEN * 40 / 1000 + 300); // the reader empties the ring (20 us a packet, plus the full level's per-packet programs)
     await probes.markWindowEnd();
     const c1 = await readDeviceCounters(lab.netns, lab.tap);
     const s1 = (await sink.snapshot()).packets;
