@@ -46,11 +46,9 @@ export function firstProblem(error: z.ZodError, data: unknown): string {
   const where = issuePath(issue.path);
   const found = valueAt(data, issue.path);
   let what: string;
-  if (issue.code === 'invalid_type') {
-    what = found === undefined ? `missing (expected ${issue.expected})` : `expected ${issue.expected}, found ${describe(found)}`;
-  } else if (issue.code === 'invalid_value') {
-    what = `expected ${issue.values.map((x) => JSON.stringify(x)).join(' or ')}, found ${found === undefined ? 'nothing' : describe(found)}`;
-  } else what = issue.message.replace(/^Invalid input: /, '');
+  const expected = issue.code === 'invalid_type' ? issue.expected : issue.code === 'invalid_value' ? issue.values.map((x) => JSON.stringify(x)).join(' or ') : null;
+  if (expected !== null) what = found === undefined ? `missing (expected ${expected})` : `expected ${expected}, found ${describe(found)}`;
+  else what = issue.message.replace(/^Invalid input: /, '');
   const more = error.issues.length - 1;
   return `${where}: ${what}${more > 0 ? ` (and ${more} more problem${more > 1 ? 's' : ''})` : ''}`;
 }

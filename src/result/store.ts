@@ -139,7 +139,7 @@ export function checkOutputFile(fileIn: string, flag: string, hint: string): str
   }
   if (!parentSt) throw fail(`its folder ${parent} does not exist`);
   if (!parentSt.isDirectory()) throw fail(`${parent} is a file, not a folder`);
-  checkOutputDir(parent, { flag, hint });
+  checkOutputDir(parent, { flag: `${flag} ${fileIn}: its folder`, hint });
   return file;
 }
 
