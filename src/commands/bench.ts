@@ -204,6 +204,8 @@ async function benchMain(argsIn: string[]): Promise<number> {
     checkOutputDir(resultDirFor(profile.name, values.out).dir);
   } else checkRunInput(profile, undefined, values.out);
   const gateSelf = values.gate === GATE_SELF;
+  // $GITHUB_STEP_SUMMARY is looked at now, not after the run: a bad one is a warning (see gate.ts).
+  const stepSummary = values.gate ? (await import('./gate.ts')).stepSummaryTarget() : null;
   if (values.gate && !gateSelf) {
     const { loadResultOrBaseline } = await import('../analysis/baselines.ts');
     loadResultOrBaseline(values.gate); // a baseline that cannot be read is refused now, not after the run
@@ -234,13 +236,13 @@ async function benchMain(argsIn: string[]): Promise<number> {
   }
   if (selfGate) {
     const { reportGate } = await import('./gate.ts');
-    return reportGate(selfGate, {});
+    return reportGate(selfGate, { stepSummary });
   }
   if (values.gate) {
     const { runGate, reportGate } = await import('./gate.ts');
     const g = profile.gate;
     const outcome = runGate({ baseline: values.gate, candidate: dir, maxRegression: g.maxRegression, metrics: parseMetrics(g.metrics.join(',')), noiseThreshold: g.noiseThreshold, alpha: g.alpha });
-    return reportGate(outcome, {});
+    return reportGate(outcome, { stepSummary });
   }
   return 0;
 }
