@@ -154,7 +154,8 @@ export async function runPlannedTrials(l: TrialLoop): Promise<RunOutcome> {
         const fs = userErrorFromErrno(e);
         if (!fs) throw e;
         const kept = savedTrials === null ? 'nothing was saved (no result.json)' : `${dir}/result.json keeps its last complete save (${savedTrials} of ${trials} trials; no truncated file is left)`;
-        throw new UserError(`${fs.message.replace(/^cannot (\w+) /, 'cannot save the result: $1 ')}; the run stopped and its processes were stopped; ${kept}`, { hint: 'free space or fix the permissions there (or choose another folder with --out) and run again; raw/ may hold the last trial\'s partial probe output' });
+        const why = fs.message.slice(fs.message.indexOf(': ') + 2); // 'no space left on the device (ENOSPC)'
+        throw new UserError(`cannot save ${dir}/result.json: ${why}; the run stopped and its processes were stopped; ${kept}`, { hint: 'free space or fix the permissions there (or choose another folder with --out) and run again; raw/ may hold the last trial\'s partial probe output' });
       }
     };
     save();
