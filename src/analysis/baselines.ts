@@ -58,7 +58,17 @@ export function listBaselines(): BaselineList {
   const out: BaselineList = { baselines: [], broken: [] };
   if (!existsSync(BASELINES_DIR)) return out;
   for (const n of readdirSync(BASELINES_DIR).sort()) {
-    if (n.startsWith('.') || !statSync(join(BASELINES_DIR, n)).isDirectory()) continue;
+    if (n.startsWith('.')) continue; // .NAME.tmp-<pid>: a save in progress (or killed)
+    let isDir = false;
+    try {
+      isDir = statSync(join(BASELINES_DIR, n)).isDirectory();
+    } catch {
+      /* a dangling link: named below as broken */
+    }
+    if (!isDir) {
+      out.broken.push({ name: n, problem: `${join(BASELINES_DIR, n)} is not a folder` });
+      continue;
+    }
     try {
       out.baselines.push(readBaseline(n).meta);
     } catch (e) {
