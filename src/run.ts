@@ -10,7 +10,7 @@ import { usableCpus } from './lab/cpus.ts';
 import { acquireRunLock } from './lab/lock.ts';
 import { missingRequirements, profileProblems } from './lab/requirements.ts';
 import { reapStaleLabs } from './lab/reap.ts';
-import { DOCTOR_HINT, PROFILE_HINT, UserError } from './errors.ts';
+import { DOCTOR_HINT, PROFILE_HINT, UserError, userErrorFromErrno } from './errors.ts';
 import { buildPlan, estimatePlanSeconds, resolveVariants } from './profile/plan.ts';
 import type { Profile } from './profile/schema.ts';
 import { chooseBackend } from './probes/backends.ts';
@@ -147,7 +147,23 @@ export async function runPlannedTrials(l: TrialLoop): Promise<RunOutcome> {
   const { result, dir, plan, variants, profile } = l;
   const o = { progress: l.progress };
   {
-    const save = () => writeResult(dir, result);
+    // A failed write (no space, read-only, I/O error) stops the run: result.json is written all
+    // or nothing, so the file on disk is the last complete save, and the message says what it
+    // holds. The trial that ran has stopped its processes by then (runTrial's teardown).
+    let savedTrials: number | null = null;
+    const save = () => {
+      const trials = result.variants.reduce((n, v) => n + v.trials.length, 0);
+      try {
+        writeResult(dir, result);
+        savedTrials = trials;
+      } catch (e) {
+        const fs = userErrorFromErrno(e);
+        if (!fs) throw e;
+        const kept = savedTrials === null ? 'nothing was saved (no result.json)' : `${dir}/result.json keeps its last complete save (${savedTrials} of ${trials} trials; no truncated file is left)`;
+        const why = fs.message.slice(fs.message.indexOf(': ') + 2); // 'no space left on the device (ENOSPC)'
+        throw new UserError(`cannot save ${dir}/result.json: ${why}; the run stopped and its processes were stopped; ${kept}`, { hint: 'free space or fix the permissions there (or choose another folder with --out) and run again; raw/ may hold the last trial\'s partial probe output' });
+      }
+    };
     save();
 
     const abort = new AbortController();

@@ -59,10 +59,15 @@ export function improvement(metric: MetricName, ratio: number): number {
 /** The smallest two-sided exact Mann-Whitney p-value for sample sizes m and n: 2 / C(m+n, m). */
 export const smallestPossibleP = (m: number, n: number): number => mannWhitneySmallestP(m, n, 'two-sided');
 
-/** Trials a side (rounds when paired) for the smallest one-sided p to fall below `level`. */
+/** Trials a side (rounds when paired) for the smallest one-sided p to fall below `level`;
+ * Infinity when no number of trials can (a level of 0 or less: the smallest p underflows to 0,
+ * which is never below 0, so this loop used to run forever and hang the gate at --alpha 0). */
 export function trialsNeeded(analysis: 'paired' | 'unpaired', level: number): number {
+  if (!(level > 0)) return Infinity;
   let n = 2;
-  while ((analysis === 'paired' ? signedRankSmallestP(n, 'less') : mannWhitneySmallestP(n, n, 'less')) >= level) n++;
+  while ((analysis === 'paired' ? signedRankSmallestP(n, 'less') : mannWhitneySmallestP(n, n, 'less')) >= level) {
+    if (++n > 100_000) return Infinity;
+  }
   return n;
 }
 

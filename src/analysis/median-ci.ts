@@ -50,6 +50,7 @@ export function medianCI(xs: readonly number[], confidence = 0.95): MedianInterv
 
 /** The smallest n with a median interval of at least this coverage. */
 export function minTrialsForMedianCI(confidence = 0.95): number {
+  if (!(confidence < 1)) return Infinity; // no finite sample covers with certainty
   let n = 1;
   while (1 - 2 * binomialHalfCdf(n, 0) < confidence) n++;
   return n;

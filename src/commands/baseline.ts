@@ -1,6 +1,8 @@
 // tunbench baseline save NAME RESULT | list
 import { UserError } from '../errors.ts';
-import { listBaselines, saveBaseline } from '../analysis/baselines.ts';
+import { BASELINES_DIR, listBaselines, saveBaseline } from '../analysis/baselines.ts';
+
+const USAGE = 'usage: tunbench baseline save NAME RESULT | tunbench baseline list';
 
 export async function main(args: string[]): Promise<number> {
   const [sub, ...rest] = args;
@@ -10,12 +12,17 @@ export async function main(args: string[]): Promise<number> {
     return 0;
   }
   if (sub === 'list' && rest.length === 0) {
-    for (const m of listBaselines()) console.log(`${m.name.padEnd(24)} ${m.savedAt}  kernel ${m.kernel}  ${m.tunQueue}  ${m.cpu}`);
-    return 0;
+    const { baselines, broken } = listBaselines();
+    for (const m of baselines) console.log(`${m.name.padEnd(24)} ${m.savedAt}  kernel ${m.kernel}  ${m.tunQueue}  ${m.cpu}`);
+    if (baselines.length === 0 && broken.length === 0) console.log(`no baselines saved in ${BASELINES_DIR} (tunbench baseline save NAME RESULT makes one)`);
+    // A broken entry is named, the others still listed; exit 2 so that a script or CI step
+    // that lists baselines notices one that gate --baseline NAME would refuse.
+    for (const b of broken) console.error(`tunbench: broken baseline ${b.name}: ${b.problem}\n  fix: save it again (tunbench baseline save ${b.name} RESULT) or remove that folder`);
+    return broken.length > 0 ? 2 : 0;
   }
   if (sub === '--help' || sub === '-h') {
-    console.log('usage: tunbench baseline save NAME RESULT | tunbench baseline list');
+    console.log(USAGE);
     return 0;
   }
-  throw new UserError('usage: tunbench baseline save NAME RESULT | tunbench baseline list');
+  throw new UserError(USAGE);
 }

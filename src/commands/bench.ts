@@ -1,6 +1,6 @@
 // tunbench bench: run a profile, write DIR/result.json (+ raw probe output and the report).
 import { parseArgs } from 'node:util';
-import { PROFILE_HINT, UserError } from '../errors.ts';
+import { PROFILE_HINT, UserError, formatUserError, userErrorFromErrno } from '../errors.ts';
 import { loadProfile } from '../profile/load.ts';
 import { resolveVariants } from '../profile/plan.ts';
 import { profileProblems } from '../lab/requirements.ts';
@@ -132,7 +132,11 @@ export async function main(argsIn: string[]): Promise<number> {
     if (code === 2) console.error('tunbench: cannot judge this commit: exit 125 (git bisect run skips it)');
     return code === 2 ? 125 : code;
   } catch (e) {
-    console.error(`tunbench: cannot judge this commit (${(e as Error).message.split('\n')[0]}): exit 125 (git bisect run skips it)`);
+    // The same message (every line of the cause, and the fix) as without --bisect: only the
+    // first line was kept before, so 'asks for what this machine or a tap cannot do:' lost the
+    // list of problems that follows it.
+    const ue = e instanceof UserError ? e : userErrorFromErrno(e);
+    console.error(`${ue ? formatUserError(ue) : `tunbench: ${(e as Error).message}`}\n  (--bisect: cannot judge this commit: exit 125, git bisect run skips it)`);
     return 125;
   }
 }
@@ -200,6 +204,8 @@ async function benchMain(argsIn: string[]): Promise<number> {
     checkOutputDir(resultDirFor(profile.name, values.out).dir);
   } else checkRunInput(profile, undefined, values.out);
   const gateSelf = values.gate === GATE_SELF;
+  // $GITHUB_STEP_SUMMARY is looked at now, not after the run: a bad one is a warning (see gate.ts).
+  const stepSummary = values.gate ? (await import('./gate.ts')).stepSummaryTarget() : null;
   if (values.gate && !gateSelf) {
     const { loadResultOrBaseline } = await import('../analysis/baselines.ts');
     loadResultOrBaseline(values.gate); // a baseline that cannot be read is refused now, not after the run
@@ -230,13 +236,13 @@ async function benchMain(argsIn: string[]): Promise<number> {
   }
   if (selfGate) {
     const { reportGate } = await import('./gate.ts');
-    return reportGate(selfGate, {});
+    return reportGate(selfGate, { stepSummary });
   }
   if (values.gate) {
     const { runGate, reportGate } = await import('./gate.ts');
     const g = profile.gate;
     const outcome = runGate({ baseline: values.gate, candidate: dir, maxRegression: g.maxRegression, metrics: parseMetrics(g.metrics.join(',')), noiseThreshold: g.noiseThreshold, alpha: g.alpha });
-    return reportGate(outcome, {});
+    return reportGate(outcome, { stepSummary });
   }
   return 0;
 }

@@ -7,8 +7,9 @@ import { comparisonTable } from '../analysis/format.ts';
 import { parseFraction } from '../analysis/percent.ts';
 import type { Comparison } from '../analysis/types.ts';
 import { UserError } from '../errors.ts';
-import { RESULTS_DIR, utcStamp, writeJsonAtomic } from '../result/store.ts';
-import { mkdirSync } from 'node:fs';
+import { SAVED } from '../result/schema.ts';
+import { RESULTS_DIR, checkOutputDir, makeDirs, utcStamp, writeSaved } from '../result/store.ts';
+import type { Result } from '../types.ts';
 
 const HELP = `usage: tunbench compare A B [--force] [--noise 2%] [--out DIR] [--json] [--no-report]
 
@@ -21,9 +22,11 @@ refused with the list of differences unless --force (then the differences are re
 Writes DIR/comparison.json and the report (report.html, summary.md, PNG charts) to --out DIR
 (default results/compare-<UTC time>). Exit 0, or 2 on bad or incomparable input.`;
 
-export function runCompare(a: string, b: string, o: { force?: boolean; noiseThreshold?: number }): { comparison: Comparison; warnings: string[] } {
-  const A = loadResultOrBaseline(a);
-  const B = loadResultOrBaseline(b);
+type Loaded = { result: Result; source: string };
+
+export function runCompare(a: string | Loaded, b: string | Loaded, o: { force?: boolean; noiseThreshold?: number }): { comparison: Comparison; warnings: string[] } {
+  const A = typeof a === 'string' ? loadResultOrBaseline(a) : a;
+  const B = typeof b === 'string' ? loadResultOrBaseline(b) : b;
   const comparison = compareResults(A.result, B.result, { force: o.force ?? false, noiseThreshold: o.noiseThreshold, baselineSource: A.source, candidateSource: B.source });
   // Within one result the same variants could be paired; across results they never are.
   return { comparison, warnings: environmentDifferences(A.result, B.result).map((d) => `environments differ: ${d}`) };
@@ -36,15 +39,17 @@ export async function main(args: string[]): Promise<number> {
     return 0;
   }
   if (positionals.length !== 2) throw new UserError('compare needs two results: tunbench compare A B', { hint: HELP.split('\n')[0] });
-  const { comparison, warnings } = runCompare(positionals[0]!, positionals[1]!, { force: values.force, noiseThreshold: values.noise ? parseFraction('--noise', values.noise) : undefined });
-  const out = values.out ?? join(RESULTS_DIR, `compare-${utcStamp()}`);
-  mkdirSync(out, { recursive: true });
-  writeJsonAtomic(join(out, 'comparison.json'), comparison);
+  // Every input and option is checked before any work: options, then the two files, then --out.
+  const noiseThreshold = values.noise !== undefined ? parseFraction('--noise', values.noise) : undefined;
+  const A = loadResultOrBaseline(positionals[0]!);
+  const B = loadResultOrBaseline(positionals[1]!);
+  const out = checkOutputDir(values.out ?? join(RESULTS_DIR, `compare-${utcStamp()}`), { hint: 'choose another folder with --out (or leave --out away: results/compare-<time>/)' });
+  const { comparison, warnings } = runCompare(A, B, { force: values.force, noiseThreshold });
+  makeDirs(out);
+  writeSaved(SAVED.comparison, join(out, 'comparison.json'), comparison);
   if (!values['no-report']) {
     const { writeReport } = await import('../report/write.ts');
-    const A = loadResultOrBaseline(positionals[0]!).result;
-    const B = loadResultOrBaseline(positionals[1]!).result;
-    const paths = await writeReport({ results: [A, B], comparison }, out);
+    const paths = await writeReport({ results: [A.result, B.result], comparison }, out);
     if (!values.json) console.log(`report: ${paths.html}`);
   }
   if (values.json) console.log(JSON.stringify(comparison, null, 2));

@@ -1,7 +1,9 @@
 // tunbench gate: pass/fail regression verdict for CI and git bisect run.
-import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { appendFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { RESULTS_DIR, utcStamp, writeJsonAtomic } from '../result/store.ts';
+import { SAVED } from '../result/schema.ts';
+import { RESULTS_DIR, checkOutputDir, checkOutputFile, makeDirs, utcStamp, writeFileAtomic, writeSaved } from '../result/store.ts';
+import type { Result } from '../types.ts';
 import { parseArgs } from 'node:util';
 import { loadResultOrBaseline } from '../analysis/baselines.ts';
 import { compareResults, environmentDifferences } from '../analysis/compare.ts';
@@ -9,7 +11,7 @@ import { comparisonTable, gateMarkdown } from '../analysis/format.ts';
 import { gate } from '../analysis/gate.ts';
 import { parseFraction } from '../analysis/percent.ts';
 import type { Comparison, GateOutcome } from '../analysis/types.ts';
-import { UserError } from '../errors.ts';
+import { UserError, formatUserError, userErrorFromErrno } from '../errors.ts';
 import { isMetricName, type MetricName } from '../metrics.ts';
 
 const HELP = `usage: tunbench gate --baseline A --candidate B [--max-regression 5%] [--metrics xmit_pps,rx_pps,drop_ratio] [--noise 2%] [--force] [--bisect] [--markdown FILE]
@@ -30,13 +32,15 @@ export interface GateRun {
   outcome: GateOutcome;
 }
 
-export function runGate(o: { baseline: string; candidate: string; maxRegression: number; metrics: MetricName[]; noiseThreshold?: number; alpha?: number; force?: boolean }): GateOutcome {
+type Loaded = { result: Result; source: string };
+
+export function runGate(o: { baseline: string | Loaded; candidate: string | Loaded; maxRegression: number; metrics: MetricName[]; noiseThreshold?: number; alpha?: number; force?: boolean }): GateOutcome {
   let comparison: Comparison | null = null;
   const errors: string[] = [];
   const warnings: string[] = [];
   try {
-    const A = loadResultOrBaseline(o.baseline);
-    const B = loadResultOrBaseline(o.candidate);
+    const A = typeof o.baseline === 'string' ? loadResultOrBaseline(o.baseline) : o.baseline;
+    const B = typeof o.candidate === 'string' ? loadResultOrBaseline(o.candidate) : o.candidate;
     for (const [label, r] of [['baseline', A.result], ['candidate', B.result]] as const) {
       if (r.status === 'failed') errors.push(`the ${label} run failed: ${r.statusReason ?? ''}`);
       else if (r.status === 'incomplete') warnings.push(`the ${label} run is incomplete: ${r.statusReason ?? ''}`);
@@ -58,15 +62,46 @@ export function parseMetrics(text: string): MetricName[] {
   return names as MetricName[];
 }
 
-export function reportGate(outcome: GateOutcome, o: { markdown?: string; bisect?: boolean }): number {
+/**
+ * $GITHUB_STEP_SUMMARY, when set, is checked up front like --markdown, but a bad one is a
+ * warning, not an error: the variable comes from the CI environment, not from the command, and
+ * its summary only repeats what the gate prints; turning a pass or a regression into "cannot
+ * judge" (or, under --bisect, every commit into a skip) for it would lose the verdict.
+ * Returns the path to append to, or null (with the warning printed).
+ */
+export function stepSummaryTarget(): string | null {
+  const p = process.env.GITHUB_STEP_SUMMARY;
+  if (!p) return null;
+  try {
+    return checkOutputFile(p, '$GITHUB_STEP_SUMMARY', '');
+  } catch (e) {
+    if (!(e instanceof UserError)) throw e;
+    console.error(`tunbench: warning: ${e.message}; the summary is not appended there (the verdict and exit code are kept)`);
+    return null;
+  }
+}
+
+/**
+ * Print the verdict, write --markdown and append to $GITHUB_STEP_SUMMARY. Both paths were
+ * checked before judging; a write that still fails (the disk filled meanwhile) is a warning
+ * naming the file, and the verdict's exit code stands: it is already printed above.
+ */
+export function reportGate(outcome: GateOutcome, o: { markdown?: string; bisect?: boolean; stepSummary?: string | null }): number {
   const word = outcome.verdict === 'pass' ? 'PASS' : outcome.verdict === 'regression' ? 'FAIL (regression)' : 'CANNOT JUDGE';
   console.log(`tunbench gate: ${word}`);
   for (const r of outcome.reasons) console.log(`  - ${r}`);
   for (const w of outcome.warnings) console.log(`  warning: ${w}`);
   if (outcome.comparison) console.log(`\n${comparisonTable(outcome.comparison, outcome.metrics)}`);
   const md = gateMarkdown(outcome);
-  if (o.markdown) writeFileSync(o.markdown, md);
-  if (process.env.GITHUB_STEP_SUMMARY) appendFileSync(process.env.GITHUB_STEP_SUMMARY, md);
+  const summary = o.stepSummary === undefined ? stepSummaryTarget() : o.stepSummary;
+  for (const [label, path, write] of [['--markdown', o.markdown, writeFileAtomic], ['$GITHUB_STEP_SUMMARY', summary, appendFileSync]] as const) {
+    if (!path) continue;
+    try {
+      write(path, md);
+    } catch (e) {
+      console.error(`tunbench: warning: ${label} ${path}: the summary could not be written (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); the verdict stands`);
+    }
+  }
   return o.bisect && outcome.exitCode === 2 ? 125 : outcome.exitCode;
 }
 
@@ -86,30 +121,38 @@ export async function main(args: string[]): Promise<number> {
       return 0;
     }
     if (!values.baseline || !values.candidate) throw new UserError('gate needs --baseline and --candidate', { hint: HELP.split('\n')[0] });
-    const outcome = runGate({
-      baseline: values.baseline, candidate: values.candidate, maxRegression: parseFraction('--max-regression', values['max-regression']),
-      metrics: parseMetrics(values.metrics), noiseThreshold: values.noise ? parseFraction('--noise', values.noise) : undefined,
-      alpha: values.alpha ? parseFraction('--alpha', values.alpha) : undefined, force: values.force,
-    });
-    if (!values['no-report'] && outcome.comparison) {
-      const out = values.out ?? join(RESULTS_DIR, `gate-${utcStamp()}`);
-      mkdirSync(out, { recursive: true });
-      writeJsonAtomic(join(out, 'gate.json'), outcome);
+    // Everything is checked before judging: options and their ranges, the two saved files, the
+    // output paths (bounded calls, under a second). Any of these is exit 2 (125 with --bisect).
+    const maxRegression = parseFraction('--max-regression', values['max-regression']);
+    const metrics = parseMetrics(values.metrics);
+    const noiseThreshold = values.noise !== undefined ? parseFraction('--noise', values.noise) : undefined;
+    const alpha = values.alpha !== undefined ? parseFraction('--alpha', values.alpha, { positive: true }) : undefined;
+    const A = loadResultOrBaseline(values.baseline);
+    const B = loadResultOrBaseline(values.candidate);
+    const markdown = values.markdown !== undefined ? checkOutputFile(values.markdown, '--markdown', 'give a file in a folder that exists and can be written') : undefined;
+    const out = values['no-report'] ? null : checkOutputDir(values.out ?? join(RESULTS_DIR, `gate-${utcStamp()}`), { hint: 'choose another folder with --out (or leave --out away: results/gate-<time>/; or --no-report)' });
+    const stepSummary = stepSummaryTarget();
+    const outcome = runGate({ baseline: A, candidate: B, maxRegression, metrics, noiseThreshold, alpha, force: values.force });
+    if (out && outcome.comparison) {
       try {
+        makeDirs(out);
+        writeSaved(SAVED.gate, join(out, 'gate.json'), outcome);
         const { writeReport } = await import('../report/write.ts');
-        const results = [values.baseline, values.candidate].map((r) => loadResultOrBaseline(r).result);
-        console.log(`report: ${(await writeReport({ results, comparison: outcome.comparison, gate: outcome }, out)).html}`);
+        console.log(`report: ${(await writeReport({ results: [A.result, B.result], comparison: outcome.comparison, gate: outcome }, out)).html}`);
       } catch (e) {
         // The verdict stands without its report; say why the report is missing.
-        console.error(`tunbench: warning: the report could not be written: ${(e as Error).message}`);
+        const fs = (e as NodeJS.ErrnoException).code;
+        console.error(`tunbench: warning: the report could not be written to ${out}${fs ? ` (${fs})` : ''}: ${(e as Error).message.split('\n')[0]}; the verdict stands`);
       }
     }
-    return reportGate(outcome, { markdown: values.markdown, bisect: values.bisect });
+    return reportGate(outcome, { markdown, bisect: values.bisect, stepSummary });
   } catch (e) {
     // With --bisect, anything that stops the gate from judging is 'skip this commit' (125),
-    // never 'bad' (1) or an uncaught crash that git bisect would read as bad too.
+    // never 'bad' (1) or an uncaught crash that git bisect would read as bad too. The message
+    // is the one exit 2 would print (cause and fix), marked as a skip.
     if (bisect) {
-      console.error(`tunbench: cannot judge: ${(e as Error).message}`);
+      const ue = e instanceof UserError ? e : userErrorFromErrno(e);
+      console.error(ue ? `${formatUserError(ue)}\n  (--bisect: exit 125, git bisect run skips this commit)` : `tunbench: cannot judge: ${(e as Error).message}\n  (--bisect: exit 125, git bisect run skips this commit)`);
       return 125;
     }
     throw e;

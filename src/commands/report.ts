@@ -1,12 +1,14 @@
 // tunbench report RESULT_OR_COMPARISON [--out DIR]: render the report from saved files alone.
-import { existsSync, readFileSync, statSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadResultOrBaseline } from '../analysis/baselines.ts';
 import type { Comparison } from '../analysis/types.ts';
 import { UserError } from '../errors.ts';
 import { writeReport, writeRunReport } from '../report/write.ts';
-import { readResult } from '../result/store.ts';
+import { checkSaved, readJsonObject } from '../result/read.ts';
+import { SAVED } from '../result/schema.ts';
+import { checkOutputDir } from '../result/store.ts';
+import type { Result } from '../types.ts';
 
 const HELP = `usage: tunbench report RESULT_OR_COMPARISON [--out DIR]
 
@@ -25,23 +27,31 @@ export async function main(args: string[]): Promise<number> {
     return 0;
   }
   if (positionals.length !== 1) throw new UserError('report needs one input: a result or a comparison', { hint: HELP.split('\n')[0] });
-  let input = resolve(positionals[0]!);
-  if (existsSync(input) && statSync(input).isDirectory()) input = existsSync(join(input, 'comparison.json')) && !existsSync(join(input, 'result.json')) ? join(input, 'comparison.json') : join(input, 'result.json');
-  let data: { kind?: string };
+  // A folder means its result.json, or its comparison.json when it holds only that.
+  const arg = positionals[0]!;
+  let read;
   try {
-    data = JSON.parse(readFileSync(input, 'utf8')) as { kind?: string };
+    read = readJsonObject(SAVED.result, arg);
   } catch (e) {
-    throw new UserError(`cannot read ${input}: ${(e as Error).message}`);
+    if (!(e instanceof UserError)) throw e;
+    try {
+      read = readJsonObject(SAVED.comparison, arg);
+    } catch {
+      throw e; // say what was looked for first: the result
+    }
   }
-  const out = resolve(values.out ?? dirname(input));
-  const paths = data.kind === 'tunbench-comparison'
+  const isComparison = read.data.kind === 'tunbench-comparison';
+  const input = read.path;
+  const data = checkSaved<Result | Comparison>(isComparison ? SAVED.comparison : SAVED.result, input, read.data);
+  // Checked before any rendering: bounded calls, no recursive mkdir (which spins under /proc).
+  const out = checkOutputDir(values.out ?? dirname(input), { flag: values.out ? '--out' : 'report folder', hint: 'give a writable folder on a real file system with --out DIR' });
+  const paths = isComparison
     ? await (async () => {
       const cmp = data as Comparison;
-      if (cmp.schemaVersion !== 2) throw new UserError(`${input} is a comparison of schema version ${String(cmp.schemaVersion)}, made before paired analysis and honest intervals`, { hint: 'compare the two results again (tunbench compare A B) and render that' });
       const results = [cmp.baselineSource, cmp.candidateSource].map((s) => loadResultOrBaseline(sourcePath(s)).result);
       return writeReport({ results, comparison: cmp }, out);
     })()
-    : await writeRunReport(readResult(input), out);
+    : await writeRunReport(data as Result, out);
   console.log(`report: ${paths.html}\nsummary: ${paths.markdown}`);
   return 0;
 }

@@ -4,7 +4,7 @@
 import { createWriteStream, writeFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { execa } from 'execa';
-import { UserError } from '../errors.ts';
+import { UserError, userErrorFromErrno } from '../errors.ts';
 import type { ProbeBackend, ProbeSamples } from '../types.ts';
 import { bpfDelta, enableBpfStats, programNames, readBpfRunTime, type BpfRunTime } from './bpf-stats.ts';
 import type { TunOffsets } from './btf-offsets.ts';
@@ -70,6 +70,18 @@ export async function startProbes(o: StartProbesOptions): Promise<RunningProbes>
   const scriptFile = o.rawFile.replace(/\.jsonl$/, '') + '.bt';
   writeFileSync(scriptFile, script);
   const raw = createWriteStream(o.rawFile);
+  // A failed write of the raw output (the disk filled) must not be an unhandled 'error' event:
+  // that ended the process at once with bpftrace, the generator and the reader still running.
+  // It is kept and thrown by stop(), once bpftrace is stopped, so the trial tears down in order.
+  let rawError: Error | null = null;
+  raw.on('error', (e) => {
+    rawError ??= e;
+  });
+  const closeRaw = (): Promise<void> => new Promise((r) => {
+    if (raw.destroyed) return r();
+    raw.once('error', () => r());
+    raw.end(() => r());
+  });
   const keys = Math.max(4096, o.target.capacity * 2 + 1024);
   const restoreStats = enableBpfStats();
   const proc = execa(o.bpftrace ?? 'bpftrace', ['-f', 'json', scriptFile], {
@@ -97,7 +109,7 @@ export async function startProbes(o: StartProbesOptions): Promise<RunningProbes>
   const fail = async (e: UserError): Promise<never> => {
     if (!exited) proc.kill('SIGKILL');
     await done;
-    await new Promise((r) => raw.end(r));
+    await closeRaw();
     restoreStats();
     throw e;
   };
@@ -152,8 +164,9 @@ export async function startProbes(o: StartProbesOptions): Promise<RunningProbes>
         }
         if (!exited) proc.kill();
         await done;
-        await new Promise((r) => raw.end(r));
+        await closeRaw();
         restoreStats();
+        if (rawError) throw userErrorFromErrno(rawError) ?? rawError;
         if (start === null || end === null) throw new Error('probes stopped before the window was marked');
         if (stderr.trim()) writeFileSync(`${o.rawFile}.stderr`, stderr);
         return cutWindow(parseProbeOutput(stdout), {

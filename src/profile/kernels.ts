@@ -5,7 +5,7 @@
 // kernel, the first one the baseline. A profile of several variants becomes VARIANT@KERNEL for
 // each pair; each is compared with its twin on the first (base) kernel, and the variants on the
 // base kernel keep the profile's own comparisons (baseline, compareTo).
-import { existsSync, statSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
 import { basename } from 'node:path';
 import { isKernelTree } from '../kernel/tree-build.ts';
 import { UserError } from '../errors.ts';
@@ -115,5 +115,23 @@ export function kernelSpecProblem(spec: string): string | null {
   if (spec === 'debian' || spec === 'patched') return null;
   if (!existsSync(spec)) return `${spec} does not exist: give debian, patched, a bzImage path or a kernel source tree`;
   if (statSync(spec).isDirectory()) return isKernelTree(spec) ? null : `${spec} is a folder but not a kernel source tree (no top Makefile, Kconfig and arch/x86): give the tree's top folder, or a bzImage`;
+  return isBzImage(spec);
+}
+
+/** null for an x86 bzImage (the setup header's 'HdrS' at 0x202), else what the file is not. */
+function isBzImage(path: string): string | null {
+  const head = Buffer.alloc(0x300);
+  let n = 0;
+  try {
+    const fd = openSync(path, 'r');
+    try {
+      n = readSync(fd, head, 0, head.length, 0);
+    } finally {
+      closeSync(fd);
+    }
+  } catch (e) {
+    return `${path} cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}): give a readable bzImage`;
+  }
+  if (n < 0x300 || head.toString('latin1', 0x202, 0x206) !== 'HdrS') return `${path} is not an x86 bzImage (no setup header): give arch/x86/boot/bzImage or /boot/vmlinuz-*, a kernel source tree, debian or patched`;
   return null;
 }

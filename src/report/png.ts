@@ -1,5 +1,5 @@
 // PNG charts from the same specs as the HTML page, with chartjs-node-canvas.
-import { writeFileSync } from 'node:fs';
+import { writeFileAtomic } from '../result/store.ts';
 import { join } from 'node:path';
 import { ChartJSNodeCanvas } from 'chartjs-node-canvas';
 import type { ChartSpec } from './charts.ts';
@@ -9,7 +9,7 @@ export async function renderPngs(charts: ChartSpec[], dir: string, width = 900, 
   const files: string[] = [];
   for (const c of charts) {
     const file = `chart-${c.id}.png`;
-    writeFileSync(join(dir, file), await canvas.renderToBuffer(structuredClone(c.config), 'image/png'));
+    writeFileAtomic(join(dir, file), await canvas.renderToBuffer(structuredClone(c.config), 'image/png'));
     files.push(file);
   }
   return files;

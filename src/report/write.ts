@@ -1,5 +1,5 @@
-// Write a report folder: report.html (self-contained), chart-*.png and summary.md.
-import { mkdirSync, writeFileSync } from 'node:fs';
+// Write a report folder: report.html (self-contained), chart-*.png and summary.md. Every file
+// is written all or nothing (temp name + rename), analysis.json and gate.json validated first.
 import { join } from 'node:path';
 import { compareWithinResult } from '../analysis/compare.ts';
 import type { Comparison, GateOutcome } from '../analysis/types.ts';
@@ -8,7 +8,8 @@ import { renderHtml } from './html.ts';
 import { renderMarkdown } from './markdown.ts';
 import { buildReportModel } from './model.ts';
 import { renderPngs } from './png.ts';
-import { writeJsonAtomic } from '../result/store.ts';
+import { SAVED } from '../result/schema.ts';
+import { makeDirs, writeFileAtomic, writeSaved } from '../result/store.ts';
 
 export interface ReportPaths {
   html: string;
@@ -17,21 +18,21 @@ export interface ReportPaths {
 }
 
 export async function writeReport(input: { results: Result[]; comparison: Comparison; gate?: GateOutcome; title?: string }, outDir: string): Promise<ReportPaths> {
-  mkdirSync(outDir, { recursive: true });
+  makeDirs(outDir);
   const model = buildReportModel(input);
   const pngs = await renderPngs(model.charts, outDir);
   const html = join(outDir, 'report.html');
-  writeFileSync(html, renderHtml(model));
+  writeFileAtomic(html, renderHtml(model));
   const markdown = join(outDir, 'summary.md');
-  writeFileSync(markdown, renderMarkdown(model, new Map(model.charts.map((c, i) => [c.id, pngs[i]!]))));
+  writeFileAtomic(markdown, renderMarkdown(model, new Map(model.charts.map((c, i) => [c.id, pngs[i]!]))));
   return { html, markdown, pngs: pngs.map((p) => join(outDir, p)) };
 }
 
 /** The report of one bench run (variants against its baseline variant); also saves analysis.json beside it. */
 export async function writeRunReport(result: Result, dir: string, gate?: GateOutcome): Promise<ReportPaths> {
   const comparison = gate?.comparison ?? compareWithinResult(result);
-  mkdirSync(dir, { recursive: true });
-  writeJsonAtomic(join(dir, 'analysis.json'), comparison);
-  if (gate) writeJsonAtomic(join(dir, 'gate.json'), gate);
+  makeDirs(dir);
+  writeSaved(SAVED.analysis, join(dir, 'analysis.json'), comparison);
+  if (gate) writeSaved(SAVED.gate, join(dir, 'gate.json'), gate);
   return writeReport({ results: [result], comparison, ...(gate ? { gate } : {}) }, dir);
 }

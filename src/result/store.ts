@@ -1,11 +1,13 @@
 // Result files: results/<UTC time>-<profile>/result.json plus raw/ (probe output). Writes
 // are atomic (temp file + fsync + rename), so an interrupted run never leaves a corrupt
 // result.json; the runner rewrites it after every trial, so measured trials are kept.
-import { closeSync, existsSync, fsyncSync, lstatSync, mkdirSync, openSync, readFileSync, realpathSync, renameSync, statSync, statfsSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, lstatSync, mkdirSync, openSync, realpathSync, renameSync, rmSync, statSync, statfsSync, unlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { UserError } from '../errors.ts';
-import { RESULT_SCHEMA_VERSION, type Result } from '../types.ts';
+import type { Result } from '../types.ts';
+import { firstProblem } from './read.ts';
+import { SAVED, type SavedKind } from './schema.ts';
 
 export const RESULTS_DIR = resolve(fileURLToPath(new URL('../../results', import.meta.url)));
 
@@ -38,17 +40,21 @@ const PSEUDO_FS: Record<number, string> = {
 };
 const PSEUDO_PREFIXES = ['/proc', '/sys', '/dev'];
 
-function outError(dir: string, why: string, hint = 'choose another folder with --out (or leave --out away: results/<time>-<profile>/)'): UserError {
-  return new UserError(`--out ${dir}: ${why}`, { hint });
+const OUT_HINT = 'choose another folder with --out (or leave --out away: results/<time>-<profile>/)';
+function outError(dir: string, why: string): UserError {
+  return new UserError(`--out ${dir}: ${why}`, { hint: OUT_HINT });
 }
 
 /**
  * Can a result be written to `dir`? Checked up front, before the run lock, capability
  * detection or any traffic, with a bounded number of system calls (no recursive mkdir, no
  * loop that can spin): the nearest folder that exists must be a real, writable folder on a
- * real file system. Returns `dir` (absolute); throws a UserError saying what is wrong.
+ * real file system. Returns `dir` (absolute); throws a UserError saying what is wrong, naming
+ * the option (`o.flag`, default --out) with the fix `o.hint`. Every command that writes a
+ * folder (bench, compare, gate, report, baseline save) calls it before any work.
  */
-export function checkOutputDir(dirIn: string): string {
+export function checkOutputDir(dirIn: string, o: { flag?: string; hint?: string } = {}): string {
+  const outError = (d: string, why: string): UserError => new UserError(`${o.flag ?? '--out'} ${d}: ${why}`, { hint: o.hint ?? OUT_HINT });
   if (dirIn.trim() === '') throw outError(dirIn, 'an empty path');
   const dir = resolve(dirIn);
   if (dir.includes('\0')) throw outError(dirIn, 'the path contains a NUL byte');
@@ -108,6 +114,35 @@ export function checkOutputDir(dirIn: string): string {
   return dir;
 }
 
+/**
+ * Can a file be written at `fileIn` (--markdown FILE, $GITHUB_STEP_SUMMARY)? Its folder must
+ * exist already (a file option never creates folders) and pass checkOutputDir; the path
+ * itself must not be a folder. Returns the absolute path.
+ */
+export function checkOutputFile(fileIn: string, flag: string, hint: string): string {
+  const fail = (why: string): UserError => new UserError(`${flag} ${fileIn}: ${why}`, { hint });
+  if (fileIn.trim() === '') throw fail('an empty path');
+  const file = resolve(fileIn);
+  let st;
+  try {
+    st = statSync(file);
+  } catch {
+    st = null;
+  }
+  if (st?.isDirectory()) throw fail('is a folder, not a file');
+  const parent = dirname(file);
+  let parentSt;
+  try {
+    parentSt = statSync(parent);
+  } catch {
+    parentSt = null;
+  }
+  if (!parentSt) throw fail(`its folder ${parent} does not exist`);
+  if (!parentSt.isDirectory()) throw fail(`${parent} is a file, not a folder`);
+  checkOutputDir(parent, { flag: `${flag} ${fileIn}: its folder`, hint });
+  return file;
+}
+
 function existingFileAbove(path: string): string {
   let p = path;
   for (let up = dirname(p); up !== p; p = up, up = dirname(p)) {
@@ -121,7 +156,7 @@ function existingFileAbove(path: string): string {
 }
 
 /** mkdir -p one component at a time (bounded by the path's depth; never recursive mkdir). */
-function makeDirs(dir: string): void {
+export function makeDirs(dir: string): void {
   const parts: string[] = [];
   let p = dir;
   while (!existsSync(p)) {
@@ -139,44 +174,47 @@ function makeDirs(dir: string): void {
   }
 }
 
-export function writeJsonAtomic(path: string, value: unknown): void {
+/**
+ * Write a file all or nothing: a temporary name in the same folder, fsync, then rename over
+ * the final name. A failed write (no space, read-only, I/O error) removes the temporary file
+ * and leaves the previous version of `path` (or nothing) in place, never a truncated file.
+ */
+export function writeFileAtomic(path: string, data: string | Uint8Array): void {
   const tmp = `${path}.tmp-${process.pid}`;
-  const fd = openSync(tmp, 'w');
   try {
-    writeSync(fd, `${JSON.stringify(value, null, 2)}\n`);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
+    const fd = openSync(tmp, 'w');
+    try {
+      writeFileSync(fd, data);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, path);
+  } catch (e) {
+    rmSync(tmp, { force: true });
+    throw e;
   }
-  renameSync(tmp, path);
+}
+
+export function writeJsonAtomic(path: string, value: unknown): void {
+  writeFileAtomic(path, `${JSON.stringify(value, null, 2)}\n`);
+}
+
+/**
+ * Write a saved file (result.json, comparison.json, analysis.json, gate.json, meta.json):
+ * its JSON text is validated against the same schema every reader uses (src/result/schema.ts)
+ * before anything is written, then written all or nothing. A value that fails is a bug of
+ * the writer: nothing is written and the error names the part.
+ */
+export function writeSaved(kind: SavedKind, path: string, value: unknown): void {
+  const text = `${JSON.stringify(value, null, 2)}\n`;
+  const parsed = kind.schema.safeParse(JSON.parse(text));
+  if (!parsed.success) throw new Error(`refusing to write ${path}: it would not be ${kind.what}: ${firstProblem(parsed.error, JSON.parse(text))}`);
+  writeFileAtomic(path, text);
 }
 
 export function writeResult(dir: string, result: Result): string {
   const path = join(dir, 'result.json');
-  writeJsonAtomic(path, result);
+  writeSaved(SAVED.result, path, result);
   return path;
-}
-
-/** result.json path from a file or its folder. */
-export function resultPath(fileOrDir: string): string {
-  const p = resolve(fileOrDir);
-  if (existsSync(p) && statSync(p).isDirectory()) return join(p, 'result.json');
-  return p;
-}
-
-export function readResult(fileOrDir: string): Result {
-  const path = resultPath(fileOrDir);
-  let data: unknown;
-  try {
-    data = JSON.parse(readFileSync(path, 'utf8'));
-  } catch (e) {
-    throw new UserError(`cannot read result ${path}: ${(e as Error).message}`, { hint: 'give a result.json file or the folder a bench run wrote' });
-  }
-  const r = data as Partial<Result>;
-  if (r?.schemaVersion !== RESULT_SCHEMA_VERSION || !Array.isArray(r.variants)) {
-    throw new UserError(`${path} is not a tunbench result of schema version ${RESULT_SCHEMA_VERSION} (found schemaVersion ${String(r?.schemaVersion)})`, {
-      hint: 'results from another tunbench version need that version to read them',
-    });
-  }
-  return data as Result;
 }

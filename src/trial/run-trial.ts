@@ -12,6 +12,7 @@
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { UserError } from '../errors.ts';
+import { onCleanup } from '../lab/cleanup.ts';
 import { planCpus, cpuSecondsOf } from '../lab/cpus.ts';
 import { readDeviceCounters } from '../lab/counters.ts';
 import { createLab, type Lab } from '../lab/lab.ts';
@@ -273,6 +274,10 @@ export async function runTrial(planned: PlannedTrial, variant: ResolvedVariant, 
     rawProbeFile: null,
   };
   const r: Running = { lab: null, consumer: null, probes: null, gen: null, background: null, peer: null, server: null, flowServer: null, qdiscSampler: null, qdiscKind: null };
+  // Every process of the trial (generator, probes, reader, servers) is on the cleanup stack
+  // while it runs, so an exit by any path (a signal, an error nobody awaited, a failed write
+  // of the disk) stops them before the process ends instead of leaving them running.
+  const forgetTrial = onCleanup(`trial ${planned.index} (${variant.name}): its processes`, () => tearDown(r));
   try {
     await setUp(planned, variant, ctx, r, base);
     const partial = await measure(planned, variant, ctx, r);
@@ -325,5 +330,6 @@ export async function runTrial(planned: PlannedTrial, variant: ResolvedVariant, 
     return base;
   } finally {
     await tearDown(r);
+    forgetTrial();
   }
 }
