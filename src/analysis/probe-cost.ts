@@ -34,7 +34,10 @@ export interface ProbeCostSide {
 
 export interface ProbeCost {
   level: string;
-  source: 'twins' | 'calibration';
+  /** twins: the variant's own probes-off copies; off-variant: a probes-off variant on the same
+   * workload that it is compared with (compareTo), in the same run; calibration: stored. */
+  source: 'twins' | 'off-variant' | 'calibration';
+  offVariant?: string;
   /** For a calibration: where it is stored and when it was measured. */
   calibration?: { file: string; measuredAt: string; rounds: number };
   sides: ProbeCostSide[];
@@ -94,6 +97,7 @@ export function describeCost(c: ProbeCost): string {
     const change = METRICS[s.metric].better === 'higher' ? -s.cost : s.cost;
     return `${label[s.metric] ?? s.metric} ${change >= 0 ? '+' : ''}${(change * 100).toFixed(1)}%`;
   };
-  const from = c.source === 'twins' ? `probes-off twins${c.sides[0]?.rounds ? `, paired over ${c.sides[0].rounds} rounds` : ''}` : `calibration ${c.calibration?.file ?? ''} of ${c.calibration?.measuredAt ?? '?'}`;
+  const rounds = c.sides[0]?.rounds ? `, paired over ${c.sides[0].rounds} rounds` : '';
+  const from = c.source === 'twins' ? `probes-off twins${rounds}` : c.source === 'off-variant' ? `the probes-off variant ${c.offVariant ?? '?'}${rounds}` : `calibration ${c.calibration?.file ?? ''} of ${c.calibration?.measuredAt ?? '?'} (default flood)`;
   return `${c.sides.map(pct).join(', ')} (${c.level} vs off, from ${from}; eBPF run time ${c.bpfCpuPct === null ? '-' : `${c.bpfCpuPct.toFixed(2)}% of a CPU`})`;
 }

@@ -7,7 +7,7 @@ import type { Result, TrialResult, VariantResult } from '../types.ts';
 import { mad, mean, median, stddev } from './descriptive.ts';
 import { medianCI } from './median-ci.ts';
 import { outlierWarnings } from './outliers.ts';
-import { costFromTwins, type ProbeCost } from './probe-cost.ts';
+import { costFromTwins, costOf, type ProbeCost } from './probe-cost.ts';
 import type { MetricSummary, Summary, VariantSummary } from './types.ts';
 
 export interface SummaryOptions {
@@ -45,6 +45,11 @@ export function summarizeValues(variant: string, metric: MetricName, xs: number[
 export function probeCostOf(result: Result, v: VariantResult): ProbeCost | undefined {
   const twins = costFromTwins(v);
   if (twins) return twins;
+  // A probes-off variant it is compared with, on the same workload in the same run: twins by another name.
+  const ref = result.variants.find((x) => x.name === v.compareTo);
+  if (v.probes.level !== 'off' && ref && ref.probes.level === 'off' && JSON.stringify(ref.workload) === JSON.stringify(v.workload)) {
+    return { ...costOf(v.probes.level, v.trials.filter(isMeasured), ref.trials.filter(isMeasured)), source: 'off-variant', offVariant: ref.name };
+  }
   const cal = result.probeCalibration;
   const c = v.probes.level !== 'off' ? cal?.costs[v.probes.level] : undefined;
   return c && cal ? { ...c, source: 'calibration', calibration: { file: cal.file, measuredAt: cal.measuredAt, rounds: cal.rounds } } : undefined;

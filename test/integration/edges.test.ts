@@ -229,6 +229,9 @@ async function killedMidWindow(comm: string, find: (ownerPid: number) => Promise
   assert.match(result.statusReason ?? '', /1 of 3 trials failed/);
   assert.match(err, /"event":"run-end".*"failedTrials":1/, 'the progress says a trial failed');
   assert.deepEqual(await labNamespaces(), before, 'no lab namespace left behind');
+  // No generator outlives its lab (one was once found still flooding a deleted namespace).
+  const left = (await execa('ps', ['-eo', 'pid,args'])).stdout.split('\n').filter((l) => l.includes(`--dev tb${child.pid}x`));
+  assert.deepEqual(left, [], 'no process of this run left behind');
   rmSync(dir, { recursive: true, force: true });
 }
 
