@@ -43,7 +43,7 @@ export function createProgress(mode: ProgressMode, write: (s: string) => void = 
         write(`tunbench: profile ${e.profile}: ${e.trials} trials, at least ${Math.ceil(e.minimumSeconds)} s (ramp-ups and windows); results in ${e.resultDir}\n`);
         break;
       case 'trial-start':
-        write(`[${e.index + 1}/${e.total}] ${e.variant} ${e.warmup ? 'warm-up' : `rep ${e.repetition + 1}`}${e.secondsLeft === null ? '' : ` (about ${Math.ceil(e.secondsLeft)} s left)`}\n`);
+        write(`[${e.index + 1}/${e.total}] ${e.variant} ${e.warmup ? 'warm-up' : `rep ${e.repetition + 1}`}${e.secondsLeft === null ? '' : ` (about ${Math.max(1, Math.round(e.secondsLeft))} s left)`}\n`);
         break;
       case 'trial-end':
         write(e.status === 'ok'

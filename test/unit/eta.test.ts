@@ -74,5 +74,5 @@ test('progress lines: "at least" at run start, no "s left" while unknown, "about
   p({ event: 'trial-start', index: 2, total: 3, variant: 'a', repetition: 2, warmup: false, secondsLeft: 4.4 });
   assert.match(lines[0]!, /3 trials, at least 6 s \(ramp-ups and windows\)/);
   assert.equal(lines[1], '[1/3] a rep 1\n');
-  assert.equal(lines[2], '[3/3] a rep 3 (about 5 s left)\n');
+  assert.equal(lines[2], '[3/3] a rep 3 (about 4 s left)\n');
 });
