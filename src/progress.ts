@@ -2,8 +2,8 @@
 export type ProgressMode = 'tty' | 'plain' | 'json' | 'quiet';
 
 export type ProgressEvent =
-  | { event: 'run-start'; profile: string; trials: number; estimatedSeconds: number; resultDir: string }
-  | { event: 'trial-start'; index: number; total: number; variant: string; repetition: number; warmup: boolean; secondsLeft: number }
+  | { event: 'run-start'; profile: string; trials: number; minimumSeconds: number; resultDir: string }
+  | { event: 'trial-start'; index: number; total: number; variant: string; repetition: number; warmup: boolean; secondsLeft: number | null }
   | { event: 'live'; index: number; variant: string; rxPps: number; secondsIntoWindow: number }
   | { event: 'trial-end'; index: number; variant: string; status: 'ok' | 'failed'; xmitPps: number | null; rxPps: number | null; dropRatio: number | null; error?: string }
   | { event: 'warning'; message: string }
@@ -38,10 +38,12 @@ export function createProgress(mode: ProgressMode, write: (s: string) => void = 
     clearLive();
     switch (e.event) {
       case 'run-start':
-        write(`tunbench: profile ${e.profile}: ${e.trials} trials, about ${Math.ceil(e.estimatedSeconds)} s; results in ${e.resultDir}\n`);
+        // No guess of the run's length here: set-up, probes and (in a VM) emulation are measured
+        // per trial; the time left is shown from the trials' real lengths (src/eta.ts).
+        write(`tunbench: profile ${e.profile}: ${e.trials} trials, at least ${Math.ceil(e.minimumSeconds)} s (ramp-ups and windows); results in ${e.resultDir}\n`);
         break;
       case 'trial-start':
-        write(`[${e.index + 1}/${e.total}] ${e.variant} ${e.warmup ? 'warm-up' : `rep ${e.repetition + 1}`} (about ${Math.ceil(e.secondsLeft)} s left)\n`);
+        write(`[${e.index + 1}/${e.total}] ${e.variant} ${e.warmup ? 'warm-up' : `rep ${e.repetition + 1}`}${e.secondsLeft === null ? '' : ` (about ${Math.max(1, Math.round(e.secondsLeft))} s left)`}\n`);
         break;
       case 'trial-end':
         write(e.status === 'ok'

@@ -11,7 +11,8 @@ import { acquireRunLock } from './lab/lock.ts';
 import { missingRequirements, profileProblems } from './lab/requirements.ts';
 import { reapStaleLabs } from './lab/reap.ts';
 import { DOCTOR_HINT, PROFILE_HINT, UserError, userErrorFromErrno } from './errors.ts';
-import { buildPlan, estimatePlanSeconds, resolveVariants } from './profile/plan.ts';
+import { EtaEstimator } from './eta.ts';
+import { buildPlan, minimumPlanSeconds, resolveVariants } from './profile/plan.ts';
 import type { Profile } from './profile/schema.ts';
 import { chooseBackend } from './probes/backends.ts';
 import { calibrationKey, findCalibration } from './probes/calibration.ts';
@@ -177,11 +178,13 @@ export async function runPlannedTrials(l: TrialLoop): Promise<RunOutcome> {
     });
     const started = Date.now();
     let failedInARow = 0;
-    o.progress({ event: 'run-start', profile: profile.name, trials: plan.trials.length, estimatedSeconds: estimatePlanSeconds(profile, plan), resultDir: dir });
+    const eta = new EtaEstimator();
+    o.progress({ event: 'run-start', profile: profile.name, trials: plan.trials.length, minimumSeconds: minimumPlanSeconds(profile, plan), resultDir: dir });
     try {
       for (const planned of plan.trials) {
         const variant = variants.find((v) => v.name === planned.variant)!;
-        const left = estimatePlanSeconds(profile, { ...plan, trials: plan.trials.slice(planned.index) });
+        eta.trialStart(performance.now() / 1000);
+        const left = eta.secondsLeft(plan.trials.length - planned.index);
         o.progress({ event: 'trial-start', index: planned.index, total: plan.trials.length, variant: variant.name, repetition: planned.repetition, warmup: planned.warmup, secondsLeft: left });
         let trial: TrialResult;
         try {

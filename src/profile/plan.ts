@@ -63,7 +63,8 @@ export function buildPlan(profile: Profile, variants: ResolvedVariant[] = resolv
   return { seed: profile.seed, order: profile.order, variants, trials };
 }
 
-/** Seconds a plan will take, roughly (window + ramp-up + set-up per trial). */
-export function estimatePlanSeconds(profile: Profile, plan: Plan, perTrialOverheadSeconds = 2.5): number {
-  return plan.trials.length * (profile.duration + profile.rampUp + perTrialOverheadSeconds);
+/** The least a plan can take: its trials' ramp-ups and windows. The rest (set-up, drain, probes,
+ * a VM's emulation) is measured as the run goes (src/eta.ts), not guessed. */
+export function minimumPlanSeconds(profile: Profile, plan: Plan): number {
+  return plan.trials.length * (profile.duration + profile.rampUp);
 }
