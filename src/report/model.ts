@@ -127,7 +127,10 @@ export function probeCostLine(c: ProbeCost | undefined, level: string): ProbeCos
   if (level === 'off') return { text: 'probes off', warn: false };
   if (!c || !c.worst) return { text: `probes ${level}: cost not measured (no probes-off twins, no calibration of this machine and kernel: set probes.measureOverhead or run tunbench calibrate)`, warn: false };
   const warn = c.worst.cost > PROBE_COST_WARN;
-  const head = warn ? `probes ${level} cost up to ${(c.worst.cost * 100).toFixed(1)}% (${c.worst.metric}): above ${(PROBE_COST_WARN * 100).toFixed(0)}%` : `probes ${level}: within ${(Math.max(0, c.worst.cost) * 100).toFixed(1)}% on every side`;
+  const w = c.worst;
+  // The rounds' own spread: a median cost whose rounds straddle zero is not resolved from noise.
+  const unresolved = w.rounds >= 2 && w.costMin < 0 && w.costMax > 0 ? ` (its rounds range from ${(w.costMin * 100).toFixed(1)}% to ${(w.costMax * 100).toFixed(1)}%: not resolved from the machine's noise; more rounds would tell)` : '';
+  const head = warn ? `probes ${level} cost up to ${(w.cost * 100).toFixed(1)}% (${w.metric}): above ${(PROBE_COST_WARN * 100).toFixed(0)}%${unresolved}` : `probes ${level}: within ${(Math.max(0, w.cost) * 100).toFixed(1)}% on every side`;
   return { text: `${head}; ${describeCost(c)}`, warn };
 }
 
