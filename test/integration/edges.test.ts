@@ -91,7 +91,7 @@ const cases: Case[] = [
   { name: 'a flag value out of range', args: () => ['--profile', 'quick', '--repetitions', '0'], message: /repetitions \(--repetitions\): Too small/ },
   { name: 'a flag value that is not a number', args: () => ['--profile', 'quick', '--duration', 'abc'], message: /--duration: expected a number, found 'abc'/ },
   { name: 'an empty --variants list', args: () => ['--profile', 'quick', '--variants', ','], message: /--variants: expected a comma-separated list/ },
-  { name: 'a gate baseline that does not exist (refused before the run)', args: (d) => ['--profile', 'quick', '--gate', join(d, 'no-such-result')], message: /cannot read result .*no-such-result/ },
+  { name: 'a gate baseline that does not exist (refused before the run)', args: (d) => ['--profile', 'quick', '--gate', join(d, 'no-such-result')], message: /no-such-result: no such file: looked for a tunbench result/ },
   { name: 'a profile that does not exist', args: () => ['--profile', 'no-such-profile'], message: /profile 'no-such-profile' not found/ },
 ];
 
