@@ -13,7 +13,7 @@ fragment="$here/config.fragment"
 jobs=${JOBS:-$(nproc)}
 
 need=()
-for p in linux-source-6.1 flex bison libelf-dev libssl-dev bc dwarves cpio kmod build-essential; do
+for p in linux-source-6.1 flex bison libelf-dev libssl-dev bc dwarves cpio rsync kmod build-essential; do
   dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
 done
 if ((${#need[@]})); then

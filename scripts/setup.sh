@@ -3,7 +3,7 @@
 # (the second run takes a few seconds). Needs root and Debian 12 (or a derivative).
 #   bash scripts/setup.sh            everything a bench run needs
 #   bash scripts/setup.sh --kernel   also what `tunbench kernel build` and kernel/build.sh need
-#                                    (flex bison bc libelf-dev libssl-dev dwarves cpio, linux-source-6.1)
+#                                    (flex bison bc libelf-dev libssl-dev dwarves cpio rsync, linux-source-6.1)
 #   bash scripts/setup.sh --test     also what the tests need: headless Chromium (report test), QEMU and
 #                                    busybox (VM tests), debootstrap (fresh-machine test), and --kernel's set
 # Every step that fails prints "tunbench setup: <step> failed: <cause>; <fix>" and exits non-zero.
@@ -77,7 +77,7 @@ pkgs=(
   ca-certificates     # npm ci over https
 )
 # `tunbench kernel build` and kernel/build.sh (the two-kernel tests need them).
-[ "$want_kernel" = 1 ] && pkgs+=(flex bison bc libelf-dev libssl-dev dwarves cpio perl linux-source-6.1 xz-utils patch git)
+[ "$want_kernel" = 1 ] && pkgs+=(flex bison bc libelf-dev libssl-dev dwarves cpio perl rsync linux-source-6.1 xz-utils patch git)
 # report test (Chromium); VM tests (busybox initramfs); fresh-machine test (debootstrap).
 [ "$want_test" = 1 ] && pkgs+=(chromium busybox-static debootstrap)
 

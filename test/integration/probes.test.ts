@@ -74,6 +74,10 @@ test('a slow reader: the sampled ring fills up, and the drops start when it is f
     const full = w.fullSeries!;
     const drops = w.series.drops; // drops[i]: between tick i and tick i + 1
     const firstFull = full.findIndex((f) => f > 0);
+    // A ring refuses packets a little before producer - consumer_head reaches its size (consumed
+    // slots are zeroed in batches), and the reader takes a few between a drop and the next tick.
+    const nearFull = (n: number | undefined) => (n ?? 0) >= QLEN - 64;
+    const firstNearFull = occ.findIndex(nearFull);
     const firstDrop = drops.findIndex((d) => d > 0);
     t.diagnostic(`series ${occ.slice(0, 60).join(' ')}`);
     t.diagnostic(`occupancy max ${Math.max(...occ)} of ${QLEN}; first full tick ${firstFull}, first drop interval ${firstDrop}; occupancy before it ${occ.slice(Math.max(0, firstDrop - 4), firstDrop + 2).join(' ')}; drops ${w.dropsTotal}, tx_dropped ${c1.tx_dropped - c0.tx_dropped}`);
@@ -81,8 +85,8 @@ test('a slow reader: the sampled ring fills up, and the drops start when it is f
     assert.ok(Math.max(...occ) >= QLEN - 64, 'the ring reaches (nearly) its size: consumed slots are zeroed in batches, so __ptr_ring_full fires a little early');
     assert.ok(Math.max(...occ) <= QLEN, 'and never more than its size');
     assert.ok(firstFull >= 0 && firstDrop >= 0, 'the ring was full and packets were dropped');
-    assert.ok(firstDrop >= firstFull - 1, `no drop before the ring is full (first drop in interval ${firstDrop}, first full at tick ${firstFull})`);
-    assert.ok(full[firstDrop] === 1 || full[firstDrop + 1] === 1, 'the ring is full at one end of the interval in which drops start');
+    assert.ok(firstDrop >= firstNearFull - 1, `no drop before the ring is (nearly) full (first drop in interval ${firstDrop}, first within 64 of full at tick ${firstNearFull})`);
+    assert.ok(full[firstDrop] === 1 || full[firstDrop + 1] === 1 || nearFull(occ[firstDrop]) || nearFull(occ[firstDrop + 1]), 'the ring is (nearly) full at one end of the interval in which drops start');
     assert.ok(occ.slice(0, firstFull).some((n) => n > 0 && n < QLEN - 64), 'the ring was seen filling, not only empty or full');
     assert.equal(occ[occ.length - 1], 0, 'empty again after the drain');
     assert.equal(w.totals.drops, c1.tx_dropped - c0.tx_dropped, 'drops at tun_net_xmit (kfree_skb located there) == tx_dropped');
