@@ -84,7 +84,7 @@ export function parseProbeOutput(text: string): ParsedProbeOutput {
         out.handshakes[hs[1]!] = hs[2]!;
         continue;
       }
-      const m = /^(tunbench-attached|tick|hists|end|done) (\d+)((?: -?\d+)*)$/.exec(text);
+      const m = /^(tunbench-attached|ticks|tick|hists|end|done) (\d+)((?: -?\d+)*)$/.exec(text);
       if (!m) {
         out.messages.push(text);
         continue;
@@ -92,21 +92,36 @@ export function parseProbeOutput(text: string): ParsedProbeOutput {
       const t = Number(m[2]);
       if (m[1] === 'tunbench-attached') out.attachedAt = t;
       else if (m[1] === 'done') target = null; // bpftrace's own exit dump of the cleared maps follows: not data
-      else if (m[1] === 'tick') {
-        const prev = out.ticks[out.ticks.length - 1];
-        const tick: Tick = { t, counts: prev ? { ...prev.counts } : zero(), qlen: {}, qfull: {}, reasons: prev ? { ...prev.reasons } : {} };
-        // After the time: the drop count at the full level (an odd count of numbers), then a
-        // (packets, full) pair per queue, -1 -1 for a queue not found yet. Older output: the
-        // drop count alone, with the queues in maps that follow.
-        const rest = m[3]!.trim() === '' ? [] : m[3]!.trim().split(' ').map(Number);
-        if (rest.length % 2 === 1) tick.dropsAtTick = rest.shift()!;
-        for (let q = 0; q < rest.length / 2; q++) {
-          if (rest[2 * q]! < 0) continue;
-          tick.qlen[String(q)] = rest[2 * q]!;
-          tick.qfull[String(q)] = rest[2 * q + 1]!;
+      else if (m[1] === 'tick' || m[1] === 'ticks') {
+        // "tick <ns> ..." is one tick (older output); "ticks <count> <slots> ..." carries
+        // <slots> ticks of equal width, the first <count> valid.
+        const values = m[3]!.trim() === '' ? [] : m[3]!.trim().split(' ').map(Number);
+        const records: number[][] = [];
+        if (m[1] === 'tick') records.push([t, ...values]);
+        else {
+          const slots = values.shift() ?? 0;
+          const width = slots > 0 ? values.length / slots : 0;
+          if (!Number.isInteger(width) || width < 1 || t > slots) {
+            out.messages.push(text);
+            continue;
+          }
+          for (let i = 0; i < t; i++) records.push(values.slice(i * width, (i + 1) * width));
         }
-        out.ticks.push(tick);
-        target = { counts: tick.counts, reasons: tick.reasons, hists: {}, tick };
+        for (const [time, ...rest] of records) {
+          const prev = out.ticks[out.ticks.length - 1];
+          const tick: Tick = { t: time!, counts: prev ? { ...prev.counts } : zero(), qlen: {}, qfull: {}, reasons: prev ? { ...prev.reasons } : {} };
+          // After the time: the drop count at the full level (an odd count of numbers), then a
+          // (packets, full) pair per queue, -1 -1 for a queue not found yet. Older output: the
+          // drop count alone, with the queues in maps that follow.
+          if (rest.length % 2 === 1) tick.dropsAtTick = rest.shift()!;
+          for (let q = 0; q < rest.length / 2; q++) {
+            if (rest[2 * q]! < 0) continue;
+            tick.qlen[String(q)] = rest[2 * q]!;
+            tick.qfull[String(q)] = rest[2 * q + 1]!;
+          }
+          out.ticks.push(tick);
+          target = { counts: tick.counts, reasons: tick.reasons, hists: {}, tick };
+        }
       } else if (m[1] === 'hists') {
         const snap: HistSnapshot = { t, hists: {} };
         out.histSnapshots.push(snap);

@@ -63,10 +63,29 @@ export function occupancyBlocks(queues: number, o: TunOffsets): string {
   return out.join('\n');
 }
 
-/** The tick record's per-queue part: a "%d %d" pair per queue and its arguments. */
-export function occupancyPrintf(queues: number): { fmt: string; args: string } {
+/** Most printf arguments a tick record may carry: bpftrace builds them on the 512-byte BPF stack. */
+const MAX_RECORD_ARGS = 36;
+
+/**
+ * How the interval probe stores its ticks and prints them: each tick's values (time, the full
+ * level's drops so far, a packets/full pair per queue) go to slot $slot of @bt/@bd/@bn/@bf;
+ * a record "ticks <count> <slots> ..." carries `slots` ticks, of which the first `count` are
+ * valid (all of them, but at END). Batching saves bpftrace's user space one wake-up a tick;
+ * the full level prints every tick (its maps follow each tick record).
+ */
+export function tickBatch(queues: number, full: boolean): { slots: number; store: string; print: (count: string) => string } {
   const q = [...Array(queues).keys()];
-  return { fmt: q.map(() => '%d %d').join(' '), args: q.map((i) => `$n${i}, $f${i}`).join(', ') };
+  const perTick = 1 + (full ? 1 : 0) + 2 * queues;
+  const slots = full ? 1 : Math.max(1, Math.min(10, Math.floor(MAX_RECORD_ARGS / perTick)));
+  const store = ['\t@bt[$slot] = nsecs;', ...(full ? ['\t@bd[$slot] = @dropn;'] : []), ...q.flatMap((i) => [`\t@bn[$slot, ${i}] = $n${i};`, `\t@bf[$slot, ${i}] = $f${i};`])].join('\n');
+  const fmt: string[] = [];
+  const args: string[] = [];
+  for (let s = 0; s < slots; s++) {
+    fmt.push(['%llu', ...(full ? ['%llu'] : []), ...q.map(() => '%d %d')].join(' '));
+    args.push(`@bt[${s}]`, ...(full ? [`@bd[${s}]`] : []), ...q.flatMap((i) => [`@bn[${s}, ${i}]`, `@bf[${s}, ${i}]`]));
+  }
+  const print = (count: string) => `printf("ticks %d ${slots} ${fmt.join(' ')}\\n", ${count}, ${args.join(', ')});`;
+  return { slots, store, print };
 }
 
 /** Where the handshake helper puts its copies of the reader's queue fds (sink/tfile-handshake.c). */
@@ -162,6 +181,7 @@ export function renderScript(p: RenderParams, templates = { sampler: loadTemplat
   if (full && !p.backend) throw new Error('the full probe level needs a backend');
   const occ = occupancyBuckets(p.capacity);
   const skq = o.tfile.skq !== null;
+  const batch = tickBatch(p.queues, full);
   const values: Record<string, string> = {
     READER_PID: String(p.readerPid),
     SAMPLE_MS: String(p.sampleMs),
@@ -176,8 +196,10 @@ export function renderScript(p: RenderParams, templates = { sampler: loadTemplat
     RING_CONSUMER_LOCK: String(o.ring.consumerLock),
     XMIT_LOCATION: full ? locationFilter(p.xmitRanges) : '',
     OCCUPANCY: occupancyBlocks(p.queues, o),
-    OCC_FMT: occupancyPrintf(p.queues).fmt,
-    OCC_ARGS: occupancyPrintf(p.queues).args,
+    BATCH: String(batch.slots),
+    BATCH_STORE: batch.store,
+    BATCH_PRINT_FULL: batch.print(String(batch.slots)),
+    BATCH_PRINT_REST: batch.print(`@tick % ${batch.slots}`),
     OCC_MAX: String(occ.max),
     OCC_STEP: String(occ.step),
   };
