@@ -11,6 +11,7 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
+import { pairedShift } from '../src/analysis/wilcoxon.ts';
 import type { Result, TrialResult } from '../src/types.ts';
 
 const arg = process.argv[2] ?? 'bench/probe-overhead.yaml';
@@ -48,6 +49,25 @@ for (const v of result.variants) {
   });
   const drop = `${f(med(v.name, 'drop_ratio'))}`;
   console.log(`${v.name.padEnd(15)} ${v.probes.level.padEnd(8)} ${cells.join(' ')} ${drop.padStart(11)} ${f(med(v.name, 'probe_cpu_pct'), 2).padStart(9)} ${f(med(v.name, 'probe_process_cpu_pct'), 2).padStart(13)}`);
+}
+// Against the 2% target: the paired Hodges-Lehmann estimate of each side's ratio and its 95%
+// interval (Wilcoxon signed-rank, on the per-round log ratios): 'within 2%' when the whole
+// interval is, 'beyond 2%' when the whole interval is outside, else 'not resolved'.
+console.log('Paired estimate per side, probed / probes off: Hodges-Lehmann [95% CI] over the rounds\' log ratios; against a 2% target.');
+for (const v of result.variants) {
+  if (!v.compareTo || v.probes.level === 'off') continue;
+  const byRound = (name: string, m: string) => new Map(measured(name).map((t) => [t.repetition, (t.metrics as Record<string, number | null>)[m]]));
+  const cells = sides.map(([label, m]) => {
+    const a = byRound(v.name, m);
+    const b = byRound(v.compareTo!, m);
+    const logs = [...a.entries()].map(([r, x]) => [x, b.get(r)] as const).filter((x): x is readonly [number, number] => typeof x[0] === 'number' && typeof x[1] === 'number' && x[0] > 0 && x[1] > 0).map(([x, y]) => Math.log(x / y));
+    const s = pairedShift(logs, 0.95);
+    const [e, lo, hi] = [s.estimate, s.low, s.high].map(Math.exp) as [number, number, number];
+    const limit = Math.log(1.02);
+    const verdict = !Number.isFinite(lo) ? 'too few rounds' : Math.abs(s.low) <= limit && Math.abs(s.high) <= limit ? 'within 2%' : s.low > limit || s.high < -limit ? 'beyond 2%' : 'not resolved';
+    return `${label} ${f(e)} [${f(lo)}, ${f(hi)}] ${verdict}`;
+  });
+  console.log(`  ${v.name.padEnd(15)} ${cells.join('; ')}`);
 }
 console.log('what each part costs (eBPF run time per second of window, % of one CPU, and runs per second; medians over trials):');
 for (const v of result.variants) {
