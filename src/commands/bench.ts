@@ -1,17 +1,13 @@
 // tunbench bench: run a profile, write DIR/result.json (+ raw probe output and the report).
 import { parseArgs } from 'node:util';
-import { PROFILE_HINT, UserError, formatUserError, userErrorFromErrno } from '../errors.ts';
+import { UserError, formatUserError, userErrorFromErrno } from '../errors.ts';
 import { loadProfile } from '../profile/load.ts';
-import { resolveVariants } from '../profile/plan.ts';
-import { profileProblems } from '../lab/requirements.ts';
-import { checkOutputDir, resultDirFor } from '../result/store.ts';
 import { ProfileSchema, type Profile } from '../profile/schema.ts';
 import { createProgress, defaultProgressMode, type ProgressMode } from '../progress.ts';
-import { checkRunInput, runProfile } from '../run.ts';
+import { checkRunInput } from '../run/preflight.ts';
+import { runProfile } from '../run/run.ts';
 import { parseMetrics } from './gate.ts';
-import { insideVm, runProfileInVm } from '../vm/target.ts';
-import { needsSeveralVms, runProfileOnKernels } from '../vm/kernels-run.ts';
-import { crossKernels, kernelSpecProblem, parseKernelArg, vmGroups, type KernelArg } from '../profile/kernels.ts';
+import { crossKernels, parseKernelArg, type KernelArg } from '../profile/kernels.ts';
 import { gateWithinRun } from '../analysis/run-gate.ts';
 
 /** The profile crossed with named kernels, validated again. */
@@ -193,16 +189,7 @@ async function benchMain(argsIn: string[]): Promise<number> {
   });
   const profile = named ? withKernels(overridden, kernelArgs.map(parseKernelArg)) : overridden;
   // Bad input ends here, before the run lock, capability detection or any traffic.
-  if (profile.target === 'vm' && !insideVm()) {
-    // The guest's CPUs are the VM's (vm.cpus, per variant); the guest checks again against what it got.
-    const problems = [...new Set(resolveVariants(profile).flatMap((v) => profileProblems([v], [...Array((v.vm ?? profile.vm).cpus).keys()])))];
-    for (const g of vmGroups(resolveVariants(profile), profile.vm)) {
-      const p = kernelSpecProblem(g.vm.kernel);
-      if (p) problems.push(`${kernelArgs.length ? '--kernel' : 'vm.kernel'} ${g.name}: ${p}`);
-    }
-    if (problems.length > 0) throw new UserError(`profile '${profile.name}' asks for what the VM or a tap cannot do:\n  - ${problems.join('\n  - ')}`, { hint: PROFILE_HINT });
-    checkOutputDir(resultDirFor(profile.name, values.out).dir);
-  } else checkRunInput(profile, undefined, values.out);
+  checkRunInput(profile, { out: values.out, kernelFlag: kernelArgs.length > 0 });
   const gateSelf = values.gate === GATE_SELF;
   // $GITHUB_STEP_SUMMARY is looked at now, not after the run: a bad one is a warning (see gate.ts).
   const stepSummary = values.gate ? (await import('./gate.ts')).stepSummaryTarget() : null;
@@ -211,13 +198,8 @@ async function benchMain(argsIn: string[]): Promise<number> {
     loadResultOrBaseline(values.gate); // a baseline that cannot be read is refused now, not after the run
   }
   const command = ['npm', 'run', 'bench', '--', ...args];
-  // target vm: boot the profile's kernel and run this same bench inside it; the guest writes the result here.
-  const log = (l: string): void => console.log(l);
-  const { result, dir } = profile.target === 'vm' && !insideVm()
-    ? needsSeveralVms(profile)
-      ? await runProfileOnKernels({ profile, out: values.out, command, profileSource: loaded.path, progress: createProgress(mode), log })
-      : await runProfileInVm({ profile, out: values.out, command, profileSource: loaded.path, log })
-    : await runProfile({ profile, profileSource: loaded.path, out: values.out, command, progress: createProgress(mode) });
+  // target vm: the trials run in one VM per kernel (booted once, paused between its trials).
+  const { result, dir } = await runProfile({ profile, profileSource: loaded.path, out: values.out, command, progress: createProgress(mode), log: (l) => console.log(l), kernelFlag: kernelArgs.length > 0 });
 
   // The run's own gate is judged before the report, which shows its verdict first.
   const selfGate = gateSelf && result.status !== 'failed' ? gateWithinRun(result, profile.gate) : null;

@@ -1,51 +1,13 @@
-// tunbench vm-worker (internal): runs inside a worker VM of a multi-kernel run. Detects this
-// kernel's capabilities once, then runs the trials the host asks for, one at a time, and
-// exits when told to (src/vm/worker-channel.ts has the protocol). The host keeps the run's
-// result.json; this process writes only its responses and the trials' raw probe files.
-import { existsSync, readFileSync } from 'node:fs';
-import { setTimeout as sleep } from 'node:timers/promises';
+// tunbench vm-worker (internal): the guest side of the VM executor (src/run/worker.ts), started
+// inside each VM of a target: vm run.
 import { parseArgs } from 'node:util';
 import { UserError } from '../errors.ts';
-import { detectCapabilities } from '../lab/capabilities.ts';
-import { acquireRunLock } from '../lab/lock.ts';
-import { ProfileSchema } from '../profile/schema.ts';
-import { writeJsonAtomic } from '../result/store.ts';
-import { runTrial } from '../trial/run-trial.ts';
-import { insideVm } from '../vm/target.ts';
-import type { TrialResult } from '../types.ts';
-import { channelFiles, workerMarker, type WorkerRequest, type WorkerResponse } from '../vm/worker-channel.ts';
+import { insideVm } from '../in-vm.ts';
+import { serveTrials } from '../run/worker.ts';
 
 export async function main(args: string[]): Promise<number> {
   const { values } = parseArgs({ args, options: { channel: { type: 'string' }, profile: { type: 'string' }, out: { type: 'string' } } });
-  if (!values.channel || !values.profile || !values.out) throw new UserError('vm-worker needs --channel, --profile and --out (it is started by a multi-kernel run inside its VM)');
-  if (!insideVm()) throw new UserError('vm-worker runs inside a worker VM only (a multi-kernel bench starts it)');
-  const files = channelFiles(values.channel);
-  const profile = ProfileSchema.parse(JSON.parse(readFileSync(values.profile, 'utf8')));
-  const release = acquireRunLock();
-  try {
-    const t0 = performance.now();
-    const caps = await detectCapabilities();
-    writeJsonAtomic(files.ready, { caps, detectSeconds: (performance.now() - t0) / 1000 });
-    console.log(`${workerMarker.ready} ${caps.kernel.release}`);
-    for (let seq = 0; ; seq++) {
-      while (!existsSync(files.request(seq))) await sleep(50);
-      const req = JSON.parse(readFileSync(files.request(seq), 'utf8')) as WorkerRequest;
-      if (req.kind === 'exit') return 0;
-      let res: WorkerResponse;
-      try {
-        const trial = await runTrial(req.planned, req.variant, {
-          profile, caps, backend: req.backend, resultDir: values.out, signal: new AbortController().signal,
-          progress: (e) => { if (e.event === 'trial-start' || e.event === 'trial-end' || e.event === 'warning') console.log(`tbw: ${JSON.stringify(e)}`); },
-        });
-        res = { kind: 'trial', trial };
-      } catch (e) {
-        const trial = (e as { trial?: TrialResult }).trial;
-        res = { kind: 'error', message: (e as Error).message, userError: e instanceof UserError, ...(e instanceof UserError && e.hint ? { hint: e.hint } : {}), ...(trial ? { trial } : {}) };
-      }
-      writeJsonAtomic(files.response(seq), res);
-      console.log(`${workerMarker.done} ${seq}`);
-    }
-  } finally {
-    release();
-  }
+  if (!values.channel || !values.profile || !values.out) throw new UserError('vm-worker needs --channel, --profile and --out (a target: vm run starts it inside its VM)');
+  if (!insideVm()) throw new UserError('vm-worker runs inside a worker VM only (a target: vm run starts it)');
+  return serveTrials({ channel: values.channel, profileFile: values.profile, out: values.out });
 }

@@ -3,6 +3,7 @@ import { execa } from 'execa';
 import { UserError } from '../errors.ts';
 import type { Availability, ProbeBackend } from '../types.ts';
 import { bpftraceError } from './start.ts';
+import { insideVm } from '../in-vm.ts';
 
 // The per-packet part (probes/per-packet.bt, 'full' level) attaches at the xmit side with one
 // of these; it reads tun's structures through BTF offsets, not bpftrace casts, so it works
@@ -15,7 +16,7 @@ const TRIAL_SCRIPTS: Record<ProbeBackend, string> = {
 
 export async function tryAttach(backend: ProbeBackend, bpftrace = 'bpftrace'): Promise<Availability> {
   // Inside an emulated (TCG) guest bpftrace's start alone can take tens of seconds.
-  const timeout = process.env.TUNBENCH_IN_VM === '1' ? 90_000 : 20_000;
+  const timeout = insideVm() ? 90_000 : 20_000;
   const r = await execa(bpftrace, ['-e', TRIAL_SCRIPTS[backend]], { reject: false, timeout, stdin: 'ignore' });
   if (r.timedOut) return { available: false, reason: `bpftrace did not attach ${TRIAL_SCRIPTS[backend].split(' ')[0]} within ${timeout / 1000} s` };
   if ((r as { code?: string }).code === 'ENOENT') return { available: false, reason: 'bpftrace not installed (apt-get install bpftrace)' };

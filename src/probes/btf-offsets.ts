@@ -4,6 +4,7 @@
 // BTF: Debian's kernel, where tun is a module with its types in /sys/kernel/btf/tun).
 import { existsSync } from 'node:fs';
 import { execa } from 'execa';
+import { insideVm } from '../in-vm.ts';
 
 /** Byte offsets; every one is needed by probes/sampler.bt except skq (tunbench's patch only). */
 export interface TunOffsets {
@@ -121,7 +122,7 @@ export async function readTunOffsets(bpftool = 'bpftool'): Promise<TunOffsets | 
   const dump = async (file: string, base?: string): Promise<string> => {
     const args = [...(base ? ['--base-btf', base] : []), 'btf', 'dump', 'file', file, 'format', 'raw'];
     // vmlinux's raw dump is tens of MB of text: under emulation (a TCG guest) that takes a while.
-    const timeout = process.env.TUNBENCH_IN_VM === '1' ? 180_000 : 30_000;
+    const timeout = insideVm() ? 180_000 : 30_000;
     const r = await execa(bpftool, args, { reject: false, timeout, maxBuffer: 256 * 1024 * 1024, stdin: 'ignore' });
     if (r.timedOut) throw new Error(`bpftool btf dump ${file} did not finish within ${timeout / 1000} s`);
     if ((r as { code?: string }).code === 'ENOENT') throw new Error('bpftool is not installed (apt-get install bpftool; bash scripts/setup.sh installs it)');

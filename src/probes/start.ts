@@ -13,6 +13,7 @@ import { tunNetXmitRanges } from './kallsyms.ts';
 import { parseProbeOutput } from './parse.ts';
 import { renderScript } from './render.ts';
 import { cutWindow } from './window.ts';
+import { insideVm } from '../in-vm.ts';
 
 export interface ProbeTarget {
   tapName: string;
@@ -116,7 +117,7 @@ export async function startProbes(o: StartProbesOptions): Promise<RunningProbes>
 
   // Attached once the BEGIN probe has printed (bpftrace has attached every probe by then).
   // Under emulation (a TCG guest) bpftrace's compile and attach alone can take tens of seconds.
-  const attachSeconds = process.env.TUNBENCH_IN_VM === '1' ? 120 : 30;
+  const attachSeconds = insideVm() ? 120 : 30;
   const deadline = Date.now() + attachSeconds * 1000;
   while (!stdout.includes('tunbench-attached')) {
     if (exited) return fail(new UserError(`bpftrace could not attach the probes: ${bpftraceError(stderr)}`, { hint: `see ${scriptFile}; run tunbench doctor; or run with --probes off` }));

@@ -84,3 +84,33 @@ export async function describeCrash(sign: CrashSign): Promise<{ text: string; ge
   text += ok ? `, in ${sign.file}, which parses fine on the host` : `, in ${sign.file} (not checkable on the host)`;
   return { text, genuine: false };
 }
+
+/** The last message the guest's tunbench printed as a user error ("tunbench: ..."), if any. */
+function guestUserError(consoleText: string): string | null {
+  const lines = consoleText.split('\n').map((l) => l.replace(/\r/g, '').trim()).filter((l) => /^tunbench: /.test(l) && !/received: saving/.test(l));
+  return lines.at(-1)?.replace(/^tunbench: /, '') ?? null;
+}
+
+/**
+ * A VM that failed before its worker was ready: the reason in words (free of the console
+ * log's path: the final error names the logs), and whether one more boot is worth it. Every
+ * way a crash ends a boot counts (the worker killed by a signal or exiting, a guest kernel
+ * panic or oops, a segfault, wasm "memory access out of bounds", a SyntaxError in a file that
+ * parses on the host, QEMU dying, a watchdog or a timeout): old QEMUs corrupt guests at random
+ * under multi-threaded TCG (platform notes). Not retried, as they would fail the same way
+ * again: a SyntaxError in a file broken on the host too, QEMU refusing to start (kind
+ * 'qemu-error'), and the guest's tunbench refusing (exit 2 with its message, no crash sign).
+ */
+export async function bootFailure(o: { kind: string; message: string; exitCode: number | null; consoleText: string }): Promise<{ reason: string; retry: boolean }> {
+  const sign = crashSign(o.consoleText);
+  const crash = sign ? await describeCrash(sign) : null;
+  const rc = o.exitCode;
+  const what = rc === null
+    ? o.message.replace(/(; QEMU killed, its console kept)? \(console log: [^)]*\)$/, '')
+    : rc > 128 ? `the worker in the VM died of signal ${rc - 128} (exit ${rc})` : `the worker in the VM exited ${rc} before it was ready`;
+  const reason = crash ? `${what}; ${crash.text}` : what;
+  if (crash?.genuine || o.kind === 'qemu-error') return { reason, retry: false };
+  const refusal = rc === 2 && !sign ? guestUserError(o.consoleText) : null;
+  if (refusal) return { reason: `${what}: ${refusal}`, retry: false };
+  return { reason, retry: true };
+}

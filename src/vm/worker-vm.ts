@@ -15,8 +15,11 @@ import type { VmKernel } from './kernel-fetch.ts';
 import { repoRoot } from './kernel-fetch.ts';
 import { connectQmp, type Qmp } from './qmp.ts';
 import { runInVm, VmRunError, type VmRunResult } from './run-in-vm.ts';
-import { IN_VM_ENV, NO_WALL_CLOCK_LIMIT } from './target.ts';
+import { IN_VM_ENV } from '../in-vm.ts';
 import { channelFiles, type WorkerReady, type WorkerRequest, type WorkerResponse } from './worker-channel.ts';
+
+/** runInVm's wall-clock limit where the inactivity watchdog (watchdog.ts) guards instead: a week. */
+const NO_WALL_CLOCK_LIMIT = 7 * 24 * 3600;
 
 export interface WorkerVmOptions {
   name: string;
@@ -48,6 +51,14 @@ export interface WorkerVm {
 export class WorkerTrialError extends UserError {
   constructor(message: string, opts: { hint?: string }, readonly trial?: TrialResult) {
     super(message, opts);
+  }
+}
+
+/** The VM ended before its worker was ready: how (VmRunError's kind), and the worker's exit
+ * status when it exited (null when QEMU or the guest failed first). */
+export class WorkerBootError extends VmRunError {
+  constructor(kind: VmRunError['kind'], vmName: string, readonly detail: string, readonly workerExit: number | null, opts: { hint?: string } = {}) {
+    super(kind, `the ${vmName} VM ended before its worker was ready: ${detail}`, opts);
   }
 }
 
@@ -96,7 +107,10 @@ export async function bootWorkerVm(o: WorkerVmOptions): Promise<WorkerVm> {
   try {
     qmp = await connectQmp(qmpSocket);
     while (!exists(files.ready)) {
-      if (state.exit) throw new VmRunError(state.exit.error instanceof VmRunError ? state.exit.error.kind : 'no-exit-status', `the ${o.name} VM ended before its worker was ready: ${ended()}`);
+      if (state.exit) {
+        const err = state.exit.error;
+        throw new WorkerBootError(err instanceof VmRunError ? err.kind : 'no-exit-status', o.name, ended(), state.exit.run?.exitCode ?? null, err instanceof UserError && err.hint ? { hint: err.hint } : {});
+      }
       await sleep(100);
     }
   } catch (e) {

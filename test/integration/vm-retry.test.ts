@@ -1,7 +1,8 @@
-// The VM target's one retry, through the real loop: a VM run that fails before any trial was
-// measured (here: a time limit too short to reach the first trial, as a hung guest would)
-// boots once more, says so with the reason, and a second failure ends with exit 2 naming both
-// console logs. The crash classification itself is unit-tested (test/unit/vm-runner.test.ts).
+// The VM executor's one retry, through the real run: a VM that fails before its worker is
+// ready, so before any trial was measured (here: a watchdog too short to outlast boot and
+// capability detection, as a hung guest would), boots once more, says so with the reason, and
+// a second failure ends with exit 2 naming both console logs. The crash classification itself
+// is unit-tested (test/unit/vm-runner.test.ts).
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
@@ -34,11 +35,13 @@ test('a VM run that fails before measuring is booted once more; failing again en
   const r = await execa(process.execPath, ['bin/tunbench.js', 'bench', '--profile', profile, '--out', dir, '--progress', 'plain', '--no-report'], { reject: false, all: true });
   const out = r.all ?? '';
   assert.equal(r.exitCode, 2, out);
-  assert.match(out, /the VM run failed before any trial was measured: the guest printed nothing for 12 s \(inactivity watchdog\).*booted once more/);
+  assert.match(out, /the debian VM failed before any trial was measured: the guest printed nothing for 12 s \(inactivity watchdog\); it was booted once more/);
   assert.match(out, /failed twice before any trial was measured: first the guest printed nothing for 12 s.*then the guest printed nothing for 12 s/);
-  assert.ok(out.includes(join(dir, 'vm', 'console-attempt-1.log')) && out.includes(join(dir, 'vm', 'console.log')), 'both console logs named');
-  assert.ok(existsSync(join(dir, 'vm', 'console-attempt-1.log')), 'first console kept');
-  assert.ok(existsSync(join(dir, 'vm', 'console.log')), 'second console kept');
+  // The single VM is named after its kernel (debian); its files live in vm/debian/.
+  const vmDir = join(dir, 'vm', 'debian');
+  assert.ok(out.includes(join(vmDir, 'console-attempt-1.log')) && out.includes(join(vmDir, 'console.log')), 'both console logs named');
+  assert.ok(existsSync(join(vmDir, 'console-attempt-1.log')), 'first console kept');
+  assert.ok(existsSync(join(vmDir, 'console.log')), 'second console kept');
   assert.doesNotMatch(out, /\n\s+at /, 'no stack trace');
   assert.doesNotMatch(execFileSync('ps', ['-eo', 'args']).toString(), new RegExp(`qemu-system.*${dir}`), 'no QEMU left');
 });

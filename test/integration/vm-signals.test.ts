@@ -1,6 +1,6 @@
 // Hangups of a run that drives QEMU: SIGHUP (a closed terminal, a dropped ssh session) to the
 // tunbench process must leave no QEMU behind, like SIGINT and SIGTERM: the VM target's QEMU
-// (the guest is running the bench) and a guest consumer's QEMU (reading the lab's tap). The
+// (the guest runs tunbench's worker) and a guest consumer's QEMU (reading the lab's tap). The
 // run exits 129 and keeps its result marked incomplete. Boots Debian's kernel under TCG here.
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -70,15 +70,16 @@ async function hangUp(child: ChildProcess, exited: Promise<number | null>, qemu:
   assert.match(output(), /SIGHUP received/);
 }
 
-test('SIGHUP to a VM-target run while the guest runs the bench: exit 129, no QEMU left, result marked interrupted', { timeout: 8 * 60_000 }, async (t) => {
+test('SIGHUP to a VM-target run while the guest runs the worker: exit 129, no QEMU left, result marked interrupted', { timeout: 8 * 60_000 }, async (t) => {
   const why = vmMissing();
   if (why) return t.skip(why);
   const dir = join(tmp, 'vm-target');
   const { child, output, exited } = startBench(['--profile', 'vm-quick', '--out', dir]);
   // The VM's QEMU shares the result folder over 9p: its command line names it.
   const qemu = await waitFor('QEMU for the VM', 5 * 60_000, () => { const q = qemuChildren(child.pid!, `path=${dir}`); return q.length ? q : null; }, child, output);
-  const consoleLog = join(dir, 'vm', 'console.log');
-  await waitFor('guest running the bench', 5 * 60_000, () => existsSync(consoleLog) && readFileSync(consoleLog, 'latin1').includes('TBVM-BOOTED'), child, output);
+  // The single VM is named after its kernel (debian): its console is vm/debian/console.log.
+  const consoleLog = join(dir, 'vm', 'debian', 'console.log');
+  await waitFor('guest running the worker', 5 * 60_000, () => existsSync(consoleLog) && readFileSync(consoleLog, 'latin1').includes('TBVM-BOOTED'), child, output);
   await hangUp(child, exited, qemu, output);
   if (existsSync(join(dir, 'result.json'))) {
     const r = JSON.parse(readFileSync(join(dir, 'result.json'), 'utf8')) as Result;

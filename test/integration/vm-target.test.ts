@@ -1,5 +1,5 @@
-// The 'vm' target under QEMU (TCG on the CI machines): the bench boots a kernel and runs the
-// same harness inside it. Debian's packaged kernel: the quick profile. The patched kernel
+// The 'vm' target under QEMU (TCG on the CI machines): the bench boots a kernel with tunbench's
+// worker inside it and runs each trial there (the VM executor, as for several kernels). Debian's packaged kernel: the quick profile. The patched kernel
 // (kernel/, tun.queue_mode): the skq-vs-ring comparison with pktgen, the exact kprobe
 // backend cross-validated against the tracepoint backend, pktgen's requested count, and
 // doctor --target vm. The patched-kernel tests need a kernel build: cached in .cache/kernel,
@@ -36,8 +36,13 @@ function assertCrossChecks(r: Result): void {
 test("vm target: the quick profile runs inside a VM booted with Debian's kernel", { timeout: 15 * 60_000 }, async (t) => {
   const why = vmMissing();
   if (why) return t.skip(why);
-  const { exitCode, out, result } = await bench(['--profile', 'vm-quick', '--no-report']);
+  const { exitCode, out, result, dir } = await bench(['--profile', 'vm-quick', '--no-report']);
   assert.equal(exitCode, 0, out);
+  // One kernel goes through the same worker as several: one VM named after its kernel, paused
+  // between its trials, its files under vm/debian/.
+  assert.deepEqual(result.variants.map((v) => v.environment?.vmName), ['debian']);
+  assert.ok(existsSync(join(dir, 'vm', 'debian', 'ready.json')), 'the worker answered ready');
+  assert.ok((result.environment.vm?.switches?.count ?? 0) >= 3, 'the VM was paused between its trials');
   assert.equal(result.status, 'complete');
   assert.equal(result.environment.target, 'vm');
   const vm = result.environment.vm!;

@@ -15,7 +15,7 @@ import { parseProfile } from '../../src/profile/load.ts';
 import { buildPlan, resolveVariants, variantVm } from '../../src/profile/plan.ts';
 import { ProfileSchema } from '../../src/profile/schema.ts';
 import type { VariantEnvironment } from '../../src/types.ts';
-import { backendsAcrossKernels } from '../../src/vm/kernels-run.ts';
+import { chooseBackends } from '../../src/run/preflight.ts';
 import { connectQmp } from '../../src/vm/qmp.ts';
 import { watchdogSeconds } from '../../src/vm/watchdog.ts';
 import { fixtureCaps, fixtureResult } from '../helpers/result-fixture.ts';
@@ -74,11 +74,15 @@ test('backend auto: the best attach point every kernel offers; a pinned one must
   const p = cross('name: x\nprobes: { level: full }\n', ['a=debian', 'b=patched']);
   const vs = resolveVariants(p);
   const caps = (v: string) => (v === 'a' ? k1 : k2);
-  assert.deepEqual([...backendsAcrossKernels(vs, caps, [k1, k2])], [['a', 'kprobe'], ['b', 'kprobe']]);
+  assert.deepEqual([...chooseBackends(vs, null, caps, [k1, k2])], [['a', 'kprobe'], ['b', 'kprobe']]);
   const pinned = resolveVariants({ ...p, variants: p.variants.map((v) => ({ ...v, probes: { backend: 'fentry' } })) });
-  assert.throws(() => backendsAcrossKernels(pinned, caps, [k1, k2]), /fentry probe backend is not available/);
+  assert.throws(() => chooseBackends(pinned, null, caps, [k1, k2]), /fentry probe backend is not available/);
   const counters = resolveVariants(cross('name: x\nprobes: { level: counters }\n', ['a=debian', 'b=patched']));
-  assert.deepEqual([...backendsAcrossKernels(counters, caps, [k1, k2])], [['a', null], ['b', null]]);
+  assert.deepEqual([...chooseBackends(counters, null, caps, [k1, k2])], [['a', null], ['b', null]]);
+  // One kernel (the host, or one VM): its own attach points; auto with none at all: null (the requirement check says why).
+  assert.deepEqual([...chooseBackends(vs, buildPlan(p, vs), () => k2, [k2])], [['a', 'kprobe'], ['b', 'kprobe']]);
+  const none = { probeBackends: { tracepoint: no, kprobe: no, fentry: no } };
+  assert.deepEqual([...chooseBackends(vs, buildPlan(p, vs), () => none, [none])], [['a', null], ['b', null]]);
 });
 
 test('the inactivity watchdog: boot allowance or one slowed-down trial, whichever is longer', () => {

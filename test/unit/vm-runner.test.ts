@@ -5,9 +5,8 @@ import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { crashSign, describeCrash, parsesOnHost } from '../../src/vm/crash.ts';
-import { qemuArgs, qemuErrorLine, VmRunError, type VmRunResult } from '../../src/vm/run-in-vm.ts';
-import { failureBeforeMeasuring, measuredTrials } from '../../src/vm/target.ts';
+import { bootFailure, crashSign, describeCrash, parsesOnHost } from '../../src/vm/crash.ts';
+import { qemuArgs, qemuErrorLine } from '../../src/vm/run-in-vm.ts';
 import { accelArg, chooseTcgThreading, parseQemuVersion } from '../../src/vm/tcg-threading.ts';
 import { guestQemuArgs } from '../../src/workload/consumers/guest.ts';
 
@@ -107,44 +106,36 @@ test('a SyntaxError in a file that parses on the host is a crash; in a file brok
   assert.match(d2.text, /does not parse on the host either/);
 });
 
-const ran = (exitCode: number): VmRunResult => ({ exitCode, accel: 'tcg', tcgThreading: null, bootSeconds: 5, totalSeconds: 30, consoleLog: '/c' });
-
-test('failure before measuring: every crash exit path is retried once, refusals and genuine syntax errors are not', async () => {
-  const base = { measured: 0, resultWritten: false, error: null };
-  // Success.
-  assert.equal(await failureBeforeMeasuring({ ...base, run: ran(0), consoleText: '', resultWritten: true }), null);
-  // Trials measured: kept, whatever happened after.
-  assert.equal(await failureBeforeMeasuring({ ...base, run: ran(139), measured: 2, consoleText: consoles.segfault }), null);
-  assert.equal(await failureBeforeMeasuring({ ...base, run: null, measured: 1, error: new VmRunError('timeout-command', 'VM timed out'), consoleText: '' }), null);
-  // Node killed by a signal.
-  const sig = await failureBeforeMeasuring({ ...base, run: ran(139), consoleText: consoles.segfault });
-  assert.equal(sig?.retry, true);
-  assert.match(sig!.reason, /died of signal 11.*segmentation fault/);
-  // A non-zero exit with no trial (wasm out of bounds in tsx's lexer), result.json with no trials.
-  const wasm = await failureBeforeMeasuring({ ...base, run: ran(1), resultWritten: true, consoleText: consoles.wasm });
-  assert.equal(wasm?.retry, true);
-  assert.match(wasm!.reason, /exited 1 with no trial measured.*memory access out of bounds/);
+test('a boot that fails before the worker is ready: every crash exit path is retried once, refusals and genuine syntax errors are not', async () => {
+  // The worker exited: killed by a signal (segfault), or with 1 (wasm out of bounds in tsx's lexer).
+  const exited = (exitCode: number, consoleText: string) => bootFailure({ kind: 'no-exit-status', message: `the worker exited ${exitCode} (console log: /c)`, exitCode, consoleText });
+  const sig = await exited(139, consoles.segfault);
+  assert.equal(sig.retry, true);
+  assert.match(sig.reason, /died of signal 11.*segmentation fault/);
+  const wasm = await exited(1, consoles.wasm);
+  assert.equal(wasm.retry, true);
+  assert.match(wasm.reason, /exited 1 before it was ready.*memory access out of bounds/);
   // A plain non-zero exit with nothing on the console.
-  assert.equal((await failureBeforeMeasuring({ ...base, run: ran(1), consoleText: 'TBVM-EXIT rc=1\n' }))?.retry, true);
-  // Guest kernel panic, QEMU gone, timeouts before the first trial.
-  for (const kind of ['kernel-panic', 'no-exit-status', 'timeout-boot', 'timeout-command', 'guest-setup'] as const) {
-    const f = await failureBeforeMeasuring({ ...base, run: null, error: new VmRunError(kind, `${kind} happened (console log: /c)`), consoleText: kind === 'kernel-panic' ? consoles.panic : '' });
-    assert.equal(f?.retry, true, kind);
-    assert.doesNotMatch(f!.reason, /console log/, 'the reason is free of the console path (the final error names the logs)');
+  assert.equal((await exited(1, 'TBVM-EXIT rc=1\n')).retry, true);
+  // Guest kernel panic, QEMU gone, the watchdog, timeouts: QEMU's own message, free of the console path.
+  for (const kind of ['kernel-panic', 'no-exit-status', 'timeout-boot', 'timeout-command', 'timeout-idle', 'guest-setup'] as const) {
+    const f = await bootFailure({ kind, message: `${kind} happened; QEMU killed, its console kept (console log: /c)`, exitCode: null, consoleText: kind === 'kernel-panic' ? consoles.panic : '' });
+    assert.equal(f.retry, true, kind);
+    assert.equal(f.reason.startsWith(`${kind} happened`), true);
+    assert.doesNotMatch(f.reason, /console (log|kept)/, 'the reason is free of the console path (the final error names the logs)');
   }
   // QEMU itself refused to start (a broken installation): the same again on a second boot.
-  assert.equal((await failureBeforeMeasuring({ ...base, run: null, error: new VmRunError('qemu-error', "QEMU could not start the VM (exit 1): qemu-system-x86_64: fatal: could not load module for type 'tcg-accel-ops'"), consoleText: '' }))?.retry, false);
-  // An oops that left the bench dead.
-  assert.match((await failureBeforeMeasuring({ ...base, run: ran(137), consoleText: consoles.oops }))!.reason, /kernel oopsed/);
-  // The guest's tunbench refused the profile: would fail the same again.
-  const refused = await failureBeforeMeasuring({ ...base, run: ran(2), consoleText: "TBVM-BOOTED r\ntunbench: this machine cannot run profile 'x':\n  - pktgen missing\nTBVM-EXIT rc=2\n" });
-  assert.equal(refused?.retry, false);
-  assert.match(refused!.reason, /cannot run profile/);
+  assert.equal((await bootFailure({ kind: 'qemu-error', message: "QEMU could not start the VM (exit 1): qemu-system-x86_64: fatal: could not load module for type 'tcg-accel-ops'", exitCode: null, consoleText: '' })).retry, false);
+  // An oops that left the worker dead.
+  assert.match((await exited(137, consoles.oops)).reason, /kernel oopsed/);
+  // The guest's tunbench refused (exit 2, its message, no crash): would fail the same again.
+  const refused = await exited(2, "TBVM-BOOTED r\ntunbench: vm-worker needs --channel, --profile and --out\nTBVM-EXIT rc=2\n");
+  assert.equal(refused.retry, false);
+  assert.match(refused.reason, /vm-worker needs/);
   // A SyntaxError in a file broken on the host too.
   const dir = mkdtempSync(join(tmpdir(), 'tb-crash-'));
   writeFileSync(join(dir, 'bad.ts'), 'export const = ;\n');
-  const genuine = await failureBeforeMeasuring({ ...base, run: ran(1), consoleText: `${join(dir, 'bad.ts')}:1:13: ERROR: Expected identifier\n` });
-  assert.equal(genuine?.retry, false);
+  assert.equal((await exited(1, `${join(dir, 'bad.ts')}:1:13: ERROR: Expected identifier\n`)).retry, false);
 });
 
 test("QEMU's own error line is found in the console log, both of its prefixes", () => {
@@ -157,15 +148,6 @@ test("QEMU's own error line is found in the console log, both of its prefixes", 
   writeFileSync(f, '[    0.0] Linux version 6.1\nTBVM-BOOTED 6.1\n');
   assert.equal(qemuErrorLine(f), null);
   assert.equal(qemuErrorLine(join(dir, 'absent.log')), null);
-});
-
-test('measured trials are read from the guest\'s result.json', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'tb-measured-'));
-  assert.equal(measuredTrials(dir), 0);
-  writeFileSync(join(dir, 'result.json'), JSON.stringify({ variants: [{ trials: [] }] }));
-  assert.equal(measuredTrials(dir), 0);
-  writeFileSync(join(dir, 'result.json'), JSON.stringify({ variants: [{ trials: [{ status: 'failed' }, { status: 'ok' }] }, { trials: [{ status: 'ok' }] }] }));
-  assert.equal(measuredTrials(dir), 2);
 });
 
 test('src/vm has no import cycle (accel.ts and run-in-vm.ts in particular), dynamic imports included', () => {
