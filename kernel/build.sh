@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Build a small x86_64 kernel from Debian's linux-source-6.1 with the tun
-# sk_receive_queue patch. One command; a cached build is reused.
+# Build a small x86_64 kernel from Debian's linux-source-6.1 with tunbench's tun
+# patches (kernel/patches/*.patch, applied in name order: the sk_receive_queue
+# queue_mode switch, the backpressure switch). One command; a cached build is reused.
 # Output: .cache/kernel/build-<hash>/bzImage (+ .config, headers/), printed on the last line;
 # the configure + build step is `tunbench kernel build` (one recipe for both).
 # Env: JOBS (default: nproc).
@@ -8,7 +9,8 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
 cache="$root/.cache/kernel"
-patch="$here/patches/0001-tun-add-sk_receive_queue-mode.patch"
+patches=("$here"/patches/*.patch)
+[[ -f ${patches[0]} ]] || { echo "error: no patch in $here/patches" >&2; exit 1; }
 fragment="$here/config.fragment"
 jobs=${JOBS:-$(nproc)}
 
@@ -25,7 +27,8 @@ fi
 tarball=/usr/src/linux-source-6.1.tar.xz
 [[ -f $tarball ]] || { echo "error: $tarball missing (apt-get install linux-source-6.1)" >&2; exit 1; }
 version=$(dpkg-query -W -f '${Version}' linux-source-6.1)
-hash=$(cat <(echo "$version") "$patch" "$fragment" "$0" "$root/src/kernel/tree-build.ts" | sha256sum | cut -c1-12)
+# The key covers every patch by name and content: adding, changing or removing one rebuilds.
+hash=$(cat <(echo "$version") <(cd "$here/patches" && for p in *.patch; do echo "$p"; done) "${patches[@]}" "$fragment" "$0" "$root/src/kernel/tree-build.ts" | sha256sum | cut -c1-12)
 src="$cache/src-$version"
 out="$cache/build-$hash"
 
@@ -43,17 +46,27 @@ if [[ ! -f $src/.tunbench-unpacked ]]; then
   mv "$src.tmp" "$src" && touch "$src/.tunbench-unpacked"
 fi
 
-# The tree holds at most one applied patch: revert the previous one first.
-applied="$src/.tunbench-applied.patch"
-if [[ -f $applied ]]; then
-  if ! cmp -s "$applied" "$patch"; then
-    patch -d "$src" -p1 -R -s < "$applied"
-    rm "$applied"
-  fi
+# The tree holds one applied series, recorded patch by patch in $applied as each applies:
+# a different series is reverted (last patch first) before the current one is applied.
+applied="$src/.tunbench-applied"
+legacy="$src/.tunbench-applied.patch"   # the single patch an earlier build.sh recorded
+if [[ -f $legacy ]]; then
+  patch -d "$src" -p1 -R -s < "$legacy"
+  rm "$legacy"
 fi
-if [[ ! -f $applied ]]; then
-  patch -d "$src" -p1 -s --no-backup-if-mismatch < "$patch"
-  cp "$patch" "$applied"
+if [[ -d $applied ]] && ! diff -rq "$applied" "$here/patches" >/dev/null 2>&1; then
+  for p in $(ls "$applied"/*.patch 2>/dev/null | sort -r); do
+    patch -d "$src" -p1 -R -s < "$p"
+    rm "$p"
+  done
+  rm -rf "$applied"
+fi
+if [[ ! -d $applied ]]; then
+  mkdir -p "$applied"
+  for p in "${patches[@]}"; do
+    patch -d "$src" -p1 -s --no-backup-if-mismatch < "$p"
+    cp "$p" "$applied/"
+  done
 fi
 
 # Configure and build: the same recipe as `tunbench kernel build PATH` (src/kernel/tree-build.ts:

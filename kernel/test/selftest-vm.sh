@@ -2,7 +2,10 @@
 # Boot the kernel built by kernel/build.sh under QEMU TCG with a busybox
 # initramfs and run, once with tun.queue_mode=ring and once with skq:
 #   - the kernel's own tun selftest (tools/testing/selftests/net/tun.c),
-#   - kernel/test/tunq.c (the switch selects the queue; drops, poll, reads).
+#   - kernel/test/tunq.c (the switch selects the queue; drops, poll, reads);
+# then, in ring mode, kernel/test/tunbp.c with tun.backpressure on and off under noqueue,
+# pfifo_fast and fq_codel (stop at a full ring, wake on drain, drops by place, exact
+# accounting; iproute2's tc from the host, with its libraries, as /bin/iptc).
 # Prints one PASS/FAIL line per check and a summary; exit 0 only if all pass.
 # Usage: kernel/test/selftest-vm.sh [BZIMAGE]   (default: kernel/build.sh output)
 # Env: VM_TIMEOUT seconds (default 300). Console log: .cache/kernel/vm/console.log
@@ -26,6 +29,14 @@ cd "$work/root"
 cp /bin/busybox bin/busybox
 hdr="$build/headers/include"
 gcc -static -O2 -Wall -isystem "$hdr" -o bin/tunq "$here/tunq.c"
+gcc -static -O2 -Wall -isystem "$hdr" -o bin/tunbp "$here/tunbp.c"
+# iproute2's tc (busybox's cannot set a qdisc) and the libraries it links, at their host paths.
+tcbin=$(command -v tc || true)
+[[ -n $tcbin ]] || { echo "error: tc (iproute2) missing on the host: apt-get install iproute2" >&2; exit 1; }
+cp "$tcbin" bin/iptc
+for lib in $(ldd "$tcbin" | grep -o '/[^ ]*'); do
+  mkdir -p ".$(dirname "$lib")" && cp -L "$lib" ".$lib"
+done
 gcc -static -O2 -isystem "$hdr" -I "$src/tools/testing/selftests" \
   -o bin/tun-selftest "$src/tools/testing/selftests/net/tun.c"
 cat > init <<'INIT'
@@ -51,6 +62,12 @@ for mode in ring skq; do
   /bin/tunq "$mode"; rc=$?
   echo "RESULT tunq $mode rc=$rc"
 done
+for qd in noqueue pfifo_fast fq_codel; do
+  for bp in on off; do
+    /bin/tunbp $qd $bp; rc=$?
+    echo "RESULT tunbp $qd $bp rc=$rc"
+  done
+done
 echo "TUNBENCH-VM done"
 reboot -f
 INIT
@@ -69,7 +86,8 @@ tr -d '\r' < "$work/console.log" > "$work/console.txt"
 echo "VM ran $(( $(date +%s) - start )) s (qemu exit $qrc), console log: $work/console.log"
 
 fails=0
-for check in "tracepoints any" "tun-selftest ring" "tunq ring" "tun-selftest skq" "tunq skq"; do
+for check in "tracepoints any" "tun-selftest ring" "tunq ring" "tun-selftest skq" "tunq skq" \
+  "tunbp noqueue on" "tunbp noqueue off" "tunbp pfifo_fast on" "tunbp pfifo_fast off" "tunbp fq_codel on" "tunbp fq_codel off"; do
   line=$(grep -m1 "^RESULT $check rc=" "$work/console.txt" || true)
   if [[ $line == "RESULT $check rc=0"* ]]; then
     echo "PASS $check: ${line#RESULT $check }"
@@ -78,7 +96,7 @@ for check in "tracepoints any" "tun-selftest ring" "tunq ring" "tun-selftest skq
     fails=$((fails + 1))
   fi
 done
-grep -E "^(PASS|FAIL)" "$work/console.txt" || true
+grep -E "^(PASS|FAIL|FIGURES)" "$work/console.txt" || true
 grep -q "^TUNBENCH-VM done" "$work/console.txt" || { echo "FAIL: the VM did not finish"; fails=$((fails + 1)); }
 if ((fails)); then echo "SUMMARY: FAIL ($fails)"; exit 1; fi
-echo "SUMMARY: PASS (tun selftest and tunq in ring and skq modes)"
+echo "SUMMARY: PASS (tun selftest and tunq in ring and skq modes; tunbp: backpressure on and off under noqueue, pfifo_fast, fq_codel)"
