@@ -146,11 +146,11 @@ export const METRICS = {
   probe_cpu_pct: {
     unit: 'percent', better: 'lower', level: 'counters',
     definition: "CPU time spent in the probes' eBPF programs during the window, percent of one CPU.",
-    source: 'Kernel BPF run-time statistics (kernel.bpf_stats_enabled = 1 during the trial): run_time_ns of every program bpftrace holds, from its fdinfo, at the window\'s edges. Excludes bpftrace\'s user-space process (reading maps each tick).',
+    source: 'Kernel BPF run-time statistics (kernel.bpf_stats_enabled = 1 during the trial): run_time_ns of every program bpftrace holds, from its fdinfo, at the window\'s edges. Excludes bpftrace\'s user-space process (reading the tick records and maps; see probe_process_cpu_pct).',
   },
   probe_process_cpu_pct: {
     unit: 'percent', better: 'lower', level: 'counters',
-    definition: "CPU time used by bpftrace's own process during the window (reading and printing the maps every tick), percent of one CPU.",
+    definition: "CPU time used by bpftrace's own process during the window (reading the sampler's records: ten ticks to a record at counters, a record and the maps every tick at full), percent of one CPU.",
     source: 'Run time (schedstat, as cpu_generator_pct) of the bpftrace process; it competes with the generator and the reader for CPUs, which probe_cpu_pct (eBPF programs only) does not show.',
   },
   cpu_generator_pct: {
