@@ -23,6 +23,10 @@ export interface Tick {
   reasons: Record<string, number>;
   /** Drops at tun_net_xmit so far, captured at the tick itself (absent in older output). */
   dropsAtTick?: number;
+  /** Each tx queue stopped (1) or not (0) at this tick, and the packets its qdisc requeued and
+   * holds (the sampler's "txq" record; absent in older output and without the offsets). */
+  txqStopped?: Record<string, number>;
+  held?: Record<string, number>;
 }
 
 export interface HistSnapshot {
@@ -84,7 +88,7 @@ export function parseProbeOutput(text: string): ParsedProbeOutput {
         out.handshakes[hs[1]!] = hs[2]!;
         continue;
       }
-      const m = /^(tunbench-attached|tick|hists|end|done) (\d+)((?: -?\d+)*)$/.exec(text);
+      const m = /^(tunbench-attached|tick|txq|hists|end|done) (\d+)((?: -?\d+)*)$/.exec(text);
       if (!m) {
         out.messages.push(text);
         continue;
@@ -92,7 +96,20 @@ export function parseProbeOutput(text: string): ParsedProbeOutput {
       const t = Number(m[2]);
       if (m[1] === 'tunbench-attached') out.attachedAt = t;
       else if (m[1] === 'done') target = null; // bpftrace's own exit dump of the cleared maps follows: not data
-      else if (m[1] === 'tick') {
+      else if (m[1] === 'txq') {
+        // Printed right after its tick, in the same probe firing: it belongs to the last tick.
+        const tick = out.ticks[out.ticks.length - 1];
+        const rest = m[3]!.trim() === '' ? [] : m[3]!.trim().split(' ').map(Number);
+        if (tick) {
+          tick.txqStopped = {};
+          tick.held = {};
+          for (let q = 0; q < rest.length / 2; q++) {
+            if (rest[2 * q]! < 0) continue;
+            tick.txqStopped[String(q)] = rest[2 * q]!;
+            tick.held[String(q)] = Math.max(0, rest[2 * q + 1]!);
+          }
+        }
+      } else if (m[1] === 'tick') {
         const prev = out.ticks[out.ticks.length - 1];
         const tick: Tick = { t, counts: prev ? { ...prev.counts } : zero(), qlen: {}, qfull: {}, reasons: prev ? { ...prev.reasons } : {} };
         // After the time: the drop count at the full level (an odd count of numbers), then a

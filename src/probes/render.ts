@@ -58,9 +58,35 @@ export function occupancyBlocks(queues: number, o: TunOffsets): string {
   if (!Number.isInteger(queues) || queues < 1 || queues > 256) throw new UserError(`invalid queue count for a probe: ${String(queues)}`);
   const out: string[] = [];
   for (let q = 0; q < queues; q++) {
-    out.push(`\t$n${q} = -1;`, `\t$f${q} = -1;`, `\t$tf${q} = @tf[${q}];`, `\tif ($tf${q} != 0) {`, ...occupancyLines(`$tf${q}`, `$n${q}`, `$f${q}`, o, '\t\t'), '\t}');
+    const txq = o.txq ? [`\t$s${q} = -1;`, `\t$h${q} = -1;`] : [];
+    out.push(`\t$n${q} = -1;`, `\t$f${q} = -1;`, ...txq, `\t$tf${q} = @tf[${q}];`, `\tif ($tf${q} != 0) {`, ...occupancyLines(`$tf${q}`, `$n${q}`, `$f${q}`, o, '\t\t'), ...txqLines(q, o, '\t\t'), '\t}');
   }
   return out.join('\n');
+}
+
+/**
+ * Queue q's tx queue state into $sQ (1: stopped by the driver, __QUEUE_STATE_DRV_XOFF, bit 0 of
+ * netdev_queue.state) and the packets its qdisc requeued and holds into $hQ (Qdisc.gso_skb.qlen:
+ * counted in the qdisc's sent and in its backlog until they leave), reached from the tap's
+ * net_device (@dev, from the handshake): _tx + q * sizeof(struct netdev_queue). A few loads per
+ * queue per tick; nothing without the offsets.
+ */
+export function txqLines(q: number, o: TunOffsets, indent: string): string[] {
+  const t = o.txq;
+  if (!t) return [];
+  return [
+    `$txq${q} = *(uint64 *)(@dev + ${t.devTx}) + ${q * t.queueSize};`,
+    `$s${q} = (*(uint64 *)($txq${q} + ${t.state}) & 1) != 0 ? 1 : 0;`,
+    `$qd${q} = *(uint64 *)($txq${q} + ${t.qdisc});`,
+    `if ($qd${q} != 0) { $h${q} = *(uint32 *)($qd${q} + ${t.qdiscGsoQlen}); }`,
+  ].map((l) => indent + l);
+}
+
+/** The per-tick "txq" record: the time, then a (stopped, held) pair per queue (-1 -1: not found yet); empty without the offsets. */
+export function txqPrintf(queues: number, o: TunOffsets): string {
+  if (!o.txq) return '';
+  const q = [...Array(queues).keys()];
+  return `\tprintf("txq %llu ${q.map(() => '%d %d').join(' ')}\\n", nsecs, ${q.map((i) => `$s${i}, $h${i}`).join(', ')});`;
 }
 
 /** The tick record's per-queue part: a "%d %d" pair per queue and its arguments. */
@@ -155,7 +181,7 @@ export function renderScript(p: RenderParams, templates = { sampler: loadTemplat
     if (!Number.isInteger(v) || v <= 0) throw new UserError(`invalid ${k} for a probe: ${String(v)}`);
   }
   const o = p.offsets;
-  for (const v of [o.tfile.tun, o.tfile.queueIndex, o.tfile.txRing, o.tfile.rxQueueQlen, o.tfile.rxQueueLock, o.tunStruct.dev, ...Object.values(o.ring), o.tfile.skq ?? 0]) {
+  for (const v of [o.tfile.tun, o.tfile.queueIndex, o.tfile.txRing, o.tfile.rxQueueQlen, o.tfile.rxQueueLock, o.tunStruct.dev, ...Object.values(o.ring), o.tfile.skq ?? 0, ...Object.values(o.txq ?? {})]) {
     if (!Number.isInteger(v) || v < 0) throw new Error(`bad BTF offset ${String(v)}`);
   }
   const full = p.level === 'full';
@@ -178,6 +204,7 @@ export function renderScript(p: RenderParams, templates = { sampler: loadTemplat
     OCCUPANCY: occupancyBlocks(p.queues, o),
     OCC_FMT: occupancyPrintf(p.queues).fmt,
     OCC_ARGS: occupancyPrintf(p.queues).args,
+    TXQ_PRINT: txqPrintf(p.queues, o),
     OCC_MAX: String(occ.max),
     OCC_STEP: String(occ.step),
   };
