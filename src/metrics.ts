@@ -68,6 +68,41 @@ export const METRICS = {
     definition: 'Packets per second the qdisc had to put back because the driver refused them (NETDEV_TX_BUSY, or a stopped queue).',
     source: "tc -s: the root qdisc's requeues delta over the window.",
   },
+  tun_drop_pps: {
+    unit: 'pps', better: 'lower', level: 'off',
+    definition: "Packets per second tun_net_xmit dropped itself (its full ring: FULL_RING; its filters), told apart from the core's drops at a stopped queue that land in the same tx_dropped.",
+    source: "tun's per-queue tun_drops in the reader's /proc/PID/fdinfo (tunbench's patch 0002), read at the window's edges; without it: all of tx_dropped when no queue was seen stopped, null when one was (unattributable).",
+  },
+  stopped_queue_drop_pps: {
+    unit: 'pps', better: 'lower', level: 'off',
+    definition: 'Packets per second the core dropped at a stopped tx queue (noqueue on a kernel that stops the queue: __dev_queue_xmit drops and counts in tx_dropped).',
+    source: 'tx_dropped delta - tun_drop_pps\'s count (same sources); 0 when no queue was seen stopped; null when unattributable.',
+  },
+  qdisc_aqm_drop_pps: {
+    unit: 'pps', better: 'lower', level: 'off',
+    definition: "Packets per second the qdisc's AQM dropped after queueing them (fq_codel's CoDel, at dequeue); the rest of qdisc_drop_pps is at its limit, at enqueue. No sender is told of these.",
+    source: "tc -s: fq_codel's drops - drop_overlimit delta over the window; 0 for pfifo_fast and fq (no AQM); null for other qdiscs.",
+  },
+  txq_stopped_fraction: {
+    unit: 'fraction', better: 'lower', level: 'counters',
+    definition: 'Fraction of the window the tap\'s tx queues spent stopped by the driver (__QUEUE_STATE_DRV_XOFF), mean over the queues.',
+    source: "The interval sampler: each queue's netdev_queue.state at every tick (sample and hold).",
+  },
+  txq_longest_stop_ns: {
+    unit: 'ns', better: 'lower', level: 'counters',
+    definition: 'The longest stop of any tx queue seen in the window, from the tick that saw it stopped to the tick that saw it woken (or the last tick).',
+    source: 'The interval sampler, as txq_stopped_fraction.',
+  },
+  txq_hangs: {
+    unit: 'count', better: 'lower', level: 'off',
+    definition: 'Queues stopped at the end of the window and still stopped after the drain: stopped and never woken (a sender blocked for good). Its time is in the trial record.',
+    source: "The interval sampler's last tick and the reader's fdinfo txq_stopped after the drain (patch 0002); without samples, fdinfo's txq_stopped after the drain alone.",
+  },
+  txq_stops: {
+    unit: 'count', better: 'lower', level: 'off',
+    definition: "Stops of the tap's tx queues in the window, all queues.",
+    source: "tun's bp_stops in the reader's fdinfo (patch 0002: exact) at the window's edges; else the sampler's ticks (stops longer than a tick).",
+  },
   qdisc_backlog_mean: {
     unit: 'packets', better: 'lower', level: 'off',
     definition: 'Mean number of packets waiting in the qdisc (before tun_net_xmit) during the window, sampled every 50 ms (time-weighted).',

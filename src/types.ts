@@ -142,7 +142,22 @@ export interface QdiscCounters {
   requeues: number;
   backlogPackets: number;
   backlogBytes: number;
+  /** fq_codel's drop_overlimit (tc -s xstats): its drops at enqueue, at its limit; the rest of
+   * its drops are CoDel's at dequeue. Absent for qdiscs that do not split their drops. */
+  dropsOverlimit?: number | null;
   tNs: number;
+}
+
+/** Each lab queue's tun state from the reader's /proc/PID/fdinfo (a kernel with tunbench's
+ * patch 0002), summed over the queues: one read per instant, no program anywhere. */
+export interface TunQueueState {
+  /** Packets tun_net_xmit dropped (full ring, filters) since the queues attached. */
+  tunDrops: number;
+  /** Stops and wakes by tun's backpressure since attach. */
+  stops: number;
+  wakes: number;
+  /** Queues stopped (__QUEUE_STATE_DRV_XOFF) at this instant. */
+  stopped: number;
 }
 
 /** The lab tap's qdisc over a trial: the kind asked for and read back, its counters at the
@@ -200,6 +215,13 @@ export interface ProbeSamples {
   occupancySeries: { intervalMs: number; values: number[] };
   /** Per tick: how many queues would have refused a packet at that instant (ptr_ring's own full test). */
   fullSeries?: number[];
+  /** Stop/wake of the tap's tx queues (src/trial/stop-wake.ts), from each queue's stopped flag
+   * read at the ticks; absent where it was not read (results from before issue 23). */
+  txq?: import('./trial/stop-wake.ts').TxqStopWake;
+  /** Packets the qdisc requeued and held (counted in its sent and its backlog) at the window's
+   * first and last ticks, all queues (absent where not read). */
+  heldAtStart?: number;
+  heldAtEnd?: number;
   /** Occupancy at the first and the last tick of the window (accepted = reads + their difference). */
   occupancyAtStart?: number;
   occupancyAtEnd?: number;
@@ -267,6 +289,8 @@ export interface TrialReadings {
   backgroundCounts?: 'offered' | 'accepted';
   /** The wire consumer's peer tap: its counters at the quiet edges (frames the receiver sent back). */
   peerTap?: Record<'quietBefore' | 'quietAfter', DeviceCounters & { tNs: number }>;
+  /** tun's own per-queue counts at the four instants (absent: a kernel without patch 0002). */
+  tunQueues?: Partial<Record<'quietBefore' | 'windowStart' | 'windowEnd' | 'quietAfter', TunQueueState>>;
 }
 
 export interface CrossCheck {

@@ -46,6 +46,9 @@ export interface QdiscStats {
   /** Packets / bytes queued in the qdisc at the moment of reading. */
   backlogPackets: number;
   backlogBytes: number;
+  /** fq_codel's drop_overlimit (its xstats): drops at enqueue, at its limit; its other drops are
+   * CoDel's at dequeue. null for qdiscs that do not report it. */
+  dropsOverlimit: number | null;
 }
 
 /** The qdisc tree of a device: its root (counters of mq include its children) and all entries. */
@@ -67,6 +70,7 @@ interface TcQdiscJson {
   requeues?: number;
   backlog?: number;
   qlen?: number;
+  drop_overlimit?: number;
 }
 
 function isValidKind(k: string): k is QdiscKind {
@@ -95,6 +99,7 @@ export function parseTcQdiscJson(dev: string, text: string): QdiscState {
     // tc's JSON: "backlog" is bytes, "qlen" is packets.
     backlogPackets: q.qlen ?? 0,
     backlogBytes: q.backlog ?? 0,
+    dropsOverlimit: typeof q.drop_overlimit === 'number' ? q.drop_overlimit : null,
   }));
   const root = all.find((q) => q.root) ?? all[0]!;
   return { dev, root, all };

@@ -22,11 +22,17 @@ export interface TunOffsets {
   };
   tunStruct: { dev: number };
   ring: { producer: number; producerLock: number; consumerHead: number; consumerLock: number; size: number; queue: number };
+  /** The tap's tx queues, reached from tun_struct.dev (vmlinux BTF): net_device._tx (array of
+   * struct netdev_queue, `queueSize` bytes each), its state (bit 0 __QUEUE_STATE_DRV_XOFF) and
+   * qdisc, and the qdisc's gso_skb.qlen (packets it requeued and holds). null/absent: not read. */
+  txq?: { devTx: number; queueSize: number; state: number; qdisc: number; qdiscGsoQlen: number } | null;
 }
 
 interface BtfType {
   kind: string;
   name: string;
+  /** STRUCT/UNION size in bytes. */
+  size?: number;
   /** TYPEDEF/CONST/VOLATILE/PTR... target. */
   typeId?: number;
   members: { name: string; typeId: number; bitsOffset: number }[];
@@ -40,6 +46,8 @@ export function parseBtfRaw(text: string, into = new Map<number, BtfType>()): Ma
     if (head) {
       current = { kind: head[2]!, name: head[3]!, members: [] };
       if (head[4] !== undefined) current.typeId = Number(head[4]);
+      const size = / size=(\d+)/.exec(line);
+      if (size) current.size = Number(size[1]);
       into.set(Number(head[1]), current);
       continue;
     }
@@ -108,10 +116,23 @@ export function tunOffsetsFrom(types: Map<number, BtfType>, source: string): Tun
         size: need('ptr_ring', 'size'),
         queue: need('ptr_ring', 'queue'),
       },
+      txq: txqOffsets(types),
     };
   } catch (e) {
     return (e as Error).message;
   }
+}
+
+/** The tx queue's offsets, or null when the BTF lacks one of them (the sampler then reads no queue state). */
+export function txqOffsets(types: Map<number, BtfType>): TunOffsets['txq'] {
+  const get = (struct: string, member: string): number | null => {
+    const s = findStruct(types, struct);
+    return s ? memberOffset(types, s, member) : null;
+  };
+  const q = findStruct(types, 'netdev_queue');
+  const v = { devTx: get('net_device', '_tx'), queueSize: q?.size ?? null, state: get('netdev_queue', 'state'), qdisc: get('netdev_queue', 'qdisc'), gso: get('Qdisc', 'gso_skb'), qlen: get('sk_buff_head', 'qlen') };
+  if (Object.values(v).some((x) => x === null)) return null;
+  return { devTx: v.devTx!, queueSize: v.queueSize!, state: v.state!, qdisc: v.qdisc!, qdiscGsoQlen: v.gso! + v.qlen! };
 }
 
 /** Read vmlinux's BTF and, when tun is a module, tun's, with bpftool. */

@@ -23,6 +23,10 @@ export interface Tick {
   reasons: Record<string, number>;
   /** Drops at tun_net_xmit so far, captured at the tick itself (absent in older output). */
   dropsAtTick?: number;
+  /** Each tx queue stopped (1) or not (0) at this tick, and the packets its qdisc requeued and
+   * holds (the sampler's "txq" record; absent in older output and without the offsets). */
+  txqStopped?: Record<string, number>;
+  held?: Record<string, number>;
 }
 
 export interface HistSnapshot {
@@ -84,7 +88,7 @@ export function parseProbeOutput(text: string): ParsedProbeOutput {
         out.handshakes[hs[1]!] = hs[2]!;
         continue;
       }
-      const m = /^(tunbench-attached|ticks|tick|hists|end|done) (\d+)((?: -?\d+)*)$/.exec(text);
+      const m = /^(tunbench-attached|ticks|tick|txq|hists|end|done) (\d+)((?: -?\d+)*)$/.exec(text);
       if (!m) {
         out.messages.push(text);
         continue;
@@ -92,16 +96,33 @@ export function parseProbeOutput(text: string): ParsedProbeOutput {
       const t = Number(m[2]);
       if (m[1] === 'tunbench-attached') out.attachedAt = t;
       else if (m[1] === 'done') target = null; // bpftrace's own exit dump of the cleared maps follows: not data
-      else if (m[1] === 'tick' || m[1] === 'ticks') {
-        // "tick <ns> ..." is one tick (older output); "ticks <count> <slots> ..." carries
-        // <slots> ticks of equal width, the first <count> valid.
+      else if (m[1] === 'txq') {
+        // Older output: printed right after its tick, in the same probe firing: it belongs to the last tick.
+        const tick = out.ticks[out.ticks.length - 1];
+        const rest = m[3]!.trim() === '' ? [] : m[3]!.trim().split(' ').map(Number);
+        if (tick) {
+          tick.txqStopped = {};
+          tick.held = {};
+          for (let q = 0; q < rest.length / 2; q++) {
+            if (rest[2 * q]! < 0) continue;
+            tick.txqStopped[String(q)] = rest[2 * q]!;
+            tick.held[String(q)] = Math.max(0, rest[2 * q + 1]!);
+          }
+        }
+      } else if (m[1] === 'tick' || m[1] === 'ticks') {
+        // "ticks <count> <slots> <per queue> ..." carries <slots> ticks of equal width, the first
+        // <count> valid; each: the time, the full level's drops so far, then <per queue> values a
+        // queue (packets, full; with the tx queue: stopped, held). "tick <ns> ..." is one tick
+        // of two values a queue (older output).
         const values = m[3]!.trim() === '' ? [] : m[3]!.trim().split(' ').map(Number);
         const records: number[][] = [];
+        let perQueue = 2;
         if (m[1] === 'tick') records.push([t, ...values]);
         else {
           const slots = values.shift() ?? 0;
+          perQueue = values.shift() ?? 0;
           const width = slots > 0 ? values.length / slots : 0;
-          if (!Number.isInteger(width) || width < 1 || t > slots) {
+          if (!Number.isInteger(width) || width < 1 || t > slots || (perQueue !== 2 && perQueue !== 4)) {
             out.messages.push(text);
             continue;
           }
@@ -110,14 +131,23 @@ export function parseProbeOutput(text: string): ParsedProbeOutput {
         for (const [time, ...rest] of records) {
           const prev = out.ticks[out.ticks.length - 1];
           const tick: Tick = { t: time!, counts: prev ? { ...prev.counts } : zero(), qlen: {}, qfull: {}, reasons: prev ? { ...prev.reasons } : {} };
-          // After the time: the drop count at the full level (an odd count of numbers), then a
-          // (packets, full) pair per queue, -1 -1 for a queue not found yet. Older output: the
-          // drop count alone, with the queues in maps that follow.
-          if (rest.length % 2 === 1) tick.dropsAtTick = rest.shift()!;
-          for (let q = 0; q < rest.length / 2; q++) {
-            if (rest[2 * q]! < 0) continue;
-            tick.qlen[String(q)] = rest[2 * q]!;
-            tick.qfull[String(q)] = rest[2 * q + 1]!;
+          // After the time: the drop count at the full level (one value more than whole queues),
+          // then each queue's values, -1 for a queue not found yet. Older output: the drop
+          // count alone, with the queues in maps that follow.
+          if (rest.length % perQueue === 1) tick.dropsAtTick = rest.shift()!;
+          if (perQueue === 4) {
+            tick.txqStopped = {};
+            tick.held = {};
+          }
+          for (let q = 0; q < Math.floor(rest.length / perQueue); q++) {
+            const v = rest.slice(q * perQueue, (q + 1) * perQueue);
+            if (v[0]! < 0) continue;
+            tick.qlen[String(q)] = v[0]!;
+            tick.qfull[String(q)] = v[1]!;
+            if (perQueue === 4 && v[2]! >= 0) {
+              tick.txqStopped![String(q)] = v[2]!;
+              tick.held![String(q)] = Math.max(0, v[3]!);
+            }
           }
           out.ticks.push(tick);
           target = { counts: tick.counts, reasons: tick.reasons, hists: {}, tick };

@@ -58,9 +58,28 @@ export function occupancyBlocks(queues: number, o: TunOffsets): string {
   if (!Number.isInteger(queues) || queues < 1 || queues > 256) throw new UserError(`invalid queue count for a probe: ${String(queues)}`);
   const out: string[] = [];
   for (let q = 0; q < queues; q++) {
-    out.push(`\t$n${q} = -1;`, `\t$f${q} = -1;`, `\t$tf${q} = @tf[${q}];`, `\tif ($tf${q} != 0) {`, ...occupancyLines(`$tf${q}`, `$n${q}`, `$f${q}`, o, '\t\t'), '\t}');
+    const txq = o.txq ? [`\t$s${q} = -1;`, `\t$h${q} = -1;`] : [];
+    out.push(`\t$n${q} = -1;`, `\t$f${q} = -1;`, ...txq, `\t$tf${q} = @tf[${q}];`, `\tif ($tf${q} != 0) {`, ...occupancyLines(`$tf${q}`, `$n${q}`, `$f${q}`, o, '\t\t'), ...txqLines(q, o, '\t\t'), '\t}');
   }
   return out.join('\n');
+}
+
+/**
+ * Queue q's tx queue state into $sQ (1: stopped by the driver, __QUEUE_STATE_DRV_XOFF, bit 0 of
+ * netdev_queue.state) and the packets its qdisc requeued and holds into $hQ (Qdisc.gso_skb.qlen:
+ * counted in the qdisc's sent and in its backlog until they leave), reached from the tap's
+ * net_device (@dev, from the handshake): _tx + q * sizeof(struct netdev_queue). A few loads per
+ * queue per tick; nothing without the offsets.
+ */
+export function txqLines(q: number, o: TunOffsets, indent: string): string[] {
+  const t = o.txq;
+  if (!t) return [];
+  return [
+    `$txq${q} = *(uint64 *)(@dev + ${t.devTx}) + ${q * t.queueSize};`,
+    `$s${q} = (*(uint64 *)($txq${q} + ${t.state}) & 1) != 0 ? 1 : 0;`,
+    `$qd${q} = *(uint64 *)($txq${q} + ${t.qdisc});`,
+    `if ($qd${q} != 0) { $h${q} = *(uint32 *)($qd${q} + ${t.qdiscGsoQlen}); }`,
+  ].map((l) => indent + l);
 }
 
 /** Most printf arguments a tick record may carry: bpftrace builds them on the 512-byte BPF stack. */
@@ -68,23 +87,28 @@ const MAX_RECORD_ARGS = 36;
 
 /**
  * How the interval probe stores its ticks and prints them: each tick's values (time, the full
- * level's drops so far, a packets/full pair per queue) go to slot $slot of @bt/@bd/@bn/@bf;
- * a record "ticks <count> <slots> ..." carries `slots` ticks, of which the first `count` are
- * valid (all of them, but at END). Batching saves bpftrace's user space one wake-up a tick;
+ * level's drops so far, per queue packets and full flag, and with the tx queue offsets its
+ * stopped flag and held packets) go to slot $slot of @bt/@bd/@bn/@bf/@bs/@bh;
+ * a record "ticks <count> <slots> <per queue> ..." carries `slots` ticks, of which the first
+ * `count` are valid (all of them, but at END). Batching saves bpftrace's user space one wake-up a tick;
  * the full level prints every tick (its maps follow each tick record).
  */
-export function tickBatch(queues: number, full: boolean): { slots: number; store: string; print: (count: string) => string } {
+export function tickBatch(queues: number, full: boolean, txq: boolean): { slots: number; store: string; print: (count: string) => string } {
   const q = [...Array(queues).keys()];
-  const perTick = 1 + (full ? 1 : 0) + 2 * queues;
+  // Per queue: packets, full flag, and with the tx queue offsets its stopped flag and held packets.
+  const perQueue = txq ? 4 : 2;
+  const queueMaps = txq ? ['bn', 'bf', 'bs', 'bh'] : ['bn', 'bf'];
+  const queueVars = txq ? ['n', 'f', 's', 'h'] : ['n', 'f'];
+  const perTick = 1 + (full ? 1 : 0) + perQueue * queues;
   const slots = full ? 1 : Math.max(1, Math.min(10, Math.floor(MAX_RECORD_ARGS / perTick)));
-  const store = ['\t@bt[$slot] = nsecs;', ...(full ? ['\t@bd[$slot] = @dropn;'] : []), ...q.flatMap((i) => [`\t@bn[$slot, ${i}] = $n${i};`, `\t@bf[$slot, ${i}] = $f${i};`])].join('\n');
+  const store = ['\t@bt[$slot] = nsecs;', ...(full ? ['\t@bd[$slot] = @dropn;'] : []), ...q.flatMap((i) => queueMaps.map((m, k) => `\t@${m}[$slot, ${i}] = $${queueVars[k]}${i};`))].join('\n');
   const fmt: string[] = [];
   const args: string[] = [];
   for (let s = 0; s < slots; s++) {
-    fmt.push(['%llu', ...(full ? ['%llu'] : []), ...q.map(() => '%d %d')].join(' '));
-    args.push(`@bt[${s}]`, ...(full ? [`@bd[${s}]`] : []), ...q.flatMap((i) => [`@bn[${s}, ${i}]`, `@bf[${s}, ${i}]`]));
+    fmt.push(['%llu', ...(full ? ['%llu'] : []), ...q.flatMap(() => queueMaps.map(() => '%d'))].join(' '));
+    args.push(`@bt[${s}]`, ...(full ? [`@bd[${s}]`] : []), ...q.flatMap((i) => queueMaps.map((m) => `@${m}[${s}, ${i}]`)));
   }
-  const print = (count: string) => `printf("ticks %d ${slots} ${fmt.join(' ')}\\n", ${count}, ${args.join(', ')});`;
+  const print = (count: string) => `printf("ticks %d ${slots} ${perQueue} ${fmt.join(' ')}\\n", ${count}, ${args.join(', ')});`;
   return { slots, store, print };
 }
 
@@ -174,14 +198,14 @@ export function renderScript(p: RenderParams, templates = { sampler: loadTemplat
     if (!Number.isInteger(v) || v <= 0) throw new UserError(`invalid ${k} for a probe: ${String(v)}`);
   }
   const o = p.offsets;
-  for (const v of [o.tfile.tun, o.tfile.queueIndex, o.tfile.txRing, o.tfile.rxQueueQlen, o.tfile.rxQueueLock, o.tunStruct.dev, ...Object.values(o.ring), o.tfile.skq ?? 0]) {
+  for (const v of [o.tfile.tun, o.tfile.queueIndex, o.tfile.txRing, o.tfile.rxQueueQlen, o.tfile.rxQueueLock, o.tunStruct.dev, ...Object.values(o.ring), o.tfile.skq ?? 0, ...Object.values(o.txq ?? {})]) {
     if (!Number.isInteger(v) || v < 0) throw new Error(`bad BTF offset ${String(v)}`);
   }
   const full = p.level === 'full';
   if (full && !p.backend) throw new Error('the full probe level needs a backend');
   const occ = occupancyBuckets(p.capacity);
   const skq = o.tfile.skq !== null;
-  const batch = tickBatch(p.queues, full);
+  const batch = tickBatch(p.queues, full, o.txq != null);
   const values: Record<string, string> = {
     READER_PID: String(p.readerPid),
     SAMPLE_MS: String(p.sampleMs),
@@ -203,7 +227,7 @@ export function renderScript(p: RenderParams, templates = { sampler: loadTemplat
     OCC_MAX: String(occ.max),
     OCC_STEP: String(occ.step),
   };
-  const keep = { full, counters: !full, skq, noskq: !skq };
+  const keep = { full, counters: !full, skq, noskq: !skq, txq: o.txq != null };
   // The handshake blocks carry placeholders of their own: filled in the same pass.
   let script = fill(templates.sampler.replace('{{HANDSHAKE}}', handshakeBlocks(p.queues, skq)), values, keep);
   if (full) {

@@ -4,6 +4,7 @@
 import type { Histogram, ProbeBackend, ProbeSamples } from '../types.ts';
 import type { Counters, HistName, HistSnapshot, ParsedProbeOutput, Tick } from './parse.ts';
 import { reasonName } from './drop-reasons.ts';
+import { stopWake } from '../trial/stop-wake.ts';
 
 /** Subtract histogram a from b bucket by bucket (b later than a). */
 export function histogramDelta(a: Histogram | undefined, b: Histogram | undefined): Histogram {
@@ -85,7 +86,21 @@ export function cutWindow(parsed: ParsedProbeOutput, o: WindowOptions): ProbeSam
   const lk = diff(lc0, lc1);
   const endRecord = parsed.end ?? { counts: parsed.ticks[parsed.ticks.length - 1]!.counts, reasons: parsed.ticks[parsed.ticks.length - 1]!.reasons };
   const modes = parsed.queueModes;
+  // Stop/wake (issue 23): the window's ticks, and the last tick of all (the sampler runs on
+  // through the drain) for "still stopped after the drain".
+  const withTxq = inWindow.filter((t) => t.txqStopped !== undefined);
+  let txq: ProbeSamples['txq'];
+  let held: { atStart: number; atEnd: number } | null = null;
+  if (withTxq.length === inWindow.length) {
+    const nq = Math.max(0, ...inWindow.map((t) => Object.keys(t.txqStopped!).length));
+    const row = (t: Tick) => [...Array(nq).keys()].map((q) => t.txqStopped?.[String(q)] ?? 0);
+    const lastOfAll = parsed.ticks[parsed.ticks.length - 1]!;
+    txq = stopWake(inWindow.map((t) => t.t), inWindow.map(row), lastOfAll.txqStopped ? row(lastOfAll).map((s) => s === 1) : undefined);
+    held = { atStart: sum(first.held ?? {}), atEnd: sum(last.held ?? {}) };
+  }
   return {
+    ...(txq ? { txq } : {}),
+    ...(held ? { heldAtStart: held.atStart, heldAtEnd: held.atEnd } : {}),
     backend: full ? o.backend : null,
     level: o.level,
     windowSeconds: (last.t - first.t) / 1e9,

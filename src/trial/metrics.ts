@@ -25,28 +25,105 @@ export function allThroughQdisc(r: TrialReadings): boolean {
 }
 
 /**
- * Sent/lost accounting of the lab tap between two instants (issue 13):
- *   sent = delivered + qdisc drops + tun drops + queued
+ * Sent/lost accounting of the lab tap between two instants (issues 13 and 23):
+ *   sent = delivered + qdisc drops + device drops + queued
  * `sent` is what was handed to dev_queue_xmit on the tap: from the qdisc's own counters
- * (sent + drops + backlog change) when every packet passed it; otherwise (noqueue, a generator
- * bypassing the qdisc) nothing counts attempts before tun, and sent = tx_packets + tx_dropped +
- * ring change by definition. `delivered` is the tap's tx_packets (packets the reader copied
- * out), `tunDrops` its tx_dropped, `queued` the qdisc backlog change + the ring's occupancy
- * change (known only with probes; 0 over the quiet span). A drop the sender is told about
- * (NET_XMIT_DROP) is sent and lost, even where trafgen or pktgen then sends the frame again.
+ * (sent + drops + backlog change - requeued-and-held change) when every packet passed it;
+ * otherwise (noqueue, a generator bypassing the qdisc) nothing counts attempts before tun, and
+ * sent = tx_packets + tx_dropped + ring change by definition. `delivered` is the tap's
+ * tx_packets (packets the reader copied out), `devDrops` its tx_dropped, `queued` the qdisc
+ * backlog change + the ring's occupancy change (known only with probes; 0 over the quiet span)
+ * - the change of `held`.
+ *
+ * `held`: a packet the qdisc dequeued (counted in its "sent") and then requeued because the
+ * driver's queue was stopped sits in its backlog too, so it is counted twice until it leaves.
+ * Only a kernel that stops the tap's queue (backpressure) holds one; at a drained instant
+ * (the quiet edges) it holds none, so the quiet span closes exactly on every kernel. Over the
+ * window the caller passes the held packets it knows of (0 when unknown: then `sent` may be
+ * over by at most one packet per stopped queue, never more).
+ *
+ * A drop the sender is told about (NET_XMIT_DROP) is sent and lost, even where trafgen or
+ * pktgen then sends the frame again. Where each drop happened is in `drops` (dropsByPlace).
  */
 export interface TapAccounts {
   sent: number;
   delivered: number;
   qdiscDrops: number;
+  /** The tap's tx_dropped: tun's own drops plus the core's at a stopped queue (one counter). */
   tunDrops: number;
   queued: number;
   lost: number;
   /** Where `sent` came from. */
   sentSource: 'qdisc' | 'tap';
+  /** Each drop by where it happened. */
+  drops: DropsByPlace;
 }
 
-export function tapAccounts(r: TrialReadings, from: Instant, to: Instant, ringChange = 0): TapAccounts | null {
+type Span = { from: Instant; to: Instant };
+
+/**
+ * Where the drops happened, at every probe level, from sources that cost nothing per packet:
+ *   qdiscLimit / qdiscAqm   the qdisc's drops (tc -s), split for fq_codel by its drop_overlimit
+ *                           (at enqueue, its limit) against the rest (CoDel, at dequeue)
+ *   tun                     tun_net_xmit's own drops (FULL_RING, filters): tun's per-queue
+ *                           tun_drops (fdinfo, patch 0002); or the full level's kfree_skb at
+ *                           tun_net_xmit (quiet span only); or all of tx_dropped when no queue
+ *                           of the tap was ever stopped (nothing else adds to it then)
+ *   stoppedQueue            the core's drops at a stopped queue (noqueue: __dev_queue_xmit drops
+ *                           and counts in the same tx_dropped): tx_dropped - tun
+ *   unattributed            tx_dropped no source splits (a kernel that stops queues, without
+ *                           patch 0002's counts and without the full level)
+ */
+export interface DropsByPlace {
+  qdiscLimit: number | null;
+  qdiscAqm: number | null;
+  tun: number | null;
+  stoppedQueue: number | null;
+  unattributed: number;
+  /** What split tx_dropped between tun and the stopped queue. */
+  source: 'fdinfo' | 'probe' | 'never-stopped' | 'none';
+}
+
+export function dropsByPlace(r: TrialReadings, { from, to }: Span): DropsByPlace {
+  const devDrops = r.tap[to].tx_dropped - r.tap[from].tx_dropped;
+  const q = r.qdisc;
+  let qdiscLimit: number | null = null;
+  let qdiscAqm: number | null = null;
+  if (q && q.kind !== 'noqueue') {
+    const a = q.at[from];
+    const b = q.at[to];
+    const drops = b.drops - a.drops;
+    if (a.dropsOverlimit != null && b.dropsOverlimit != null) {
+      qdiscLimit = b.dropsOverlimit - a.dropsOverlimit;
+      qdiscAqm = drops - qdiscLimit;
+    } else if (q.kind === 'pfifo_fast' || q.kind === 'fq') {
+      // No AQM: every drop is at enqueue (the band's or the flow's limit).
+      qdiscLimit = drops;
+      qdiscAqm = 0;
+    }
+  }
+  const split = (tun: number, source: DropsByPlace['source']): DropsByPlace => ({ qdiscLimit, qdiscAqm, tun, stoppedQueue: devDrops - tun, unattributed: 0, source });
+  const tq = r.tunQueues;
+  const ta = tq?.[from];
+  const tb = tq?.[to];
+  if (ta && tb) return split(tb.tunDrops - ta.tunDrops, 'fdinfo');
+  const p = r.probe;
+  if (from === 'quietBefore' && to === 'quietAfter' && p?.totals && p.totals.drops !== null && r.generator?.tool !== 'pktgen' && r.generator?.tool !== 'iperf3') {
+    return split(p.totals.drops, 'probe');
+  }
+  const stop = p?.txq;
+  if (stop && stop.everStopped === false) return split(devDrops, 'never-stopped');
+  return { qdiscLimit, qdiscAqm, tun: null, stoppedQueue: null, unattributed: devDrops, source: 'none' };
+}
+
+/** The change of the qdisc's requeued-and-held packets over the window, from the sampler's
+ * first and last ticks in it (0 where it did not read them). */
+export function heldChange(r: TrialReadings): number {
+  const p = r.probe;
+  return p && p.heldAtStart !== undefined && p.heldAtEnd !== undefined ? p.heldAtEnd - p.heldAtStart : 0;
+}
+
+export function tapAccounts(r: TrialReadings, from: Instant, to: Instant, ringChange = 0, heldChange = 0): TapAccounts | null {
   const q = r.qdisc;
   if (!q) return null;
   const a: QdiscCounters = q.at[from];
@@ -56,9 +133,19 @@ export function tapAccounts(r: TrialReadings, from: Instant, to: Instant, ringCh
   const viaQdisc = allThroughQdisc(r);
   const qdiscDrops = q.kind === 'noqueue' ? 0 : b.drops - a.drops;
   const backlogChange = q.kind === 'noqueue' ? 0 : b.backlogPackets - a.backlogPackets;
-  const queued = backlogChange + ringChange;
-  const sent = viaQdisc ? b.sentPackets - a.sentPackets + qdiscDrops + backlogChange + ringChange : delivered + qdiscDrops + tunDrops + queued;
-  return { sent, delivered, qdiscDrops, tunDrops, queued, lost: qdiscDrops + tunDrops, sentSource: viaQdisc ? 'qdisc' : 'tap' };
+  const queued = backlogChange + ringChange - heldChange;
+  // The qdisc's "sent" counts what it handed to tun: delivered + tun's drops + the ring's
+  // change (+ what it requeued and holds); adding the ring's change again would count it twice.
+  const sent = viaQdisc ? b.sentPackets - a.sentPackets + qdiscDrops + backlogChange - heldChange : delivered + qdiscDrops + tunDrops + queued;
+  return { sent, delivered, qdiscDrops, tunDrops, queued, lost: qdiscDrops + tunDrops, sentSource: viaQdisc ? 'qdisc' : 'tap', drops: dropsByPlace(r, { from, to }) };
+}
+
+/** Whether a qdisc's drops reach the sender as an error (so trafgen and pktgen count and
+ * resend them): pfifo_fast and fq drop at enqueue with NET_XMIT_DROP; fq_codel answers
+ * NET_XMIT_SUCCESS or NET_XMIT_CN (which net_xmit_errno turns into 0) even for the packet it
+ * dropped, and CoDel's drops at dequeue reach nobody. */
+export function qdiscDropsToldToSender(kind: string): boolean {
+  return kind !== 'fq_codel' && kind !== 'noqueue';
 }
 
 /** Value at quantile q (0..1) of a bucketed histogram: the upper edge of the bucket holding it (lower edge for the open last bucket). */
@@ -172,7 +259,7 @@ export function perPacketCosts(r: TrialReadings, m: TrialMetrics): void {
   if (g && (tool === 'trafgen') && !r.background && r.qdisc) {
     const p = r.probe;
     const ring = p && p.occupancyAtStart !== undefined && p.occupancyAtEnd !== undefined ? p.occupancyAtEnd - p.occupancyAtStart : 0;
-    const acc = tapAccounts(r, 'windowStart', 'windowEnd', ring);
+    const acc = tapAccounts(r, 'windowStart', 'windowEnd', ring, heldChange(r));
     if (acc && acc.sent > 0) m.generator_cpu_ns_per_packet = ((g[1] - g[0]) * 1e9) / acc.sent;
   }
   const c = r.cpuSeconds.consumer;
@@ -194,12 +281,29 @@ function flowAndQdiscMetrics(r: TrialReadings, m: TrialMetrics, span: number): v
     m.qdisc_backlog_mean = mean(q.samples.backlogPackets);
     const p = r.probe;
     const ring = p && p.occupancyAtStart !== undefined && p.occupancyAtEnd !== undefined ? p.occupancyAtEnd - p.occupancyAtStart : 0;
-    const acc = tapAccounts(r, 'windowStart', 'windowEnd', ring);
+    const acc = tapAccounts(r, 'windowStart', 'windowEnd', ring, heldChange(r));
     if (acc) {
       m.sent_pps = acc.sent / span;
       m.lost_pps = acc.lost / span;
       m.lost_ratio = acc.sent > 0 ? acc.lost / acc.sent : 0;
     }
+  }
+  const d = dropsByPlace(r, { from: 'windowStart', to: 'windowEnd' });
+  m.tun_drop_pps = d.tun === null ? null : d.tun / span;
+  m.stopped_queue_drop_pps = d.stoppedQueue === null ? null : d.stoppedQueue / span;
+  const qspan2 = q ? (q.at.windowEnd.tNs - q.at.windowStart.tNs) / 1e9 : 0;
+  m.qdisc_aqm_drop_pps = d.qdiscAqm === null || qspan2 <= 0 ? null : d.qdiscAqm / qspan2;
+  const tq = r.tunQueues;
+  const txq = r.probe?.txq;
+  if (tq?.windowStart && tq.windowEnd) m.txq_stops = tq.windowEnd.stops - tq.windowStart.stops;
+  else if (txq) m.txq_stops = txq.queues.reduce((s, x) => s + x.stops, 0);
+  if (txq && txq.queues.length > 0) {
+    m.txq_stopped_fraction = txq.queues.reduce((s, x) => s + x.stoppedFraction, 0) / txq.queues.length;
+    m.txq_longest_stop_ns = Math.max(...txq.queues.map((x) => x.longestStopNs));
+    m.txq_hangs = txq.queues.filter((x) => x.hang !== null).length;
+  } else if (tq?.quietAfter) {
+    // No stop/wake samples: the reader's fdinfo after the drain still says which queues are stopped.
+    m.txq_hangs = tq.quietAfter.stopped;
   }
   const f = r.generator?.flow;
   if (f) {
@@ -252,8 +356,10 @@ export function crossChecks(r: TrialReadings): CrossCheck[] {
     // Through a qdisc only its drops reach the sender (tun's return code is swallowed by
     // sch_direct_xmit); with noqueue or a bypass, tun's NET_XMIT_DROP does.
     const viaQdisc = acc.sentSource === 'qdisc';
-    const told = viaQdisc ? acc.qdiscDrops : acc.tunDrops;
-    out.push(exact(`packets sent (generator's count + the drops reported back to it: ${viaQdisc ? 'the qdisc\'s' : 'tun\'s'}) vs sent (sent/lost accounting)`, r.generator.packetsSent + told, acc.sent));
+    const toldOfQdisc = qdiscDropsToldToSender(r.qdisc.kind);
+    const told = viaQdisc ? (toldOfQdisc ? acc.qdiscDrops : 0) : acc.tunDrops;
+    const whose = viaQdisc ? (toldOfQdisc ? 'the qdisc\'s' : `none: ${r.qdisc.kind} tells the sender of no drop`) : 'tun\'s and the stopped queue\'s';
+    out.push(exact(`packets sent (generator's count + the drops reported back to it: ${whose}) vs sent (sent/lost accounting)`, r.generator.packetsSent + told, acc.sent));
   } else if (!r.qdisc && q.generator_packets !== null) {
     out.push(r.generatorCounts === 'accepted'
       ? exact('packets sent (generator, qdisc bypass: tun\'s drops are reported back to it) vs tx_packets (tap counter)', q.generator_packets, q.tx_packets)

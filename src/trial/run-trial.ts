@@ -17,6 +17,7 @@ import { planCpus, cpuSecondsOf } from '../lab/cpus.ts';
 import { readDeviceCounters } from '../lab/counters.ts';
 import { createLab, type Lab } from '../lab/lab.ts';
 import { assertQueueMode } from '../lab/queue-mode.ts';
+import { readTunQueues } from '../lab/tun-fdinfo.ts';
 import { modprobeQdisc, readQdisc, setQdisc, startQdiscSampler, type QdiscSampler, type QdiscState } from '../lab/qdisc.ts';
 import { emptyMetrics } from '../metrics.ts';
 import type { Profile } from '../profile/schema.ts';
@@ -111,7 +112,7 @@ function generatorCpuCount(g: { type: string; cpus?: number; threads?: number } 
 
 function qdiscCounters(s: QdiscState): QdiscCounters {
   const q = s.root;
-  return { kind: q.kind, sentPackets: q.sentPackets, sentBytes: q.sentBytes, drops: q.drops, overlimits: q.overlimits, requeues: q.requeues, backlogPackets: q.backlogPackets, backlogBytes: q.backlogBytes, tNs: monotonicNs() };
+  return { kind: q.kind, sentPackets: q.sentPackets, sentBytes: q.sentBytes, drops: q.drops, overlimits: q.overlimits, requeues: q.requeues, backlogPackets: q.backlogPackets, backlogBytes: q.backlogBytes, ...(q.dropsOverlimit !== null ? { dropsOverlimit: q.dropsOverlimit } : {}), tNs: monotonicNs() };
 }
 
 function rawName(planned: PlannedTrial, variant: ResolvedVariant): string {
@@ -170,6 +171,7 @@ type WindowReadings = Pick<TrialReadings, 'capacity' | 'queues' | 'window' | 'cp
   qdisc: Partial<QdiscReadings['at']>;
   qdiscSamples: QdiscReadings['samples'] | null;
   peerTap: Partial<NonNullable<TrialReadings['peerTap']>>;
+  tunQueues: NonNullable<TrialReadings['tunQueues']>;
 };
 
 async function measure(planned: PlannedTrial, variant: ResolvedVariant, ctx: TrialContext, r: Running): Promise<WindowReadings> {
@@ -181,9 +183,15 @@ async function measure(planned: PlannedTrial, variant: ResolvedVariant, ctx: Tri
     return { tNs: s.tNs, packets: s.packets, bytes: s.bytes };
   };
   const qdiscAt = async () => qdiscCounters(await readQdisc(lab.netns, lab.tap));
-  const readings: WindowReadings = { capacity: lab.capacity, queues: lab.queues, window: { startNs: 0, endNs: 0 }, tap: {}, consumer: {}, cpuSeconds: { generator: null, consumer: null }, qdisc: {}, qdiscSamples: null, peerTap: {} };
+  const readings: WindowReadings = { capacity: lab.capacity, queues: lab.queues, window: { startNs: 0, endNs: 0 }, tap: {}, consumer: {}, cpuSeconds: { generator: null, consumer: null }, qdisc: {}, qdiscSamples: null, peerTap: {}, tunQueues: {} };
+  // tun's own per-queue counts (patch 0002) from the reader's fdinfo: absent on other kernels.
+  const tunAt = (at: keyof TrialReadings['tap']) => {
+    const s = readTunQueues(consumer.pid, lab.tap);
+    if (s) readings.tunQueues[at] = s;
+  };
   // Quiet span starts: nothing flows yet.
   readings.tap.quietBefore = await tapAt();
+  tunAt('quietBefore');
   readings.qdisc.quietBefore = await qdiscAt();
   readings.consumer.quietBefore = await consumerAt();
   if (r.peer) readings.peerTap.quietBefore = await peerTapAt(r.peer);
@@ -198,6 +206,7 @@ async function measure(planned: PlannedTrial, variant: ResolvedVariant, ctx: Tri
   await r.probes?.markWindowStart();
   readings.window.startNs = monotonicNs();
   readings.tap.windowStart = await tapAt();
+  tunAt('windowStart');
   readings.qdisc.windowStart = await qdiscAt();
   readings.consumer.windowStart = await consumerAt();
   r.qdiscSampler = await startQdiscSampler(lab.netns, lab.tap, QDISC_SAMPLE_MS);
@@ -218,6 +227,7 @@ async function measure(planned: PlannedTrial, variant: ResolvedVariant, ctx: Tri
     }
   }
   readings.tap.windowEnd = await tapAt();
+  tunAt('windowEnd');
   readings.qdisc.windowEnd = await qdiscAt();
   readings.consumer.windowEnd = await consumerAt();
   readings.window.endNs = monotonicNs();
@@ -290,6 +300,8 @@ export async function runTrial(planned: PlannedTrial, variant: ResolvedVariant, 
     const drained = await drain(r.consumer!);
     partial.tap.quietAfter = { ...(await readDeviceCounters(r.lab!.netns, r.lab!.tap)), tNs: monotonicNs() };
     partial.qdisc.quietAfter = qdiscCounters(await readQdisc(r.lab!.netns, r.lab!.tap));
+    const tunAfter = readTunQueues(r.consumer!.pid, r.lab!.tap);
+    if (tunAfter) partial.tunQueues.quietAfter = tunAfter;
     if (r.peer) partial.peerTap.quietAfter = await peerTapAt(r.peer);
     const s = await r.consumer!.snapshot();
     partial.consumer.quietAfter = { tNs: s.tNs, packets: s.packets, bytes: s.bytes };
@@ -302,7 +314,7 @@ export async function runTrial(planned: PlannedTrial, variant: ResolvedVariant, 
 
     // assemble (pure)
     const w = variant.workload;
-    const { qdisc: qdiscAt, qdiscSamples, peerTap, ...rest } = partial;
+    const { qdisc: qdiscAt, qdiscSamples, peerTap, tunQueues, ...rest } = partial;
     const readings: TrialReadings = {
       ...rest,
       tap: partial.tap as TrialReadings['tap'],
@@ -314,6 +326,7 @@ export async function runTrial(planned: PlannedTrial, variant: ResolvedVariant, 
       qdisc: { requested: w.tap.qdisc, kind: r.qdiscKind ?? 'unknown', at: qdiscAt as QdiscReadings['at'], samples: qdiscSamples ?? { intervalMs: QDISC_SAMPLE_MS, backlogPackets: [], drops: [], requeues: [] } },
       ...(w.background ? { background, backgroundCounts: generatorCounts(w.background, r.qdiscKind ?? w.tap.qdisc) } : {}),
       ...(peerTap.quietBefore && peerTap.quietAfter ? { peerTap: peerTap as NonNullable<TrialReadings['peerTap']> } : {}),
+      ...(Object.keys(tunQueues).length > 0 ? { tunQueues } : {}),
     };
     base.readings = readings;
     base.windowSeconds = (readings.window.endNs - readings.window.startNs) / 1e9;

@@ -134,6 +134,12 @@ test('a flood with drops at the counters level: no program on any per-packet, pe
     assert.equal(g.packetsSent, c1.tx_packets - c0.tx_packets + c1.tx_dropped - c0.tx_dropped, 'every packet trafgen sent was read or dropped');
     assert.equal(w.queuesFound, 1, 'the handshake found the queue through the task rename');
     assert.ok(Math.max(...w.occupancySeries.values) > 0, 'and the sampler read it');
+    // Stop/wake (issue 23): the same ticks read the tap's tx queue state from its net_device.
+    // A stock tun never stops its queue: it drops at the full ring instead.
+    assert.ok(w.txq, 'the sampler read the tx queue\'s state (BTF: net_device._tx, netdev_queue.state)');
+    assert.equal(w.txq.queues.length, 1);
+    assert.deepEqual([w.txq.everStopped, w.txq.queues[0]!.stoppedFraction, w.txq.queues[0]!.hang], [false, 0, null]);
+    t.diagnostic(`tx queue: stopped fraction ${w.txq.queues[0]!.stoppedFraction}, held by the qdisc at the window's edges ${w.heldAtStart} / ${w.heldAtEnd}`);
   } finally {
     await lab.destroy();
   }

@@ -36,13 +36,13 @@ test('counters level: the sampler alone, nothing per packet, per drop or per sys
   assert.match(s, /\$f0 = \*\(\$fdt->fd \+ 200\);/, 'the helper\'s copy of queue 0 at fd 200');
   assert.match(s, /\$tf0 \+ 1600 \+ 4\] = 1;/, 'producer lock address: tun_file + tx_ring + producer_lock');
   assert.match(s, /\$slot = @tick % 10;\n\t@bt\[\$slot\] = nsecs;\n\t@bn\[\$slot, 0\] = \$n0;\n\t@bf\[\$slot, 0\] = \$f0;/, 'each tick stored: time and the queue, no drop count');
-  const record = /printf\("ticks %d 10 ((?:%llu %d %d ?)+)\\n", 10, ([^)]*)\);/.exec(s);
+  const record = /printf\("ticks %d 10 2 ((?:%llu %d %d ?)+)\\n", 10, ([^)]*)\);/.exec(s);
   assert.ok(record, 'ten ticks a record');
   assert.equal(record[1]!.trim().split(' ').length, 30);
   assert.ok(record[2]!.startsWith('@bt[0], @bn[0, 0], @bf[0, 0], @bt[1], '), record[2]);
   assert.ok(record[2]!.endsWith('@bt[9], @bn[9, 0], @bf[9, 0]'), record[2]);
   assert.equal(s.match(/@tick = @tick \+ 1;/g)?.length, 1, 'one tick counted once');
-  assert.match(s, /if \(@tick % 10 != 0\) \{\n\t\tprintf\("ticks %d 10 [^"]*", @tick % 10, @bt\[0\]/, 'END prints the ticks stored since the last record');
+  assert.match(s, /if \(@tick % 10 != 0\) \{\n\t\tprintf\("ticks %d 10 2 [^"]*", @tick % 10, @bt\[0\]/, 'END prints the ticks stored since the last record');
   assert.doesNotMatch(s.slice(s.indexOf('interval:ms:10'), s.indexOf('if (@tick % 10 == 0)')), /print\(@/, 'no map printed on an ordinary tick');
   const attached = [...s.matchAll(/^([a-z]+:[^\s/{]*)$/gm)].map((m) => m[1]);
   assert.deepEqual(attached.sort(), ['interval:ms:10', 'tracepoint:lock:contention_begin', 'tracepoint:lock:contention_end', 'tracepoint:task:task_rename'], 'every attach point at counters');
@@ -56,7 +56,7 @@ test('full level: drops by reason on skb:kfree_skb located in tun_net_xmit', () 
   assert.match(s, /tracepoint:skb:kfree_skb/);
   assert.match(s, /\(uint64\)args->location >= \(uint64\)0xffffffff81dfdf00 && \(uint64\)args->location < \(uint64\)0xffffffff81dfe3f0/);
   assert.match(s, /@bt\[\$slot\] = nsecs;\n\t@bd\[\$slot\] = @dropn;/, 'each tick with the drops so far');
-  assert.match(s, /printf\("ticks %d 1 %llu %llu %d %d\\n", 1, @bt\[0\], @bd\[0\], @bn\[0, 0\], @bf\[0, 0\]\);/, 'a record every tick at full (its maps follow)');
+  assert.match(s, /printf\("ticks %d 1 2 %llu %llu %d %d\\n", 1, @bt\[0\], @bd\[0\], @bn\[0, 0\], @bf\[0, 0\]\);/, 'a record every tick at full (its maps follow)');
 });
 
 test('full level: one per-packet part per attach point, reading the queue through the same offsets', () => {
@@ -167,16 +167,16 @@ test('parser: real counters-level output into ticks, the handshake and the END r
   assert.ok(p.messages.every((m) => !m.startsWith('{"type": "map"')));
 });
 
-test('parser: batched tick records ("ticks <count> <slots> ...") give one tick each, the first <count> of a record only', () => {
+test('parser: batched tick records ("ticks <count> <slots> <per queue> ...") give one tick each, the first <count> of a record only', () => {
   const line = (text: string) => JSON.stringify({ type: 'printf', data: text + '\n' });
   const text = [
     line('tunbench-attached 1000'),
     line('handshake 0 18446612686569543680'),
-    line('ticks 3 3 2000 -1 -1 3000 5 0 4000 7 1'),
+    line('ticks 3 3 2 2000 -1 -1 3000 5 0 4000 7 1'),
     line('hists 4500'),
     JSON.stringify({ type: 'map', data: { '@lock_x': 4 } }),
-    line('ticks 1 3 5000 9 1 4000 7 1 4000 7 1'),
-    line('ticks 2 2 6000 1 0'),
+    line('ticks 1 3 2 5000 9 1 4000 7 1 4000 7 1'),
+    line('ticks 2 2 2 6000 1 0'),
     line('end 7000'),
   ].join('\n');
   const p = parseProbeOutput(text);
@@ -184,8 +184,8 @@ test('parser: batched tick records ("ticks <count> <slots> ...") give one tick e
   assert.deepEqual(p.ticks.map((t) => t.qlen['0']), [undefined, 5, 7, 9], 'queue not found yet at the first tick (-1)');
   assert.deepEqual(p.ticks.map((t) => t.qfull['0']), [undefined, 0, 1, 1]);
   assert.equal(p.histSnapshots[0]!.counts?.lock_x, 4);
-  assert.deepEqual(p.messages, ['ticks 2 2 6000 1 0'], 'a record whose width does not divide is reported, not read');
-  const full = parseProbeOutput([line('ticks 1 1 2000 17 3 1'), line('ticks 1 1 3000 19 4 0')].join('\n'));
+  assert.deepEqual(p.messages, ['ticks 2 2 2 6000 1 0'], 'a record whose width does not divide is reported, not read');
+  const full = parseProbeOutput([line('ticks 1 1 2 2000 17 3 1'), line('ticks 1 1 2 3000 19 4 0')].join('\n'));
   assert.deepEqual(full.ticks.map((t) => [t.t, t.dropsAtTick, t.qlen['0']]), [[2000, 17, 3], [3000, 19, 4]], 'the full level: drops so far, then the queue');
 });
 

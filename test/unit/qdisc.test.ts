@@ -15,7 +15,7 @@ const MQ = '[{"kind":"mq","handle":"0:","root":true,"options":{},"bytes":0,"pack
 test('tc JSON: kind and counters of the root qdisc; backlog is bytes, qlen packets', () => {
   const s = parseTcQdiscJson('tb1x0', PFIFO_FAST_FLOOD);
   assert.equal(s.dev, 'tb1x0');
-  assert.deepEqual(s.root, { kind: 'pfifo_fast', handle: '0:', parent: null, root: true, sentPackets: 2577466, sentBytes: 164957824, drops: 0, overlimits: 0, requeues: 0, backlogPackets: 0, backlogBytes: 0 });
+  assert.deepEqual(s.root, { kind: 'pfifo_fast', handle: '0:', parent: null, root: true, sentPackets: 2577466, sentBytes: 164957824, drops: 0, overlimits: 0, requeues: 0, backlogPackets: 0, backlogBytes: 0, dropsOverlimit: null });
   const b = parseTcQdiscJson('x', PFIFO_FAST_FLOOD.replace('"backlog":0,"qlen":0', '"backlog":1024,"qlen":16'));
   assert.equal(b.root.backlogBytes, 1024);
   assert.equal(b.root.backlogPackets, 16);

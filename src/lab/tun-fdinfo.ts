@@ -1,0 +1,60 @@
+// tun's per-queue state from a reader's /proc/PID/fdinfo/FD: on a kernel with tunbench's patch
+// 0002 each tun file shows "backpressure:", "txq_stopped:", "bp_stops:", "bp_wakes:" and
+// "tun_drops:" beside "iff:" and "queue:" (patch 0001). One read of a few small files per
+// instant: no program in the kernel, nothing per packet. Elsewhere the lines are absent and
+// readTunQueues answers null.
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import type { TunQueueState } from '../types.ts';
+
+export interface TunFdinfo {
+  iff: string;
+  backpressure: boolean;
+  /** 1 stopped, 0 running, -1 detached. */
+  txqStopped: number;
+  stops: number;
+  wakes: number;
+  tunDrops: number;
+}
+
+/** Parse one tun file's fdinfo; null when it lacks patch 0002's lines (or is no tun file). */
+export function parseTunFdinfo(text: string): TunFdinfo | null {
+  const field = (k: string): string | null => text.match(new RegExp(`^${k}:\\s*(\\S*)`, 'm'))?.[1] ?? null;
+  const iff = field('iff');
+  const nums = ['backpressure', 'txq_stopped', 'bp_stops', 'bp_wakes', 'tun_drops'].map((k) => field(k));
+  if (iff === null || nums.some((n) => n === null || !/^-?\d+$/.test(n))) return null;
+  const [bp, stopped, stops, wakes, drops] = nums.map(Number) as [number, number, number, number, number];
+  return { iff, backpressure: bp === 1, txqStopped: stopped, stops, wakes, tunDrops: drops };
+}
+
+/** Sum over the queues of DEV that process PID holds open; null when it holds none or the kernel lacks patch 0002. */
+export function sumTunQueues(files: TunFdinfo[], dev: string): TunQueueState | null {
+  const mine = files.filter((f) => f.iff === dev);
+  if (mine.length === 0) return null;
+  return {
+    tunDrops: mine.reduce((s, f) => s + f.tunDrops, 0),
+    stops: mine.reduce((s, f) => s + f.stops, 0),
+    wakes: mine.reduce((s, f) => s + f.wakes, 0),
+    stopped: mine.filter((f) => f.txqStopped === 1).length,
+  };
+}
+
+/** Read the tun files PID holds for DEV (its fds whose link is /dev/net/tun). */
+export function readTunQueues(pid: number, dev: string): TunQueueState | null {
+  const files: TunFdinfo[] = [];
+  let fds: string[];
+  try {
+    fds = readdirSync(`/proc/${pid}/fd`);
+  } catch {
+    return null;
+  }
+  for (const fd of fds) {
+    try {
+      if (readlinkSync(`/proc/${pid}/fd/${fd}`) !== '/dev/net/tun') continue;
+      const f = parseTunFdinfo(readFileSync(`/proc/${pid}/fdinfo/${fd}`, 'utf8'));
+      if (f) files.push(f);
+    } catch {
+      /* the fd closed meanwhile */
+    }
+  }
+  return sumTunQueues(files, dev);
+}

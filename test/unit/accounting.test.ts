@@ -1,0 +1,154 @@
+// Sent/lost accounting and drop attribution on kernels that stop the tap's queue (issue 23):
+// readings shaped as tunbench saves them, with the figures kernel/test/tunbp.c printed in the
+// TCG VM on tunbench's backpressure kernel (patch 0002), a stall (nobody reads) then a drain:
+//   FIGURES tunbp fq_codel on: sent 200 delivered 200 qdisc_drops 0 tun_drops 0 stopped_drops 0
+//     backlog_stall 168 ring_stall 32 requeues 1 qdisc_held_stall 1 stopped_stall 1 stops 6 wakes 6
+//   FIGURES tunbp pfifo_fast on: sent 200 delivered 65 qdisc_drops 135 tun_drops 0 backlog_stall 33
+//     ring_stall 32 requeues 1 qdisc_held_stall 1 stops 2 wakes 2 enobufs 135
+//   FIGURES tunbp noqueue on: sent 200 delivered 32 tun_drops 0 stopped_drops 168 enetdown 168
+//   FIGURES tunbp noqueue off: sent 200 delivered 32 tun_drops 168 stopped_drops 0 enobufs 168
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { parseTcQdiscJson } from '../../src/lab/qdisc.ts';
+import { parseTunFdinfo, sumTunQueues } from '../../src/lab/tun-fdinfo.ts';
+import { crossChecks, deriveMetrics, dropsByPlace, qdiscDropsToldToSender, tapAccounts } from '../../src/trial/metrics.ts';
+import { stopWake } from '../../src/trial/stop-wake.ts';
+import type { QdiscCounters, TrialReadings, TunQueueState } from '../../src/types.ts';
+
+type Instant = 'quietBefore' | 'windowStart' | 'windowEnd' | 'quietAfter';
+interface At { tx_packets: number; tx_dropped: number; consumer: number; q: Partial<QdiscCounters>; tun?: TunQueueState }
+
+/** Readings of one trial from the counts at its four instants (times 0, 1, 3, 4 s). */
+function readings(kind: string, at: Record<Instant, At>, generatorSent: number | null = null): TrialReadings {
+  const t: Record<Instant, number> = { quietBefore: 0, windowStart: 1e9, windowEnd: 3e9, quietAfter: 4e9 };
+  const inst = ['quietBefore', 'windowStart', 'windowEnd', 'quietAfter'] as const;
+  const map = <T>(f: (i: Instant) => T) => Object.fromEntries(inst.map((i) => [i, f(i)])) as Record<Instant, T>;
+  const tun = map((i) => at[i].tun);
+  return {
+    capacity: 32, queues: 1,
+    window: { startNs: 1e9, endNs: 3e9 },
+    tap: map((i) => ({ tNs: t[i], tx_packets: at[i].tx_packets, tx_dropped: at[i].tx_dropped, tx_bytes: at[i].tx_packets * 60, tx_errors: 0 })),
+    consumer: map((i) => ({ tNs: t[i], packets: at[i].consumer, bytes: at[i].consumer * 60 })),
+    cpuSeconds: { generator: null, consumer: null },
+    drain: { complete: true, seconds: 0.5 },
+    generator: generatorSent === null ? null : { tool: 'trafgen', packetsSent: generatorSent, errors: 0, reportedPps: null, seconds: 2, command: [], output: '' },
+    generatorCounts: 'offered',
+    probe: null,
+    qdisc: {
+      requested: kind, kind,
+      at: map((i) => ({ kind, sentPackets: 0, sentBytes: 0, drops: 0, overlimits: 0, requeues: 0, backlogPackets: 0, backlogBytes: 0, tNs: t[i], ...at[i].q })),
+      samples: { intervalMs: 50, backlogPackets: [], drops: [], requeues: [] },
+    },
+    ...(tun.quietBefore ? { tunQueues: tun as NonNullable<TrialReadings['tunQueues']> } : {}),
+  };
+}
+
+const zero: At = { tx_packets: 0, tx_dropped: 0, consumer: 0, q: {}, tun: { tunDrops: 0, stops: 0, wakes: 0, stopped: 0 } };
+
+test('fq_codel on a backpressure kernel: the requeued packet is counted twice by the qdisc until it leaves; the drained span closes exactly', () => {
+  // The VM's tunbp fq_codel on: 200 frames, ring 32 full, queue stopped, 1 requeued, 168 in the
+  // qdisc's backlog (the requeued one included) and 33 in its "sent" (the requeued one included).
+  const stall: At = { tx_packets: 0, tx_dropped: 0, consumer: 0, q: { sentPackets: 33, backlogPackets: 168, requeues: 1 }, tun: { tunDrops: 0, stops: 1, wakes: 0, stopped: 1 } };
+  const end: At = { tx_packets: 200, tx_dropped: 0, consumer: 200, q: { sentPackets: 200, backlogPackets: 0, requeues: 1 }, tun: { tunDrops: 0, stops: 6, wakes: 6, stopped: 0 } };
+  const r = readings('fq_codel', { quietBefore: zero, windowStart: zero, windowEnd: stall, quietAfter: end }, 200);
+  // Over the window, ring +32: without the held packet the qdisc's count is over by exactly one,
+  // and the sum no longer closes: the residual is the held packet ...
+  const naive = tapAccounts(r, 'windowStart', 'windowEnd', 32)!;
+  assert.equal(naive.sent, 201);
+  assert.equal(naive.sent - (naive.delivered + naive.qdiscDrops + naive.tunDrops + naive.queued), 1, 'the requeued packet, in the qdisc\'s sent and in its backlog');
+  // ... and exact once the held (requeued) packet is known.
+  const held = tapAccounts(r, 'windowStart', 'windowEnd', 32, 1)!;
+  assert.equal(held.sent, 200);
+  assert.equal(held.queued, 168 + 32 - 1);
+  // The quiet span (drained: nothing held) closes exactly, and the generator's check with it.
+  const q = tapAccounts(r, 'quietBefore', 'quietAfter')!;
+  assert.deepEqual([q.sent, q.delivered, q.qdiscDrops, q.tunDrops, q.queued], [200, 200, 0, 0, 0]);
+  for (const c of crossChecks(r)) assert.ok(c.ok, c.name);
+  assert.deepEqual(q.drops, { qdiscLimit: null, qdiscAqm: null, tun: 0, stoppedQueue: 0, unattributed: 0, source: 'fdinfo' });
+  const m = deriveMetrics(r);
+  assert.equal(m.tun_drop_pps, 0);
+  assert.equal(m.txq_stops, 1);
+});
+
+test('fq_codel drops (CoDel at dequeue) reach no sender: the generator check no longer adds them (the issue\'s 147,135 vs 147,132)', () => {
+  assert.equal(qdiscDropsToldToSender('fq_codel'), false);
+  assert.equal(qdiscDropsToldToSender('pfifo_fast'), true);
+  assert.equal(qdiscDropsToldToSender('fq'), true);
+  const before: At = { ...zero, q: { dropsOverlimit: 0 } };
+  const after: At = { tx_packets: 147_129, tx_dropped: 0, consumer: 147_129, q: { sentPackets: 147_129, drops: 3, dropsOverlimit: 0 }, tun: { tunDrops: 0, stops: 4_100, wakes: 4_100, stopped: 0 } };
+  const r = readings('fq_codel', { quietBefore: before, windowStart: before, windowEnd: after, quietAfter: after }, 147_132);
+  const gen = crossChecks(r).find((c) => /generator's count/.test(c.name))!;
+  assert.deepEqual([gen.probe, gen.counter, gen.ok], [147_132, 147_132, true], gen.name);
+  const d = dropsByPlace(r, { from: 'quietBefore', to: 'quietAfter' });
+  assert.deepEqual([d.qdiscLimit, d.qdiscAqm, d.tun, d.stoppedQueue], [0, 3, 0, 0]);
+  const m = deriveMetrics(r);
+  assert.equal(m.qdisc_aqm_drop_pps, 1.5);
+});
+
+test('noqueue on a backpressure kernel: the core\'s drops at the stopped queue are told apart from tun\'s in one tx_dropped', () => {
+  // The VM's tunbp noqueue on: ring 32, then 168 frames met the stopped queue (ENETDOWN).
+  const end: At = { tx_packets: 32, tx_dropped: 168, consumer: 32, q: {}, tun: { tunDrops: 0, stops: 1, wakes: 1, stopped: 0 } };
+  const r = readings('noqueue', { quietBefore: zero, windowStart: zero, windowEnd: end, quietAfter: end });
+  const a = tapAccounts(r, 'quietBefore', 'quietAfter')!;
+  assert.equal(a.sentSource, 'tap');
+  assert.equal(a.sent, 200);
+  assert.deepEqual(a.drops, { qdiscLimit: null, qdiscAqm: null, tun: 0, stoppedQueue: 168, unattributed: 0, source: 'fdinfo' });
+  const m = deriveMetrics(r);
+  assert.equal(m.stopped_queue_drop_pps, 84);
+  assert.equal(m.tun_drop_pps, 0);
+  // The stock behaviour (backpressure off): every tx_dropped is tun's full ring.
+  const stock = readings('noqueue', { quietBefore: zero, windowStart: zero, windowEnd: { ...end, tun: { tunDrops: 168, stops: 0, wakes: 0, stopped: 0 } }, quietAfter: { ...end, tun: { tunDrops: 168, stops: 0, wakes: 0, stopped: 0 } } });
+  assert.deepEqual(dropsByPlace(stock, { from: 'quietBefore', to: 'quietAfter' }), { qdiscLimit: null, qdiscAqm: null, tun: 168, stoppedQueue: 0, unattributed: 0, source: 'fdinfo' });
+  // Without patch 0002's counts and with no stop/wake samples, tx_dropped is not split.
+  const { tunQueues, ...bare } = r;
+  assert.ok(tunQueues);
+  const u = dropsByPlace(bare, { from: 'quietBefore', to: 'quietAfter' });
+  assert.deepEqual([u.tun, u.stoppedQueue, u.unattributed, u.source], [null, null, 168, 'none']);
+  // With samples that never saw a stop, tx_dropped is tun's (nothing else adds to it then).
+  const never = { ...bare, probe: { txq: stopWake([0, 1e9, 2e9], [[0], [0], [0]]) } as unknown as TrialReadings['probe'] };
+  assert.deepEqual(dropsByPlace(never, { from: 'quietBefore', to: 'quietAfter' }).tun, 168);
+});
+
+test('pfifo_fast on a backpressure kernel: its drops at its limit, one packet requeued and held at the stall', () => {
+  // ring 32; pfifo_fast's band holds tx_queue_len (32) + the requeued one; the other 135 dropped (ENOBUFS).
+  const stall: At = { tx_packets: 0, tx_dropped: 0, consumer: 0, q: { sentPackets: 33, drops: 135, backlogPackets: 33, requeues: 1 }, tun: { tunDrops: 0, stops: 1, wakes: 0, stopped: 1 } };
+  const end: At = { tx_packets: 65, tx_dropped: 0, consumer: 65, q: { sentPackets: 65, drops: 135, backlogPackets: 0, requeues: 1 }, tun: { tunDrops: 0, stops: 2, wakes: 2, stopped: 0 } };
+  const r = readings('pfifo_fast', { quietBefore: zero, windowStart: zero, windowEnd: stall, quietAfter: end }, 65);
+  assert.equal(tapAccounts(r, 'windowStart', 'windowEnd', 32, 1)!.sent, 200);
+  const q = tapAccounts(r, 'quietBefore', 'quietAfter')!;
+  assert.equal(q.sent, 200);
+  assert.equal(q.drops.qdiscLimit, 135);
+  for (const c of crossChecks(r)) assert.ok(c.ok, `${c.name}: ${c.probe} vs ${c.counter}`);
+});
+
+test('stop/wake from the sampler\'s ticks: fraction stopped, longest stop, a hang and its time', () => {
+  const t = [0, 10, 20, 30, 40, 50, 60, 70, 80, 90, 100].map((ms) => ms * 1e6);
+  // queue 0: stopped 10..30 and 60..end (still stopped after the drain: a hang since 60 ms);
+  // queue 1: never stopped.
+  const s0 = [0, 1, 1, 0, 0, 0, 1, 1, 1, 1, 1];
+  const sw = stopWake(t, s0.map((x) => [x, 0]), [true, false]);
+  assert.equal(sw.everStopped, true);
+  const [q0, q1] = sw.queues;
+  assert.deepEqual(q0, { stoppedFraction: 0.6, longestStopNs: 40e6, stops: 2, wakes: 1, hang: { sinceNs: 60e6, forNs: 40e6 } });
+  assert.deepEqual(q1, { stoppedFraction: 0, longestStopNs: 0, stops: 0, wakes: 0, hang: null });
+  // Woken after the drain: a long stop, not a hang.
+  assert.equal(stopWake(t, s0.map((x) => [x]), [false]).queues[0]!.hang, null);
+  assert.throws(() => stopWake([0, 1], [[0]]), /2 tick times for 1 samples/);
+});
+
+test('tun fdinfo of patch 0002: parsed, summed over the lab tap\'s queues, absent elsewhere', () => {
+  const text = 'pos:\t0\nflags:\t02\nmnt_id:\t15\nino:\t1047\niff:\ttb0\nqueue:\tring\nbackpressure:\t1\ntxq_stopped:\t1\nbp_stops:\t11\nbp_wakes:\t10\ntun_drops:\t0\n';
+  const f = parseTunFdinfo(text)!;
+  assert.deepEqual(f, { iff: 'tb0', backpressure: true, txqStopped: 1, stops: 11, wakes: 10, tunDrops: 0 });
+  assert.equal(parseTunFdinfo('pos:\t0\niff:\ttb0\nqueue:\tring\n'), null, 'a kernel without patch 0002');
+  const g = { ...f, iff: 'peer0', tunDrops: 5 };
+  assert.deepEqual(sumTunQueues([f, { ...f, txqStopped: 0, stops: 1 }, g], 'tb0'), { tunDrops: 0, stops: 12, wakes: 20, stopped: 1 });
+  assert.equal(sumTunQueues([g], 'tb0'), null);
+});
+
+test('tc -j -s: fq_codel\'s drop_overlimit is read; other qdiscs have none', () => {
+  const fq = parseTcQdiscJson('tb0', JSON.stringify([{ kind: 'fq_codel', handle: '8001:', root: true, bytes: 12000, packets: 200, drops: 3, overlimits: 0, requeues: 11, backlog: 0, qlen: 0, maxpacket: 60, drop_overlimit: 0, new_flow_count: 1, ecn_mark: 0 }]));
+  assert.deepEqual([fq.root.drops, fq.root.dropsOverlimit], [3, 0]);
+  const pf = parseTcQdiscJson('tb0', JSON.stringify([{ kind: 'pfifo_fast', handle: '0:', root: true, packets: 65, drops: 135, requeues: 1, qlen: 0 }]));
+  assert.equal(pf.root.dropsOverlimit, null);
+});
