@@ -146,27 +146,27 @@ export const METRICS = {
   lock_contention_count: {
     unit: 'count', better: 'lower', level: 'counters',
     definition: "Contended acquisitions per second of the queue's own locks, both sides.",
-    source: "Sampler: lock:contention_begin/end filtered by lock address: the ring's producer_lock and consumer_lock (or the one sk_receive_queue lock in skq mode) of each queue found by the handshake. Per second of the ticks' span.",
+    source: "With probes.locks (default: on at full, off at counters). Sampler: lock:contention_begin/end filtered by lock address: the ring's producer_lock and consumer_lock (or the one sk_receive_queue lock in skq mode) of each queue found by the handshake. Per second of the ticks' span.",
   },
   lock_contention_xmit: {
     unit: 'count', better: 'lower', level: 'counters',
     definition: 'Contended acquisitions per second of the producer side: ptr_ring producer_lock (skq: the queue lock, by any thread but the reader).',
-    source: 'Sampler: lock:contention_begin on that address.',
+    source: 'With probes.locks (default: on at full, off at counters). Sampler: lock:contention_begin on that address.',
   },
   lock_contention_read: {
     unit: 'count', better: 'lower', level: 'counters',
     definition: "Contended acquisitions per second of the consumer side: ptr_ring consumer_lock (skq: the queue lock, by the reader's threads).",
-    source: 'Sampler: lock:contention_begin on that address.',
+    source: 'With probes.locks (default: on at full, off at counters). Sampler: lock:contention_begin on that address.',
   },
   lock_wait_total_ns: {
     unit: 'ns', better: 'lower', level: 'counters',
     definition: "Time spent waiting on the queue's contended locks per second, both sides.",
-    source: 'Sampler: lock:contention_end minus contention_begin per thread, on those addresses.',
+    source: 'With probes.locks (default: on at full, off at counters). Sampler: lock:contention_end minus contention_begin per thread, on those addresses.',
   },
   lock_wait_p99_ns: {
     unit: 'ns', better: 'lower', level: 'counters',
     definition: "99th percentile of one contended wait on the queue's locks.",
-    source: 'Sampler: histogram of contention_end - contention_begin.',
+    source: 'With probes.locks (default: on at full, off at counters). Sampler: histogram of contention_end - contention_begin.',
   },
   latency_p50_ns: {
     unit: 'ns', better: 'lower', level: 'full',

@@ -240,12 +240,12 @@ export interface ProbeSamples {
   series: { intervalMs: number; xmit: number[]; drops: number[]; reads: number[] };
   /** Contended acquisitions of the queue's own locks (lock:contention_* filtered by address),
    * counted over `seconds` (the span of the sampler's snapshots nearest the window's edges;
-   * absent in older results: windowSeconds). */
+   * absent in older results: windowSeconds); null when not measured (probes.locks off). */
   lock: {
     seconds?: number;
     xmit: { count: number; waitNs: number; waitHist: Histogram };
     read: { count: number; waitNs: number; waitHist: Histogram };
-  };
+  } | null;
   /** Queueing latency in ns (full level only). */
   latencyNs: Histogram | null;
   /** Totals since the probes attached (the quiet span), for the cross-checks. */

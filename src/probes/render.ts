@@ -21,6 +21,8 @@ export interface RenderParams {
   level: 'counters' | 'full';
   /** The per-packet part's xmit attach point ('full' only). */
   backend: ProbeBackend | null;
+  /** The queue-lock contention tracepoints (probes.locks). */
+  locks: boolean;
   offsets: TunOffsets;
   /** tun_net_xmit's text ranges (kallsyms): drops are recognised by location ('full' only). */
   xmitRanges: TextRange[];
@@ -227,7 +229,7 @@ export function renderScript(p: RenderParams, templates = { sampler: loadTemplat
     OCC_MAX: String(occ.max),
     OCC_STEP: String(occ.step),
   };
-  const keep = { full, counters: !full, skq, noskq: !skq, txq: o.txq != null };
+  const keep = { full, counters: !full, skq, noskq: !skq, txq: o.txq != null, locks: p.locks, hists: p.locks || full };
   // The handshake blocks carry placeholders of their own: filled in the same pass.
   let script = fill(templates.sampler.replace('{{HANDSHAKE}}', handshakeBlocks(p.queues, skq)), values, keep);
   if (full) {

@@ -29,6 +29,8 @@ export interface StartProbesOptions {
   backend: ProbeBackend | null;
   target: ProbeTarget;
   sampleIntervalMs: number;
+  /** Attach the queue-lock contention tracepoints (probes.locks; default: at full only). */
+  locks: boolean;
   dropReasons: Record<string, number>;
   offsets: TunOffsets;
   /** bpftrace's raw output goes here; the rendered script beside it (.bt). */
@@ -65,6 +67,7 @@ export async function startProbes(o: StartProbesOptions): Promise<RunningProbes>
     queues: o.target.queues,
     level: o.level,
     backend: o.level === 'full' ? o.backend : null,
+    locks: o.locks,
     offsets: o.offsets,
     xmitRanges: ranges,
   });
@@ -174,6 +177,7 @@ export async function startProbes(o: StartProbesOptions): Promise<RunningProbes>
           backend: o.backend,
           level: o.level,
           sampleMs: o.sampleIntervalMs,
+          locks: o.locks,
           start,
           end,
           dropReasons: o.dropReasons,

@@ -31,6 +31,8 @@ export interface WindowOptions {
   backend: ProbeBackend | null;
   level: 'counters' | 'full';
   sampleMs: number;
+  /** The lock contention tracepoints were attached (else the window has no lock figures). */
+  locks?: boolean;
   /** CLOCK_MONOTONIC ns of the window's start and end. */
   start: number;
   end: number;
@@ -117,7 +119,7 @@ export function cutWindow(parsed: ParsedProbeOutput, o: WindowOptions): ProbeSam
     reads: full ? c.reads : null,
     occupancyAtEnqueue: full ? hd('occ') : null,
     series: { intervalMs: o.sampleMs, xmit, drops, reads },
-    lock: {
+    lock: o.locks === false ? null : {
       seconds: lockSeconds,
       xmit: { count: lk.lock_x, waitNs: lk.lock_x_ns, waitHist: hd('lock_x_hist') },
       read: { count: lk.lock_r, waitNs: lk.lock_r_ns, waitHist: hd('lock_r_hist') },

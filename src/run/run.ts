@@ -44,7 +44,8 @@ export async function runProfile(o: RunOptions): Promise<RunOutcome> {
       const { dir, id } = ctx.resultDir();
       // Probed host variants without probes-off twins: the stored calibration of this machine,
       // kernel and probe scripts states what the probes cost (tunbench calibrate).
-      const untwinned = variants.find((v) => v.probes.level !== 'off' && !v.probes.measureOverhead);
+      // A calibration measures each level at its default lock probes: not for a variant that changes them.
+      const untwinned = variants.find((v) => v.probes.level !== 'off' && !v.probes.measureOverhead && (v.probes.locks === undefined || v.probes.locks === (v.probes.level === 'full')));
       const calibration = profile.target === 'host' && untwinned ? findCalibration(calibrationKey(started.caps[0]!.kernel.release, untwinned.probes.sampleIntervalMs)) : null;
       return await runTrialLoop({
         dir, id, command: o.command, profile, profileSource: o.profileSource, plan, variants,

@@ -232,14 +232,15 @@ export function deriveMetrics(r: TrialReadings): TrialMetrics {
     const e = histogramMean(p.occupancyAtEnqueue);
     m.occupancy_enqueue_mean = e === null ? null : Math.min(e, r.capacity) / r.capacity;
   }
-  const w = p.lock.seconds ?? p.windowSeconds;
-  if (w > 0) {
-    m.lock_contention_xmit = p.lock.xmit.count / w;
-    m.lock_contention_read = p.lock.read.count / w;
-    m.lock_contention_count = (p.lock.xmit.count + p.lock.read.count) / w;
-    m.lock_wait_total_ns = (p.lock.xmit.waitNs + p.lock.read.waitNs) / w;
+  const lock = p.lock;
+  const w = lock ? lock.seconds ?? p.windowSeconds : 0;
+  if (lock && w > 0) {
+    m.lock_contention_xmit = lock.xmit.count / w;
+    m.lock_contention_read = lock.read.count / w;
+    m.lock_contention_count = (lock.xmit.count + lock.read.count) / w;
+    m.lock_wait_total_ns = (lock.xmit.waitNs + lock.read.waitNs) / w;
   }
-  m.lock_wait_p99_ns = histogramQuantile(mergeHistograms(p.lock.xmit.waitHist, p.lock.read.waitHist), 0.99);
+  if (lock) m.lock_wait_p99_ns = histogramQuantile(mergeHistograms(lock.xmit.waitHist, lock.read.waitHist), 0.99);
   if (p.latencyNs) {
     m.latency_p50_ns = histogramQuantile(p.latencyNs, 0.5);
     m.latency_p99_ns = histogramQuantile(p.latencyNs, 0.99);

@@ -157,6 +157,7 @@ async function setUp(planned: PlannedTrial, variant: ResolvedVariant, ctx: Trial
     backend: level === 'full' ? ctx.backend : null,
     target: { tapName: lab.tap, consumerPid: r.consumer.pid, capacity: lab.capacity, queues: lab.queues },
     sampleIntervalMs: variant.probes.sampleIntervalMs,
+    locks: variant.probes.locks ?? level === 'full',
     dropReasons: ctx.caps.dropReasons,
     offsets,
     rawFile: join(ctx.resultDir, 'raw', file),

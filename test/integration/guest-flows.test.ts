@@ -72,7 +72,7 @@ test('guest consumer with iperf3 under TCG: TCP 1 and 4 streams and UDP into the
     // no frame is larger than the MTU plus the Ethernet header (a TSO frame would be up to 64 KiB).
     assert.ok(frame <= MTU + 14, `mean frame ${frame.toFixed(0)} B: larger than MTU + 14, the tap carried GSO frames`);
     // Every tap metric is there for the lab tap.
-    for (const k of ['xmit_pps', 'rx_pps', 'drop_ratio', 'sent_pps', 'lost_pps', 'lost_ratio', 'qdisc_drop_pps', 'qdisc_backlog_mean', 'occupancy_mean', 'occupancy_p99', 'lock_contention_count', 'cpu_consumer_pct'] as const) assert.equal(typeof m[k], 'number', `${k} in ${v.name}`);
+    for (const k of ['xmit_pps', 'rx_pps', 'drop_ratio', 'sent_pps', 'lost_pps', 'lost_ratio', 'qdisc_drop_pps', 'qdisc_backlog_mean', 'occupancy_mean', 'occupancy_p99', 'cpu_consumer_pct'] as const) assert.equal(typeof m[k], 'number', `${k} in ${v.name}`);
     // Every count closes exactly over the quiet span: the guest's eth0 rx_packets against the
     // tap's tx_packets, the qdisc's count against reads + drops (tx_dropped is the drop count at counters).
     assert.ok(tr.crossCheck.some((c) => c.name.startsWith('packets read')));

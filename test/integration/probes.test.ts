@@ -32,7 +32,7 @@ const missing = (() => {
   return null;
 })();
 
-async function options(o: { tapName: string; consumerPid: number; capacity: number; raw: string; sampleMs?: number; level?: 'counters' | 'full' }): Promise<StartProbesOptions> {
+async function options(o: { tapName: string; consumerPid: number; capacity: number; raw: string; sampleMs?: number; level?: 'counters' | 'full'; locks?: boolean }): Promise<StartProbesOptions> {
   const offsets = await readTunOffsets();
   if (typeof offsets === 'string') throw new Error(offsets);
   return {
@@ -40,6 +40,7 @@ async function options(o: { tapName: string; consumerPid: number; capacity: numb
     backend: o.level === 'full' ? 'tracepoint' : null,
     target: { tapName: o.tapName, consumerPid: o.consumerPid, capacity: o.capacity, queues: 1 },
     sampleIntervalMs: o.sampleMs ?? 5,
+    locks: o.locks ?? o.level === 'full',
     dropReasons: readDropReasons(),
     offsets,
     rawFile: join(dir, o.raw),
@@ -94,7 +95,7 @@ test('a slow reader: the sampled ring fills up, and the drops start when it is f
     assert.equal(c1.tx_packets - c0.tx_packets, s1 - s0, 'tx_packets (counted when the reader copies) == the reader\'s count');
     assert.equal(g.packetsSent, c1.tx_packets - c0.tx_packets + c1.tx_dropped - c0.tx_dropped, 'every packet trafgen sent was read or dropped');
     assert.equal(w.queuesFound, 1);
-    assert.equal(w.lock.read.count, 0, 'one reader: nobody else takes the consumer lock');
+    assert.equal(w.lock!.read.count, 0, 'one reader: nobody else takes the consumer lock');
     assert.ok(w.bpf === null || w.bpf.programs >= 4, 'the BPF run-time statistics cover the sampler\'s programs');
   } finally {
     await lab.destroy();
@@ -126,10 +127,11 @@ test('a flood with drops at the counters level: no program on any per-packet, pe
     await sink.stop();
     t.diagnostic(`attached: ${JSON.stringify(mine)}; drops ${c1.tx_dropped - c0.tx_dropped} of ${g.packetsSent}`);
     const kernelSide = mine.filter((p) => p.fd_type !== 'uprobe').map((p) => `${p.fd_type}:${p.tracepoint ?? p.func ?? '?'}`).sort();
-    assert.deepEqual(kernelSide, ['tracepoint:contention_begin', 'tracepoint:contention_end', 'tracepoint:task_rename'], 'the counters level holds the queue-lock contention points and the handshake\'s task rename, nothing else in the kernel');
+    assert.deepEqual(kernelSide, ['tracepoint:task_rename'], 'the counters level holds the handshake\'s task rename and nothing else in the kernel (lock contention is opt-in: probes.locks)');
     assert.ok(mine.filter((p) => p.fd_type === 'uprobe').every((p) => /bpftrace/.test(p.filename ?? '')), 'uprobes only on bpftrace itself (BEGIN/END)');
     assert.ok(c1.tx_dropped - c0.tx_dropped > 0, 'the flood dropped packets at the 64-packet ring');
     assert.equal(w.totals.drops, null, 'no drop count from a probe: tx_dropped is the count');
+    assert.equal(w.lock, null, 'no lock figures without probes.locks');
     assert.equal(c1.tx_packets - c0.tx_packets, s1 - s0, 'tx_packets == the reader\'s count');
     assert.equal(g.packetsSent, c1.tx_packets - c0.tx_packets + c1.tx_dropped - c0.tx_dropped, 'every packet trafgen sent was read or dropped');
     assert.equal(w.queuesFound, 1, 'the handshake found the queue through the task rename');
@@ -150,7 +152,7 @@ test('two generator CPUs bypassing the qdisc contend for the ring\'s producer lo
   const lab = await createLab({ txQueueLen: 1000, mtu: 1500, queues: 1 });
   try {
     const sink = await startSink({ netns: lab.netns, dev: lab.tap, queues: 1, cpu: 1, options: { type: 'sink', mode: 'blocking', batch: 1, delayNs: 0, cpu: 1 } });
-    const probes = await startProbes(await options({ tapName: lab.tap, consumerPid: sink.pid, capacity: 1000, raw: 'locks.jsonl', sampleMs: 10 }));
+    const probes = await startProbes(await options({ tapName: lab.tap, consumerPid: sink.pid, capacity: 1000, raw: 'locks.jsonl', sampleMs: 10, locks: true }));
     // PACKET_QDISC_BYPASS: two CPUs call tun_net_xmit at once (tun is lockless, LLTX), so
     // they meet at ptr_ring's producer_lock; through a qdisc they would be serialised first.
     const gen = await startTrafgen({ netns: lab.netns, dev: lab.tap, options: { type: 'trafgen', packetSize: 64, rate: 0, cpus: 2, qdisc: false } });
@@ -160,11 +162,11 @@ test('two generator CPUs bypassing the qdisc contend for the ring\'s producer lo
     await gen.stop();
     const w = await probes.stop();
     await sink.stop();
-    t.diagnostic(`producer_lock: ${w.lock.xmit.count} contended acquisitions, ${(w.lock.xmit.waitNs / 1e6).toFixed(2)} ms waiting in ${w.windowSeconds.toFixed(2)} s; consumer_lock: ${w.lock.read.count}`);
-    assert.ok(w.lock.xmit.count > 0, 'the producer lock is contended');
-    assert.ok(w.lock.xmit.waitNs > 0);
-    assert.ok(w.lock.xmit.waitHist.buckets.length > 0);
-    assert.equal(w.lock.read.count, 0, 'the consumer lock has a single taker (the reader): zero by construction');
+    t.diagnostic(`producer_lock: ${w.lock!.xmit.count} contended acquisitions, ${(w.lock!.xmit.waitNs / 1e6).toFixed(2)} ms waiting in ${w.windowSeconds.toFixed(2)} s; consumer_lock: ${w.lock!.read.count}`);
+    assert.ok(w.lock!.xmit.count > 0, 'the producer lock is contended');
+    assert.ok(w.lock!.xmit.waitNs > 0);
+    assert.ok(w.lock!.xmit.waitHist.buckets.length > 0);
+    assert.equal(w.lock!.read.count, 0, 'the consumer lock has a single taker (the reader): zero by construction');
   } finally {
     await lab.destroy();
   }

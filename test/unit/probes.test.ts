@@ -26,7 +26,7 @@ const offsets: TunOffsets = {
   ring: { producer: 0, producerLock: 4, consumerHead: 64, consumerLock: 72, size: 128, queue: 136 },
 };
 const ranges = [{ start: '0xffffffff81dfdf00', end: '0xffffffff81dfe3f0', symbol: 'tun_net_xmit' }];
-const params = { readerPid: 4242, sampleMs: 10, capacity: 1000, queues: 1, level: 'counters' as const, backend: null, offsets, xmitRanges: ranges };
+const params = { readerPid: 4242, sampleMs: 10, capacity: 1000, queues: 1, level: 'counters' as const, backend: null, locks: false, offsets, xmitRanges: ranges };
 
 test('counters level: the sampler alone, nothing per packet, per drop or per syscall, every placeholder filled', () => {
   const s = renderScript(params);
@@ -45,14 +45,20 @@ test('counters level: the sampler alone, nothing per packet, per drop or per sys
   assert.match(s, /if \(@tick % 10 != 0\) \{\n\t\tprintf\("ticks %d 10 2 [^"]*", @tick % 10, @bt\[0\]/, 'END prints the ticks stored since the last record');
   assert.doesNotMatch(s.slice(s.indexOf('interval:ms:10'), s.indexOf('if (@tick % 10 == 0)')), /print\(@/, 'no map printed on an ordinary tick');
   const attached = [...s.matchAll(/^([a-z]+:[^\s/{]*)$/gm)].map((m) => m[1]);
-  assert.deepEqual(attached.sort(), ['interval:ms:10', 'tracepoint:lock:contention_begin', 'tracepoint:lock:contention_end', 'tracepoint:task:task_rename'], 'every attach point at counters');
+  assert.deepEqual(attached.sort(), ['interval:ms:10', 'tracepoint:task:task_rename'], 'every attach point at counters: lock contention is opt-in');
+  assert.doesNotMatch(s.replace(/\/\*[\s\S]*?\*\//g, '').replace(/\/\/.*$/gm, ''), /@lock_|hists/, 'no lock maps and no snapshot record without probes.locks');
+  const locks = renderScript({ ...params, locks: true });
+  const withLocks = [...locks.matchAll(/^([a-z]+:[^\s/{]*)$/gm)].map((m) => m[1]);
+  assert.deepEqual(withLocks.sort(), ['interval:ms:10', 'tracepoint:lock:contention_begin', 'tracepoint:lock:contention_end', 'tracepoint:task:task_rename'], 'probes.locks adds the contention points');
+  assert.match(locks, /if \(@tick % 10 == 0\) \{\n\t\tprintf\("hists %llu\\n", nsecs\);\n\t\tprint\(@lock_x\);/, 'and the snapshot every 10th tick');
+  assert.doesNotMatch(locks, /\/\/@/);
   const code = s.replace(/\/\*[\s\S]*?\*\//g, '').replace(/\/\/.*$/gm, '');
   for (const perPacket of ['syscalls:', 'kfree_skb', '@reason', '@dropn', 'net_dev_start_xmit', 'kprobe:', 'kfunc:', 'skb_copy_datagram_iovec', '@lat', '@ts[']) assert.ok(!code.includes(perPacket), `no ${perPacket} at the counters level`);
   assert.doesNotMatch(s, /str\(|strncmp|comm == "trafgen"/, 'no string compares on a hot path');
 });
 
 test('full level: drops by reason on skb:kfree_skb located in tun_net_xmit', () => {
-  const s = renderScript({ ...params, level: 'full', backend: 'tracepoint' });
+  const s = renderScript({ ...params, level: 'full', backend: 'tracepoint', locks: true });
   assert.match(s, /tracepoint:skb:kfree_skb/);
   assert.match(s, /\(uint64\)args->location >= \(uint64\)0xffffffff81dfdf00 && \(uint64\)args->location < \(uint64\)0xffffffff81dfe3f0/);
   assert.match(s, /@bt\[\$slot\] = nsecs;\n\t@bd\[\$slot\] = @dropn;/, 'each tick with the drops so far');
@@ -61,7 +67,7 @@ test('full level: drops by reason on skb:kfree_skb located in tun_net_xmit', () 
 
 test('full level: one per-packet part per attach point, reading the queue through the same offsets', () => {
   for (const [backend, probe] of [['tracepoint', 'tracepoint:net:net_dev_start_xmit'], ['kprobe', 'kprobe:tun_net_xmit'], ['fentry', 'kfunc:tun_net_xmit']] as const) {
-    const s = renderScript({ ...params, level: 'full', backend });
+    const s = renderScript({ ...params, level: 'full', backend, locks: true });
     assert.ok(s.includes(probe), backend);
     assert.match(s, /@lat = hist\(nsecs - \$t\)/);
     assert.match(s, /@occ = lhist\(\$nq, 0, 1016, 16\)/);

@@ -13,7 +13,7 @@ const base: TunOffsets = {
   ring: { producer: 0, producerLock: 4, consumerHead: 64, consumerLock: 72, size: 128, queue: 136 },
 };
 const txq = { devTx: 896, queueSize: 320, state: 160, qdisc: 8, qdiscGsoQlen: 144 };
-const params = { readerPid: 4242, sampleMs: 10, capacity: 1000, queues: 2, level: 'counters' as const, backend: null, offsets: { ...base, txq }, xmitRanges: [] };
+const params = { readerPid: 4242, sampleMs: 10, capacity: 1000, queues: 2, level: 'counters' as const, backend: null, locks: false, offsets: { ...base, txq }, xmitRanges: [] };
 
 test('sampler: each tx queue\'s stopped bit and its qdisc\'s held packets, per tick, from the tap\'s net_device', () => {
   const s = renderScript(params);
