@@ -12,9 +12,9 @@ export function renderMarkdown(model: ReportModel, pngs: Map<string, string>): s
     '',
     `| variant | ${m.join(' | ')} |`,
     `|---|${m.map(() => '---').join('|')}|`,
-    ...model.headline.rows.map((r) => `| ${cell(r.variant)}${r.baseline ? ' (baseline)' : ''} | ${r.cells.map((c) => cell(`${c.text}${c.ci ? ` ${c.ci}` : ''}${c.change ? ` ${c.change}` : ''}${c.verdict && c.verdict !== 'baseline' ? ` **${c.verdict}**` : ''}`)).join(' | ')} |`),
+    ...model.headline.rows.map((r) => `| ${cell(r.variant)}${r.baseline ? ' (baseline)' : ''} | ${r.cells.map((c) => cell(`${c.text}${c.ci ? ` ${c.ci}` : ''}${c.change ? ` ${c.change}` : ''}`)).join(' | ')} |`),
     '',
-    'Median [95% bootstrap CI], change against the baseline (Mann-Whitney p) and verdict.',
+    "Median of each variant's measured trials [distribution-free interval from order statistics, when the trials are enough for one]; change: the Hodges-Lehmann estimate of candidate / baseline (of the per-round ratios when paired by round within one run, Wilcoxon signed-rank; unpaired between runs or when the rounds are too few, Mann-Whitney U) as the metric's own signed change, better or worse by its direction, with its verdict.",
     '',
     ...model.headline.rows.map((r) => `- ${r.probeCost.warn ? '**warning** ' : ''}${cell(r.variant)}: ${cell(r.probeCost.text)}`),
     '',
@@ -31,9 +31,10 @@ export function renderMarkdown(model: ReportModel, pngs: Map<string, string>): s
   }
   for (const c of model.charts) {
     const file = pngs.get(c.id);
-    if (file) lines.push(`### ${c.title}`, '', `![${c.title}](${file})`, '', c.caption, '');
+    if (file) lines.push(`- ${c.title}: \`${file}\` in the report folder. ${c.caption}`);
   }
+  if (model.charts.length) lines.push('');
   if (model.warnings.length) lines.push('## Warnings', '', ...model.warnings.map((w) => `- ${cell(w)}`), '');
-  lines.push('Full report: [report.html](report.html)', '');
+  lines.push('The full report (charts, cross-checks, environment) is report.html in the same folder as this summary (a CI job keeps it as an artifact).', '');
   return lines.join('\n');
 }

@@ -3,6 +3,7 @@
 import { stringify } from 'yaml';
 import type { Comparison, GateOutcome, MetricComparison } from '../analysis/types.ts';
 import { formatValue } from '../analysis/format.ts';
+import { changeWords, estimateName, verdictWord, verdictWords } from '../analysis/verdict-words.ts';
 import { isMeasured } from '../analysis/summary.ts';
 import { describeCost, PROBE_COST_WARN, type ProbeCost } from '../analysis/probe-cost.ts';
 import type { MetricName } from '../metrics.ts';
@@ -68,7 +69,7 @@ function reportVariants(results: Result[]): ReportVariant[] {
 function verdictOf(input: ReportInput, crossFails: number): ReportModel['verdict'] {
   if (input.gate) {
     const g = input.gate;
-    return { level: g.verdict === 'pass' ? 'pass' : g.verdict === 'regression' ? 'fail' : 'unknown', text: `Gate: ${g.verdict === 'pass' ? 'PASS' : g.verdict === 'regression' ? 'REGRESSION' : 'CANNOT JUDGE'} (limit -${(g.maxRegression * 100).toFixed(1)}% on ${g.metrics.join(', ')}). ${g.reasons.join(' ')}` };
+    return { level: g.verdict === 'pass' ? 'pass' : g.verdict === 'regression' ? 'fail' : 'unknown', text: `Gate: ${g.verdict === 'pass' ? 'PASS' : g.verdict === 'regression' ? 'REGRESSION' : 'CANNOT JUDGE'} (limit: ${(g.maxRegression * 100).toFixed(1)}% worse on ${g.metrics.join(', ')}). ${[...g.reasons, ...(g.power ? [g.power] : [])].join('; ')}` };
   }
   const cs = input.comparison.comparisons.filter((c) => input.comparison.judgedMetrics.includes(c.metric));
   const cross = crossFails === 0 ? 'Every probe count agrees with its kernel counter.' : `${crossFails} probe-versus-counter cross-check(s) disagree: see below.`;
@@ -82,7 +83,7 @@ function verdictOf(input: ReportInput, crossFails: number): ReportModel['verdict
   const text = [
     regressed.length ? `Regressed: ${regressed.join(', ')}.` : '',
     improved.length ? `Improved: ${improved.join(', ')}.` : '',
-    `${count('unchanged')} unchanged, ${count('insufficient')} without enough trials (xmit_pps, rx_pps, drop_ratio against the baseline, or the variant a variant names in compareTo; a change shown beyond ${(input.comparison.noiseThreshold * 100).toFixed(0)}% by a one-sided rank test at ${input.comparison.alpha}, Holm-corrected over ${input.comparison.judgedMetrics.join(', ')} x comparisons; paired by round within one run).`,
+    `${count('unchanged')} with no change shown, ${count('insufficient')} without enough trials (${input.comparison.judgedMetrics.join(', ')} against the baseline, or the variant a variant names in compareTo; a change shown beyond ${(input.comparison.noiseThreshold * 100).toFixed(0)}% by a one-sided rank test at ${input.comparison.alpha}, Holm-corrected over ${input.comparison.judgedMetrics.join(', ')} x comparisons; paired by round within one run when the rounds are enough for the signed-rank test, else unpaired).`,
     cross,
   ].filter(Boolean).join(' ');
   if (!regressed.length && count('insufficient') === cs.length) return { level: 'info', text: `Not judged: too few trials for the significance test. ${text}` };
@@ -148,15 +149,15 @@ export function buildReportModel(input: ReportInput): ReportModel {
     const cells = HEADLINE_METRICS.map((m): HeadlineCell => {
       const s = sv.metrics[m];
       if (!s) return { text: '-', ci: '', change: '', verdict: '' };
-      const ci = Number.isFinite(s.ciLow) && s.ciCoverage !== null ? `[${formatValue(m, s.ciLow)} – ${formatValue(m, s.ciHigh)}] (covers ${(s.ciCoverage * 100).toFixed(1)}%)` : `n=${s.n}: too few trials for a ${(cmp.summary.confidence * 100).toFixed(0)}% interval`;
+      // n is said once per row (the trials column); a cell without an interval stays quiet.
+      const ci = Number.isFinite(s.ciLow) && s.ciCoverage !== null ? `[${formatValue(m, s.ciLow)} – ${formatValue(m, s.ciHigh)}] (covers ${(s.ciCoverage * 100).toFixed(1)}%)` : '';
       const c = cmp.comparisons.find((x) => x.metric === m && x.candidate === sv.variant);
       if (sv.baseline && !c) return { text: formatValue(m, s.median), ci, change: 'baseline', verdict: 'baseline' };
       if (!c) return { text: formatValue(m, s.median), ci, change: '', verdict: '' };
       const vs = c.baseline !== cmp.summary.variants.find((b) => b.baseline)?.variant ? ` vs ${c.baseline}` : '';
-      const pct = `${c.ratio >= 1 ? '+' : ''}${((c.ratio - 1) * 100).toFixed(1)}%${vs}`;
-      const how = c.analysis === 'paired' ? `paired, ${c.pairs} rounds` : 'unpaired';
-      const effect = `${c.effectSize.measure === 'cliffs-delta' ? "Cliff's delta" : 'rank-biserial r'} ${c.effectSize.value.toFixed(2)}`;
-      const change = !Number.isFinite(c.ratio) ? c.reason : Number.isFinite(c.pValue) ? `${pct} (${how}; p=${c.pValue.toPrecision(2)}, ${effect})` : `${pct} (too few trials to test)`;
+      const word = verdictWord(c);
+      // The change printed is the estimate the verdict used, and says which.
+      const change = word === 'all zero' || word === 'not compared' || !Number.isFinite(c.ratio) ? `${verdictWords(c, cmp.alpha)}${vs}` : `${changeWords(m, c.ratio, { name: false })}${vs}: ${verdictWords(c, cmp.alpha)} [${estimateName(c)}]`;
       return { text: formatValue(m, s.median), ci, change, verdict: c.verdict };
     });
     return { variant: sv.variant, baseline: sv.baseline, trials: sv.trials, cells, probeCost: probeCostLine(sv.probeCost, input.results.flatMap((r) => r.variants).find((v) => v.name === sv.variant)?.probes.level ?? 'off') };
