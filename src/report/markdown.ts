@@ -1,5 +1,5 @@
 // summary.md: the verdict, the headline table and the PNG charts, for CI job pages and pull requests.
-import { kpps, SENT_LOST_NOTE, type ReportModel } from './model.ts';
+import { kpps, metricLabel, SENT_LOST_NOTE, type ReportModel } from './model.ts';
 
 const cell = (s: string) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 
@@ -10,7 +10,9 @@ export function renderMarkdown(model: ReportModel, pngs: Map<string, string>): s
     '',
     `**${model.verdict.level === 'fail' ? 'FAIL' : model.verdict.level === 'pass' ? 'PASS' : model.verdict.level === 'unknown' ? 'CANNOT JUDGE' : 'RESULT'}**: ${model.verdict.text}`,
     '',
-    `| variant | ${m.join(' | ')} |`,
+    ...model.answers.map((a) => `- ${cell(a)}`),
+    '',
+    `| variant | ${m.map((x) => metricLabel(x)).join(' | ')} |`,
     `|---|${m.map(() => '---').join('|')}|`,
     ...model.headline.rows.map((r) => `| ${cell(r.variant)}${r.baseline ? ' (baseline)' : ''} | ${r.cells.map((c) => cell(`${c.text}${c.ci ? ` ${c.ci}` : ''}${c.change ? ` ${c.change}` : ''}`)).join(' | ')} |`),
     '',

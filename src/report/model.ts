@@ -3,7 +3,7 @@
 import { stringify } from 'yaml';
 import type { Comparison, GateOutcome, MetricComparison } from '../analysis/types.ts';
 import { formatValue } from '../analysis/format.ts';
-import { changeWords, estimateName, verdictWord, verdictWords } from '../analysis/verdict-words.ts';
+import { changeWords, estimateName, verdictDetail, verdictWord, verdictWords } from '../analysis/verdict-words.ts';
 import { isMeasured } from '../analysis/summary.ts';
 import { describeCost, PROBE_COST_WARN, type ProbeCost } from '../analysis/probe-cost.ts';
 import type { MetricName } from '../metrics.ts';
@@ -11,6 +11,14 @@ import type { CrossCheck, Result } from '../types.ts';
 import { buildCharts, type ChartSpec, type ReportVariant } from './charts.ts';
 
 export const HEADLINE_METRICS: MetricName[] = ['xmit_pps', 'rx_pps', 'probe_cpu_pct', 'offered_pps', 'drop_ratio', 'lost_ratio', 'goodput_bps', 'occupancy_mean', 'occupancy_p99', 'lock_contention_count', 'latency_p50_ns', 'latency_p99_ns'];
+
+/** Human column headers with units (cells carry their unit too). */
+export const METRIC_LABELS: Partial<Record<MetricName, string>> = {
+  xmit_pps: 'accepted (Mpps)', rx_pps: 'delivered (Mpps)', probe_cpu_pct: 'probe CPU (% of a CPU)', offered_pps: 'offered (Mpps)',
+  drop_ratio: 'dropped at tun (%)', lost_ratio: 'lost (%)', goodput_bps: 'goodput (bit/s)', occupancy_mean: 'queue fullness, mean (% of capacity)',
+  occupancy_p99: 'queue fullness, p99 (% of capacity)', lock_contention_count: 'lock contentions (per s)', latency_p50_ns: 'latency p50 (bucket)', latency_p99_ns: 'latency p99 (bucket)',
+};
+export const metricLabel = (m: MetricName): string => METRIC_LABELS[m] ?? m;
 
 export interface HeadlineCell {
   /** The median. */
@@ -41,6 +49,8 @@ export interface ReportModel {
   /** Sent/lost accounting per variant (null when no trial has qdisc readings: results from before it existed). */
   sentLost: SentLostRow[] | null;
   verdict: { level: 'pass' | 'fail' | 'info' | 'unknown'; text: string };
+  /** The answer first: one line per variant (where its packets went and what it cost) and one per comparison. */
+  answers: string[];
   headline: { metrics: MetricName[]; rows: { variant: string; baseline: boolean; trials: number; cells: HeadlineCell[]; probeCost: ProbeCostLine }[] };
   charts: ChartSpec[];
   crossChecks: { variant: string; trial: number; check: CrossCheck }[];
@@ -207,7 +217,8 @@ export function buildReportModel(input: ReportInput): ReportModel {
     sentLost,
     title: input.title ?? (input.results.length > 1 ? `tunbench: ${input.results[0]!.id} vs ${input.results[1]!.id}` : `tunbench: ${input.results[0]!.id}`),
     verdict: verdictOf(input, crossFails),
-    headline: { metrics: HEADLINE_METRICS, rows },
+    headline: quiet(HEADLINE_METRICS, rows),
+    answers: answerLines(cmp),
     charts: buildCharts(rvs),
     crossChecks,
     warnings: [...new Set(warnings)],
@@ -216,6 +227,58 @@ export function buildReportModel(input: ReportInput): ReportModel {
     commands: input.results.map((r) => r.command.join(' ')),
     comparison: cmp,
   };
+}
+
+/** Columns with no value on any row are left out. */
+function quiet(metrics: MetricName[], rows: ReportModel['headline']['rows']): ReportModel['headline'] {
+  const keep = metrics.map((_m, i) => rows.some((r) => r.cells[i]!.text !== '-'));
+  return { metrics: metrics.filter((_m, i) => keep[i]), rows: rows.map((r) => ({ ...r, cells: r.cells.filter((_c, i) => keep[i]) })) };
+}
+
+const sig3 = (x: number) => Number(x.toPrecision(3)).toLocaleString('en-US');
+
+/** One line per variant: offered -> delivered, where the rest went, queue fullness, lock contention, the probes' CPU;
+ * then one per comparison: the delivered rate as a ratio with its interval, how it was tested, the verdict and why. */
+export function answerLines(cmp: Comparison): string[] {
+  const out: string[] = [];
+  for (const sv of cmp.summary.variants) {
+    const med = (m: MetricName) => sv.metrics[m]?.median;
+    const parts: string[] = [];
+    const off = med('offered_pps');
+    const rx = med('rx_pps');
+    if (off !== undefined && rx !== undefined) parts.push(`offered ${sig3(off / 1e6)} Mpps -> delivered ${sig3(rx / 1e6)} Mpps`);
+    else if (rx !== undefined) parts.push(`delivered ${sig3(rx / 1e6)} Mpps`);
+    const where: string[] = [];
+    const dr = med('drop_ratio');
+    if (dr !== undefined) where.push(`${sig3(dr * 100)}% dropped at tun_net_xmit (ring full)`);
+    const qd = med('qdisc_drop_pps');
+    if (qd !== undefined && off) where.push(`${sig3((qd / off) * 100)}% dropped at the qdisc`);
+    if (where.length) parts.push(where.join(', '));
+    const o99 = med('occupancy_p99');
+    const om = med('occupancy_mean');
+    if (o99 !== undefined) parts.push(`queue ${om !== undefined ? `${sig3(om * 100)}% full on average, ` : ''}${sig3(o99 * 100)}% at p99`);
+    const lc = med('lock_contention_count');
+    if (lc !== undefined) parts.push(lc === 0 ? 'no lock contention' : `${sig3(lc)} lock contentions/s`);
+    const pc = med('probe_cpu_pct');
+    if (pc !== undefined) parts.push(`probes ${sig3(pc)}% of a CPU`);
+    out.push(`${sv.variant} (${sv.trials} trials): ${parts.join('; ') || 'no metric measured'}.`);
+  }
+  const pairs = [...new Set(cmp.comparisons.map((c) => `${c.candidate}\u0000${c.baseline}`))];
+  for (const key of pairs) {
+    const [cand, ref] = key.split('\u0000') as [string, string];
+    const of = (m: MetricName) => cmp.comparisons.find((c) => c.candidate === cand && c.baseline === ref && c.metric === m);
+    const d = of('rx_pps') ?? of('xmit_pps');
+    if (!d) continue;
+    const ci = Number.isFinite(d.ratioCiLow) ? ` [${d.ratioCiLow.toFixed(2)}, ${d.ratioCiHigh.toFixed(2)}]` : '';
+    const how = d.analysis === 'paired' ? `paired over ${d.pairs} rounds` : `unpaired (${cand === ref || d.baseline.startsWith('A:') ? 'separate runs' : 'too few rounds with both variants for the signed-rank test'}), ${d.nBaseline} vs ${d.nCandidate} trials`;
+    const w = verdictWord(d);
+    const answer = w === 'regressed' ? 'slower' : w === 'improved' ? 'faster' : w;
+    const why = (['occupancy_p99', 'drop_ratio', 'lock_contention_count'] as MetricName[]).map(of).filter((c): c is NonNullable<typeof c> => !!c && Number.isFinite(c.ratio) && verdictWord(c) !== 'all zero')
+      .map((c) => `${metricLabel(c.metric).replace(/ \(.*\)$/, '')} ${formatValue(c.metric, c.baselineMedian)} -> ${formatValue(c.metric, c.candidateMedian)}`);
+    const p = Number.isFinite(d.pAdjusted) ? `, p = ${d.pAdjusted.toPrecision(2)}` : '';
+    out.push(`${cand} ${d.metric === 'rx_pps' ? 'delivered' : 'accepted'} ${Number.isFinite(d.ratio) ? `${d.ratio.toFixed(2)}x` : 'n/a against'} ${ref}${ci} (${estimateName(d)}; ${how}${p}): ${answer}${w === 'no change shown' ? ` (${verdictDetail(d, cmp.alpha)})` : ''}.${why.length ? ` Why: ${why.join(', ')}.` : ''}`);
+  }
+  return out;
 }
 
 /** The kernels of a multi-kernel run side by side: what each VM was and how it ran. */

@@ -51,6 +51,19 @@ test('the headline names a regression and the verdict says so', () => {
   assert.match(model.verdict.text, /Regressed: .*rx_pps of slow/);
   const slow = model.headline.rows.find((r) => r.variant === 'slow')!;
   assert.equal(slow.cells[model.headline.metrics.indexOf('rx_pps')]!.verdict, 'regressed');
+  // The cell says the metric's own change and "worse", never a bare ratio beside the medians.
+  assert.match(slow.cells[model.headline.metrics.indexOf('rx_pps')]!.change, /^-\d+\.\d% \(worse\): regressed \(95% CI .*\[Hodges-Lehmann ratio/);
+  // The answer first: one line per variant, one per comparison, true to the fixture (slow is 10% slower).
+  assert.match(model.answers[0]!, /^ring \(5 trials\): offered 1\.2\d Mpps -> delivered 1\.\d+ Mpps; 1% dropped at tun_net_xmit/);
+  const cmpLine = model.answers.find((a) => a.startsWith('slow delivered'))!;
+  assert.match(cmpLine, /^slow delivered 0\.9\dx ring \[0\.\d+, 0\.\d+\] .*: slower\. Why: /);
+  // Quiet table: no column that is empty on every row; human headers; n said once per row.
+  assert.ok(!model.headline.metrics.includes('goodput_bps'), 'goodput is empty for a flood: its column is left out');
+  assert.ok(model.headline.rows.every((r) => r.cells.every((c) => !/too few trials for a/.test(c.ci))));
+  const html = renderHtml(model);
+  assert.match(html, /<meta name="viewport"/);
+  assert.match(html, /<th scope="col"[^>]*>delivered \(Mpps\)<\/th>/);
+  assert.match(html, /<h2 class="verdict/);
 });
 
 test('every PNG decodes and is not blank; summary.md links only files that exist', async () => {
