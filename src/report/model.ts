@@ -162,7 +162,7 @@ export function buildReportModel(input: ReportInput): ReportModel {
       // n is said once per row (the trials column); a cell without an interval stays quiet.
       const ci = Number.isFinite(s.ciLow) && s.ciCoverage !== null ? `[${formatValue(m, s.ciLow)} – ${formatValue(m, s.ciHigh)}] (covers ${(s.ciCoverage * 100).toFixed(1)}%)` : '';
       const c = cmp.comparisons.find((x) => x.metric === m && x.candidate === sv.variant);
-      if (sv.baseline && !c) return { text: formatValue(m, s.median), ci, change: 'baseline', verdict: 'baseline' };
+      if (sv.baseline && !c) return { text: formatValue(m, s.median), ci, change: '', verdict: 'baseline' };
       if (!c) return { text: formatValue(m, s.median), ci, change: '', verdict: '' };
       const vs = c.baseline !== cmp.summary.variants.find((b) => b.baseline)?.variant ? ` vs ${c.baseline}` : '';
       const word = verdictWord(c);
@@ -270,10 +270,10 @@ export function answerLines(cmp: Comparison): string[] {
     const d = of('rx_pps') ?? of('xmit_pps');
     if (!d) continue;
     const ci = Number.isFinite(d.ratioCiLow) ? ` [${d.ratioCiLow.toFixed(2)}, ${d.ratioCiHigh.toFixed(2)}]` : '';
-    const how = d.analysis === 'paired' ? `paired over ${d.pairs} rounds` : `unpaired (${cand === ref || d.baseline.startsWith('A:') ? 'separate runs' : 'too few rounds with both variants for the signed-rank test'}), ${d.nBaseline} vs ${d.nCandidate} trials`;
+    const how = d.analysis === 'paired' ? 'paired by round' : d.baseline.startsWith('A:') ? 'unpaired: separate runs' : 'unpaired: too few rounds with both variants for the signed-rank test';
     const w = verdictWord(d);
     const answer = w === 'regressed' ? 'slower' : w === 'improved' ? 'faster' : w;
-    const why = (['occupancy_p99', 'drop_ratio', 'lock_contention_count'] as MetricName[]).map(of).filter((c): c is NonNullable<typeof c> => !!c && Number.isFinite(c.ratio) && verdictWord(c) !== 'all zero')
+    const why = (['occupancy_p99', 'drop_ratio', 'lock_contention_count'] as MetricName[]).map(of).filter((c): c is NonNullable<typeof c> => !!c && Number.isFinite(c.ratio) && verdictWord(c) !== 'all zero' && c.baselineMedian !== c.candidateMedian)
       .map((c) => `${metricLabel(c.metric).replace(/ \(.*\)$/, '')} ${formatValue(c.metric, c.baselineMedian)} -> ${formatValue(c.metric, c.candidateMedian)}`);
     const p = Number.isFinite(d.pAdjusted) ? `, p = ${d.pAdjusted.toPrecision(2)}` : '';
     out.push(`${cand} ${d.metric === 'rx_pps' ? 'delivered' : 'accepted'} ${Number.isFinite(d.ratio) ? `${d.ratio.toFixed(2)}x` : 'n/a against'} ${ref}${ci} (${estimateName(d)}; ${how}${p}): ${answer}${w === 'no change shown' ? ` (${verdictDetail(d, cmp.alpha)})` : ''}.${why.length ? ` Why: ${why.join(', ')}.` : ''}`);
