@@ -224,9 +224,28 @@ export function buildReportModel(input: ReportInput): ReportModel {
     warnings: [...new Set(warnings)],
     environment,
     profiles: input.results.map((r, i) => ({ label: input.results.length > 1 ? `${i === 0 ? 'A' : 'B'}: ${r.profileSource}` : r.profileSource, yaml: stringify(r.profile) })),
-    commands: input.results.map((r) => r.command.join(' ')),
+    commands: input.results.map(reproduceLine),
     comparison: cmp,
   };
+}
+
+/** The whole command that makes this result again: the profile, the flags it ran with, its seed, and which tunbench. */
+export function reproduceLine(r: Result): string {
+  const args = r.command.slice(r.command.indexOf('bench') + 1).filter((a) => a !== '--');
+  const kept: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    const [flag] = a.split('=');
+    if (['--out', '--progress', '--profile', '--seed'].includes(flag!)) {
+      if (!a.includes('=')) i++;
+      continue;
+    }
+    if (a === '--no-report') continue;
+    kept.push(a);
+  }
+  const tool = r.tool as { version: string; commit?: string };
+  const q = (x: string) => (/^[\w@%+=:,./-]+$/.test(x) ? x : `'${x.replace(/'/g, `'\\''`)}'`);
+  return `npx tunbench bench --profile ${q(r.profileSource)} ${kept.map(q).join(' ')}${kept.length ? ' ' : ''}--seed ${r.profile.seed}   # tunbench ${tool.version}${tool.commit ? ` (commit ${tool.commit})` : ''}; was: ${r.command.join(' ')}`;
 }
 
 /** Columns with no value on any row are left out. */

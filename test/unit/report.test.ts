@@ -66,6 +66,14 @@ test('the headline names a regression and the verdict says so', () => {
   assert.match(html, /<h2 class="verdict/);
 });
 
+test('the reproduce line is the whole command: profile, flags, seed, tunbench version', async () => {
+  const { reproduceLine } = await import('../../src/report/model.ts');
+  const r = fixtureResult();
+  r.command = ['npm', 'run', 'bench', '--', '--profile', 'profiles/quick.yaml', '--repetitions', '7', '--out', '/tmp/x', '--progress', 'quiet', '--no-report'];
+  r.profileSource = 'profiles/quick.yaml';
+  assert.match(reproduceLine(r), /^npx tunbench bench --profile profiles\/quick\.yaml --repetitions 7 --seed \d+ {3}# tunbench 0\.1\.0/);
+});
+
 test('every PNG decodes and is not blank; summary.md links only files that exist', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'tunbench-report-'));
   const result = fixtureResult({ full: true });
