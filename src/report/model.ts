@@ -280,7 +280,7 @@ export function answerLines(cmp: Comparison): string[] {
     if (lc !== undefined) parts.push(lc === 0 ? 'no lock contention' : `${sig3(lc)} lock contentions/s`);
     const pc = med('probe_cpu_pct');
     if (pc !== undefined) parts.push(`probes ${sig3(pc)}% of a CPU`);
-    out.push(`${sv.variant} (${sv.trials} trials): ${parts.join('; ') || 'no metric measured'}.`);
+    out.push(`${sv.variant} (${sv.trials} trial${sv.trials === 1 ? '' : 's'}): ${parts.join('; ') || 'no metric measured'}.`);
   }
   const pairs = [...new Set(cmp.comparisons.map((c) => `${c.candidate}\u0000${c.baseline}`))];
   for (const key of pairs) {
@@ -295,6 +295,10 @@ export function answerLines(cmp: Comparison): string[] {
     const why = (['occupancy_p99', 'drop_ratio', 'lock_contention_count'] as MetricName[]).map(of).filter((c): c is NonNullable<typeof c> => !!c && Number.isFinite(c.ratio) && verdictWord(c) !== 'all zero' && c.baselineMedian !== c.candidateMedian)
       .map((c) => `${metricLabel(c.metric).replace(/ \(.*\)$/, '')} ${formatValue(c.metric, c.baselineMedian)} -> ${formatValue(c.metric, c.candidateMedian)}`);
     const p = Number.isFinite(d.pAdjusted) ? `, p = ${d.pAdjusted.toPrecision(2)}` : '';
+    if (!Number.isFinite(d.ratio)) {
+      out.push(`${cand} against ${ref}: ${verdictWords(d, cmp.alpha)}.`);
+      continue;
+    }
     out.push(`${cand} ${d.metric === 'rx_pps' ? 'delivered' : 'accepted'} ${Number.isFinite(d.ratio) ? `${d.ratio.toFixed(2)}x` : 'n/a against'} ${ref}${ci} (${estimateName(d)}; ${how}${p}): ${answer}${w === 'no change shown' ? ` (${verdictDetail(d, cmp.alpha)})` : ''}.${why.length ? ` Why: ${why.join(', ')}.` : ''}`);
   }
   return out;
