@@ -17,6 +17,21 @@ export function formatValue(metric: keyof typeof METRICS, v: number): string {
   }
 }
 
+const nsText = (v: number): string => (v >= 1e6 ? `${Number((v / 1e6).toPrecision(3))} ms` : v >= 1e3 ? `${Number((v / 1e3).toPrecision(3))} us` : `${Math.round(v)} ns`);
+
+/** A power-of-two latency bucket [lo, hi) in words: "4.19-8.39 ms" (bpftrace's hist buckets; a percentile read from one
+ * is known only to its bucket, so it is shown as the range, not as its edge). */
+export function nsRange(lo: number, hi: number): string {
+  return `${nsText(lo)} .. ${nsText(hi)}`;
+}
+
+/** A latency percentile recorded as its log2 bucket's upper edge (2^k - 1 ns), as that bucket's range. */
+export function latencyBucket(v: number): string {
+  if (!Number.isFinite(v) || v <= 0) return formatValue('latency_p50_ns', v);
+  const hi = v + 1;
+  return nsRange(hi / 2, hi);
+}
+
 function row(c: MetricComparison, alpha: number): string[] {
   const analysis = c.analysis === 'paired' ? `paired, ${c.pairs} rounds` : `unpaired, ${c.nBaseline}+${c.nCandidate}`;
   const effect = Number.isFinite(c.effectSize.value) ? `${c.effectSize.measure === 'cliffs-delta' ? 'delta' : 'r'} ${c.effectSize.value.toFixed(2)}` : '-';

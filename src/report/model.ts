@@ -2,13 +2,16 @@
 // HTML page and the Markdown summary both render this model.
 import { stringify } from 'yaml';
 import type { Comparison, GateOutcome, MetricComparison } from '../analysis/types.ts';
-import { formatValue } from '../analysis/format.ts';
+import { formatValue as plainValue, latencyBucket } from '../analysis/format.ts';
 import { changeWords, estimateName, verdictDetail, verdictWord, verdictWords } from '../analysis/verdict-words.ts';
 import { isMeasured } from '../analysis/summary.ts';
 import { describeCost, PROBE_COST_WARN, type ProbeCost } from '../analysis/probe-cost.ts';
 import type { MetricName } from '../metrics.ts';
 import type { CrossCheck, Result } from '../types.ts';
 import { buildCharts, type ChartSpec, type ReportVariant } from './charts.ts';
+
+/** Latency percentiles are log2 bucket edges: shown as the bucket's range. */
+const formatValue = (m: MetricName, v: number): string => ((m === 'latency_p50_ns' || m === 'latency_p99_ns') && Number.isInteger(Math.log2(v + 1)) ? latencyBucket(v) : plainValue(m, v));
 
 export const HEADLINE_METRICS: MetricName[] = ['xmit_pps', 'rx_pps', 'probe_cpu_pct', 'offered_pps', 'drop_ratio', 'lost_ratio', 'goodput_bps', 'occupancy_mean', 'occupancy_p99', 'lock_contention_count', 'latency_p50_ns', 'latency_p99_ns'];
 

@@ -66,6 +66,15 @@ test('the headline names a regression and the verdict says so', () => {
   assert.match(html, /<h2 class="verdict/);
 });
 
+test('latency percentiles and the latency chart are shown as power-of-two bucket ranges', async () => {
+  const { model } = fixtureReport({ full: true });
+  const ring = model.headline.rows[0]!;
+  assert.equal(ring.cells[model.headline.metrics.indexOf('latency_p50_ns')]!.text, '4.1 us .. 8.19 us');
+  assert.equal(ring.cells[model.headline.metrics.indexOf('latency_p99_ns')]!.text, '32.8 us .. 65.5 us');
+  const chart = model.charts.find((c) => c.id === 'latency')!;
+  assert.ok((chart.config.data.labels as string[]).every((l) => / \.\. /.test(l)), String(chart.config.data.labels));
+});
+
 test('the reproduce line is the whole command: profile, flags, seed, tunbench version', async () => {
   const { reproduceLine } = await import('../../src/report/model.ts');
   const r = fixtureResult();
