@@ -2,6 +2,7 @@
 // `main(args: string[]): Promise<number>` that returns the exit code.
 import { UserError, formatUserError, userErrorFromErrno } from './errors.ts';
 import { runCleanups } from './lab/cleanup.ts';
+import { didYouMean } from './suggest.ts';
 
 const COMMANDS: Record<string, { summary: string; hidden?: boolean; load: () => Promise<{ main(args: string[]): Promise<number> }> }> = {
   bench: { summary: 'run a profile and write a result folder', load: () => import('./commands/bench.ts') },
@@ -28,7 +29,8 @@ export async function run(argv: string[]): Promise<number> {
   }
   const cmd = COMMANDS[name];
   if (!cmd) {
-    console.error(`tunbench: unknown command '${name}'\n\n${usage()}`);
+    const near = didYouMean(name, Object.keys(COMMANDS).filter((k) => !COMMANDS[k]!.hidden));
+    console.error(`tunbench: unknown command '${name}'${near ? `: did you mean '${near}'?` : ''}\n\n${usage()}`);
     return 2;
   }
   try {
@@ -41,7 +43,9 @@ export async function run(argv: string[]): Promise<number> {
     }
     const code = (e as { code?: string }).code ?? '';
     if (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS_')) {
-      console.error(`tunbench ${name}: ${(e as Error).message}\n  fix: see 'tunbench ${name} --help'`);
+      const flag = /'(--?[^'\s]+)'/.exec((e as Error).message)?.[1];
+      const near = code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' && flag ? didYouMean(flag, await flagsOf(name)) : null;
+      console.error(`tunbench ${name}: ${(e as Error).message}${near ? `\n  did you mean '${near}'?` : ''}\n  fix: see 'tunbench ${name} --help'`);
       return 2;
     }
     const fsError = userErrorFromErrno(e);
@@ -52,6 +56,21 @@ export async function run(argv: string[]): Promise<number> {
     console.error(internalError(e));
     return 2;
   }
+}
+
+/** The flags a command's --help names (its help is the one list of them). */
+async function flagsOf(name: string): Promise<string[]> {
+  const log = console.log;
+  let text = '';
+  console.log = (...a: unknown[]) => { text += `${a.join(' ')}\n`; };
+  try {
+    await (await COMMANDS[name]!.load()).main(['--help']);
+  } catch {
+    // no help: no suggestion
+  } finally {
+    console.log = log;
+  }
+  return [...new Set(text.match(/--[a-z][a-z0-9-]*/g) ?? [])];
 }
 
 /** A bug, not bad input: the message, and the stack only with TUNBENCH_DEBUG=1. */

@@ -44,11 +44,13 @@ export interface CompareOptions {
   /** Within one result: compare only these (candidate, reference) pairs (e.g. kernel against
    * base kernel); the correction's family is what is compared. Default: every pair. */
   include?: (candidate: VariantResult, reference: VariantResult) => boolean;
+  /** Compute each judged metric's detectableWorsePct (the gate's power at these samples). */
+  power?: boolean;
   /** Ignored (no bootstrap any more); accepted for old callers. */
   resamples?: number;
 }
 
-type Resolved = Required<Omit<CompareOptions, 'resamples' | 'include'>>;
+type Resolved = Required<Omit<CompareOptions, 'resamples' | 'include' | 'power'>>;
 
 /** Relative change in the better direction: positive is an improvement. */
 export function improvement(metric: MetricName, ratio: number): number {
@@ -74,7 +76,7 @@ export function trialsNeeded(analysis: 'paired' | 'unpaired', level: number): nu
 interface Side { label: string; xs: number[] }
 
 /** The raw comparison (no family correction yet: the verdict is set by judge()). */
-export function compareSamples(metric: MetricName, baseline: Side, candidate: Side, o: Partial<Resolved> & { noiseThreshold: number; alpha: number }, pairs?: [number, number][]): MetricComparison {
+export function compareSamples(metric: MetricName, baseline: Side, candidate: Side, o: Partial<Resolved> & { noiseThreshold: number; alpha: number; powerLevel?: number }, pairs?: [number, number][]): MetricComparison {
   const limit = o.limit ?? 0.05;
   const minTrials = o.minTrials ?? 3;
   const a = pairs ? pairs.map((p) => p[0]) : baseline.xs;
@@ -124,6 +126,36 @@ export function compareSamples(metric: MetricName, baseline: Side, candidate: Si
   const two = pairs ? wilcoxonSignedRank(diffs, 'two-sided') : mannWhitneyU(gb, ga, 'two-sided');
   const shift = pairs ? pairedShift(diffs, 1 - o.alpha) : hodgesLehmannShift(ga, gb, 1 - o.alpha);
   const ratio = back(shift.estimate);
+  // The gate's power at these samples: the samples moved so that their estimate is 'no change',
+  // their spread kept, then shifted in the worse direction until the gate's one-sided test of
+  // the limit reaches powerLevel (alpha / family size: what Holm asks of the smallest p). The
+  // shift found, as a worsening in %, is what these trials could detect.
+  let detectableWorsePct: number | null | undefined;
+  if (o.powerLevel !== undefined) {
+    const level = o.powerLevel;
+    const sgn = higher ? -1 : 1;
+    const wb = worseBound(limit);
+    const est = shift.estimate;
+    const pAt = (s: number) => pairs
+      ? wilcoxonSignedRank(diffs.map((d) => d - est + sgn * s - wb), worseAlt).pValue
+      : mannWhitneyU(gb.map((v) => v - est + sgn * s - wb), ga, worseAlt).pValue;
+    let s = Infinity;
+    if (base.smallestP < level) {
+      const all = [...ga, ...gb, ...diffs];
+      let hi = Math.max(1e-6, Math.max(...all) - Math.min(...all)) + Math.abs(wb) + 1e-6;
+      while (pAt(hi) >= level && hi < 1e3) hi *= 2;
+      if (pAt(hi) < level) {
+        let lo = 0;
+        for (let i = 0; i < 50; i++) {
+          const mid = (lo + hi) / 2;
+          if (pAt(mid) < level) hi = mid;
+          else lo = mid;
+        }
+        s = hi;
+      }
+    }
+    detectableWorsePct = s === Infinity ? null : Math.max(0, -improvement(metric, back(sgn * s)) * 100);
+  }
   const ties = pairs ? averageRanks(diffs.map(Math.abs)).ties || diffs.some((d) => d === 0) : averageRanks([...ga, ...gb]).ties;
   const exact = pairs ? !ties && diffs.length <= 50 : mannWhitneyUsesExact(a.length, b.length, ties);
   return {
@@ -132,6 +164,7 @@ export function compareSamples(metric: MetricName, baseline: Side, candidate: Si
     changePct: improvement(metric, ratio) * 100, pValue: two.pValue,
     effectSize: { measure: base.effectSize.measure, value: pairs ? rankBiserial(diffs) : cliffsDelta(a, b) },
     pWorseThanNoise, pBetterThanNoise, pBeyondLimit, verdict: 'unchanged',
+    ...(detectableWorsePct !== undefined ? { detectableWorsePct } : {}),
   };
 }
 
@@ -220,7 +253,7 @@ export function compareWithinResult(result: Result, opts: CompareOptions = {}): 
       const pairs = o.paired ? roundPairs(ref.trials, v.trials, m) : [];
       const level = o.judgedMetrics.includes(m) ? o.alpha / k : o.alpha;
       const usePairs = pairs.length >= o.minTrials && signedRankSmallestP(pairs.length, 'two-sided') < level;
-      const c = compareSamples(m, { label: ref.name, xs: a }, { label: v.name, xs: b }, o, usePairs ? pairs : undefined);
+      const c = compareSamples(m, { label: ref.name, xs: a }, { label: v.name, xs: b }, { ...o, ...(opts.power && o.judgedMetrics.includes(m) ? { powerLevel: level } : {}) }, usePairs ? pairs : undefined);
       raw.push(o.paired && !usePairs && pairs.length > 0 ? { ...c, reason: `unpaired: ${pairs.length} rounds are too few for the signed-rank test to reach ${level.toPrecision(2)}` } : c);
     }
   }
@@ -317,14 +350,18 @@ export function compareResults(baseline: Result, candidate: Result, opts: Compar
   }
   const o = defaults(opts, baseline);
   const raw: MetricComparison[] = [];
-  for (const vb of candidate.variants) {
-    const va = baseline.variants.find((v) => v.name === vb.name);
-    if (!va) continue;
+  const common = candidate.variants.filter((vb) => baseline.variants.some((v) => v.name === vb.name));
+  if (common.length === 0) {
+    throw new UserError(`the results have no variant in common (A: ${baseline.variants.map((v) => v.name).join(', ') || 'none'}; B: ${candidate.variants.map((v) => v.name).join(', ') || 'none'}): nothing to compare`, { hint: 'variants are matched by name: compare results of profiles whose variants share names' });
+  }
+  const level = o.alpha / Math.max(1, o.judgedMetrics.length * common.length);
+  for (const vb of common) {
+    const va = baseline.variants.find((v) => v.name === vb.name)!;
     for (const m of o.metrics) {
       const a = metricValues(va.trials, m);
       const b = metricValues(vb.trials, m);
       if (a.length === 0 && b.length === 0) continue;
-      raw.push(compareSamples(m, { label: `A:${va.name}`, xs: a }, { label: `B:${vb.name}`, xs: b }, o));
+      raw.push(compareSamples(m, { label: `A:${va.name}`, xs: a }, { label: `B:${vb.name}`, xs: b }, { ...o, ...(opts.power && o.judgedMetrics.includes(m) ? { powerLevel: level } : {}) }));
     }
   }
   const sa = summarize(baseline, { seed: o.seed, confidence: 1 - o.alpha });

@@ -1,6 +1,7 @@
 // Text and Markdown tables of a comparison and a gate outcome.
 import { METRICS } from '../metrics.ts';
 import type { Comparison, GateOutcome, MetricComparison } from './types.ts';
+import { changeWords, intervalWords, verdictDetail, verdictWord } from './verdict-words.ts';
 
 export function formatValue(metric: keyof typeof METRICS, v: number): string {
   if (!Number.isFinite(v)) return String(v);
@@ -16,33 +17,61 @@ export function formatValue(metric: keyof typeof METRICS, v: number): string {
   }
 }
 
-function row(c: MetricComparison): string[] {
-  const ci = Number.isFinite(c.ratioCiLow) ? `[${c.ratioCiLow.toFixed(3)}, ${c.ratioCiHigh.toFixed(3)}]` : 'too few trials';
-  const analysis = c.analysis === 'paired' ? `paired, ${c.pairs} rounds` : `unpaired, ${c.nBaseline}+${c.nCandidate}`;
-  const effect = Number.isFinite(c.effectSize.value) ? `${c.effectSize.measure === 'cliffs-delta' ? 'delta' : 'r'} ${c.effectSize.value.toFixed(2)}` : '-';
-  return [c.metric, `${c.candidate} vs ${c.baseline}`, analysis, formatValue(c.metric, c.baselineMedian), formatValue(c.metric, c.candidateMedian), Number.isFinite(c.ratio) ? c.ratio.toFixed(3) : String(c.ratio), ci, Number.isFinite(c.pValue) ? c.pValue.toPrecision(2) : '-', effect, c.verdict];
+const nsText = (v: number): string => (v >= 1e6 ? `${Number((v / 1e6).toPrecision(3))} ms` : v >= 1e3 ? `${Number((v / 1e3).toPrecision(3))} us` : `${Math.round(v)} ns`);
+
+/** A power-of-two latency bucket [lo, hi) in words: "4.19-8.39 ms" (bpftrace's hist buckets; a percentile read from one
+ * is known only to its bucket, so it is shown as the range, not as its edge). */
+export function nsRange(lo: number, hi: number): string {
+  return `${nsText(lo)} .. ${nsText(hi)}`;
 }
 
-// ratio: Hodges-Lehmann estimate of candidate / baseline; CI: its distribution-free interval;
-// p: two-sided, no change; effect: Cliff's delta (unpaired) or rank-biserial r (paired).
-const HEAD = ['metric', 'comparison', 'analysis', 'baseline median', 'candidate median', 'ratio', `CI`, 'p', 'effect', 'verdict'];
+/** A latency percentile recorded as its log2 bucket's upper edge (2^k - 1 ns), as that bucket's range. */
+export function latencyBucket(v: number): string {
+  if (!Number.isFinite(v) || v <= 0) return formatValue('latency_p50_ns', v);
+  const hi = v + 1;
+  return nsRange(hi / 2, hi);
+}
+
+function row(c: MetricComparison, alpha: number): string[] {
+  const analysis = c.analysis === 'paired' ? `paired, ${c.pairs} rounds` : `unpaired, ${c.nBaseline}+${c.nCandidate}`;
+  const effect = Number.isFinite(c.effectSize.value) ? `${c.effectSize.measure === 'cliffs-delta' ? 'delta' : 'r'} ${c.effectSize.value.toFixed(2)}` : '-';
+  const word = verdictWord(c);
+  const p = Number.isFinite(c.pAdjusted) ? `${c.pAdjusted.toPrecision(2)}${c.judged ? '' : '*'}` : '-';
+  const who = c.baseline === c.candidate ? c.candidate : `${c.candidate} vs ${c.baseline}`;
+  const change = word === 'all zero' || word === 'not compared' ? '-' : changeWords(c.metric, c.ratio, { name: false });
+  const ci = intervalWords(c, alpha).replace(/^\d+% CI /, '') || '-';
+  return [c.metric, who, analysis, formatValue(c.metric, c.baselineMedian), formatValue(c.metric, c.candidateMedian), change, ci, p, effect, word === 'no change shown' || word === 'too few trials' || word === 'not compared' ? `${word}${word === 'not compared' ? ` (${verdictDetail(c, alpha)})` : ''}` : word];
+}
+
+// change: the Hodges-Lehmann estimate of candidate / baseline (of the per-round ratios when
+// paired) as the metric's own signed change, better/worse from its direction; CI: its
+// distribution-free interval; p: the p the verdict used (change beyond the noise threshold,
+// Holm-adjusted over the judged metrics; * uncorrected, not a judged metric); effect: Cliff's
+// delta (unpaired) or rank-biserial r (paired).
+const HEAD = ['metric', 'comparison', 'analysis', 'baseline median', 'candidate median', 'change (HL estimate)', 'CI', 'p', 'effect', 'verdict'];
 const VERDICT_COL = HEAD.indexOf('verdict');
+export const TABLE_NOTE = "change: the Hodges-Lehmann estimate of candidate / baseline (paired: of the per-round ratios) as the metric's own signed change, better or worse by its direction; CI: its distribution-free interval; p: the one the verdict used (a change beyond the noise threshold, Holm-adjusted over the judged metrics; * uncorrected: not a judged metric).";
 
 export function comparisonTable(cmp: Comparison, only?: string[]): string {
-  const rows = cmp.comparisons.filter((c) => !only || only.includes(c.metric)).map(row);
+  const rows = cmp.comparisons.filter((c) => !only || only.includes(c.metric)).map((c) => row(c, cmp.alpha));
   const widths = HEAD.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (r: string[]) => r.map((x, i) => x.padEnd(widths[i]!)).join('  ');
-  return [line(HEAD), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
+  const line = (r: string[]) => r.map((x, i) => x.padEnd(widths[i]!)).join('  ').trimEnd();
+  return [line(HEAD), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line), '', TABLE_NOTE].join('\n');
 }
 
 export function comparisonMarkdown(cmp: Comparison, only?: string[]): string {
-  const rows = cmp.comparisons.filter((c) => !only || only.includes(c.metric)).map(row);
-  return [`| ${HEAD.join(' | ')} |`, `|${HEAD.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.map((x, i) => (i === VERDICT_COL ? `**${x}**` : x)).join(' | ')} |`)].join('\n');
+  const rows = cmp.comparisons.filter((c) => !only || only.includes(c.metric)).map((c) => row(c, cmp.alpha));
+  return [`| ${HEAD.join(' | ')} |`, `|${HEAD.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.map((x, i) => (i === VERDICT_COL ? `**${x}**` : x)).join(' | ')} |`), '', TABLE_NOTE].join('\n');
+}
+
+export function gateHeading(g: GateOutcome): string {
+  return g.verdict === 'pass' ? 'PASS' : g.verdict === 'regression' ? 'FAIL: regression' : 'CANNOT JUDGE';
 }
 
 export function gateMarkdown(g: GateOutcome, title = 'tunbench gate'): string {
-  const icon = g.verdict === 'pass' ? 'PASS' : g.verdict === 'regression' ? 'FAIL: regression' : 'CANNOT JUDGE';
-  const parts = [`## ${title}: ${icon}`, '', `Limit: -${(g.maxRegression * 100).toFixed(1)}% on ${g.metrics.join(', ')}. Rule: the gate ${g.rule}.`, '', ...g.reasons.map((r) => `- ${r}`)];
+  const parts = [`## ${title}: ${gateHeading(g)}`, '', ...g.reasons.map((r) => `- ${r}`)];
+  if (g.power) parts.push(`- ${g.power}`);
+  parts.push('', `Limit: ${(g.maxRegression * 100).toFixed(1)}% worse on ${g.metrics.join(', ')}. Rule: the gate ${g.rule}.`);
   if (g.warnings.length) parts.push('', '**Warnings**', '', ...g.warnings.map((w) => `- ${w}`));
   if (g.comparison) parts.push('', comparisonMarkdown(g.comparison, g.metrics));
   return `${parts.join('\n')}\n`;

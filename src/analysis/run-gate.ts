@@ -19,7 +19,7 @@ export function gateWithinRun(result: Result, g: GateSettings): GateOutcome {
   else if (result.status === 'incomplete') warnings.push(`the run is incomplete: ${result.statusReason ?? ''}`);
   const kernels = severalKernels(result);
   const include = kernels ? (c: VariantResult, r: VariantResult) => c.environment?.vmName !== r.environment?.vmName : undefined;
-  const comparison = compareWithinResult(result, { judgedMetrics: g.metrics, limit: g.maxRegression, noiseThreshold: g.noiseThreshold, alpha: g.alpha, ...(include ? { include } : {}) });
+  const comparison = compareWithinResult(result, { power: true, judgedMetrics: g.metrics, limit: g.maxRegression, noiseThreshold: g.noiseThreshold, alpha: g.alpha, ...(include ? { include } : {}) });
   if (comparison.comparisons.length === 0) errors.push(kernels ? 'no variant on a candidate kernel has a twin on the base kernel to be judged against' : `the run has one variant (${result.variants[0]?.name ?? 'none'}): nothing to judge it against; give a baseline (--gate BASELINE) or run several kernels (--kernel base=... --kernel cand=...)`);
   for (const c of new Set(comparison.comparisons.map((x) => `${x.candidate}\u0000${x.baseline}`))) {
     const [cand, ref] = c.split('\u0000');

@@ -91,6 +91,10 @@ export interface MetricComparison {
   judged: boolean;
   pAdjusted: number;
   verdict: Verdict;
+  /** The gate's power at these samples (judged metrics, when asked for): how much worse (%, in the
+   * metric's worse direction) the estimate would have to be, with this spread, for the gate's
+   * one-sided test to fail it; null: no change however large could at these sample sizes. */
+  detectableWorsePct?: number | null;
   /** Plain words: why this verdict. */
   reason: string;
 }
@@ -125,6 +129,8 @@ export interface GateTest {
   p: number;
   pAdjusted: number;
   failed: boolean;
+  /** See MetricComparison.detectableWorsePct. */
+  detectableWorsePct?: number | null;
 }
 
 export interface GateOutcome {
@@ -133,7 +139,10 @@ export interface GateOutcome {
   verdict: 'pass' | 'regression' | 'cannot-judge';
   /** The decision rule, in one sentence (the README states the same). */
   rule: string;
+  /** One line per gated metric and comparison, worst first (or why it cannot judge). */
   reasons: string[];
+  /** What these trials could detect: "with 5 and 5 trials only a drop beyond 57% could fail this gate". */
+  power?: string;
   maxRegression: number;
   alpha: number;
   metrics: MetricName[];

@@ -29,7 +29,7 @@ const HELP = `usage: tunbench bench [options]     (npm run bench -- [options])
   --warmup-trials N       warm-up trials per variant (discarded)
   --probes off|counters|full   probe level for every variant
   --backend auto|tracepoint|kprobe|fentry   probe backend
-  --seed N                seed for shuffled order and the bootstrap
+  --seed N                seed for the shuffled trial order
   --variants A,B,...      run only these variants of the profile (the baseline is kept first
                           when it is among them)
   --target host|vm        where the trials run (vm: boot a kernel in QEMU, see --kernel)

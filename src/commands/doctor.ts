@@ -1,6 +1,7 @@
 // tunbench doctor [--json]: what this machine can do, and what each profile feature needs.
 import { parseArgs } from 'node:util';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, readSync, rmSync } from 'node:fs';
+import { gunzipSync } from 'node:zlib';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { UserError } from '../errors.ts';
@@ -11,7 +12,29 @@ function line(name: string, a: Availability & { version?: string | null }): stri
   return `  ${a.available ? 'yes' : 'no '}  ${name.padEnd(18)} ${a.version ? `${a.version}  ` : ''}${a.reason}`;
 }
 
-export function formatCapabilities(c: Capabilities): string {
+/** What the kernel itself says about a failed attach point: its config and the ftrace file
+ * kfunc needs. Both are null when they cannot be read (then bpftrace's own words stand). */
+export interface KernelFacts {
+  /** The kernel's config text (/proc/config.gz or /boot/config-RELEASE), or null. */
+  config: string | null;
+  /** The errno code reading available_filter_functions failed with ('' when it was readable), or null when not tried. */
+  filterFunctionsError: string | null;
+}
+
+const configOff = (cfg: string | null, name: string): boolean => cfg !== null && !new RegExp(`^${name}=[ym]`, 'm').test(cfg);
+
+/** A failed probe backend's reason made precise from the kernel's own facts. */
+export function explainBackend(backend: 'tracepoint' | 'kprobe' | 'fentry', a: Availability, k: KernelFacts): Availability {
+  if (a.available) return a;
+  if (backend === 'kprobe' && configOff(k.config, 'CONFIG_KPROBES')) return { available: false, reason: `CONFIG_KPROBES is not set in this kernel: kprobe:tun_net_xmit cannot attach (the full level uses fentry or the tracepoint instead)` };
+  if (backend === 'fentry') {
+    if (configOff(k.config, 'CONFIG_FUNCTION_TRACER')) return { available: false, reason: 'CONFIG_FUNCTION_TRACER is not set in this kernel: kfunc/fentry probes cannot attach' };
+    if (k.filterFunctionsError) return { available: false, reason: `reading tracefs available_filter_functions failed with ${k.filterFunctionsError}: bpftrace cannot list kfunc attach points here (tracefs itself is mounted; the kernel refuses this file)` };
+  }
+  return a;
+}
+
+export function formatCapabilities(c: Capabilities, k: KernelFacts = { config: null, filterFunctionsError: null }): string {
   const out = [
     `kernel      ${c.kernel.release} (${c.kernel.arch})`,
     `host        ${c.host.hostname}: ${c.host.cpus} CPUs, ${c.host.cpuModel}, ${c.host.memoryMiB} MiB`,
@@ -29,8 +52,8 @@ export function formatCapabilities(c: Capabilities): string {
     line('BTF', c.btf),
     line('queue sampler', c.sampler ?? { available: false, reason: 'not detected' }),
     line('full: tracepoint', c.probeBackends.tracepoint),
-    line('full: kprobe', c.probeBackends.kprobe),
-    line('full: fentry', c.probeBackends.fentry),
+    line('full: kprobe', explainBackend('kprobe', c.probeBackends.kprobe, k)),
+    line('full: fentry', explainBackend('fentry', c.probeBackends.fentry, k)),
     `       drop reasons     FULL_RING=${c.dropReasons.FULL_RING ?? 'absent'} (${Object.keys(c.dropReasons).length} reasons read from skb:kfree_skb's format)`,
     '',
     'traffic',
@@ -73,8 +96,38 @@ export async function main(args: string[]): Promise<number> {
   if (values.target === 'vm') return doctorVm(values.kernel, values['modules-dir'], values.json);
   if (values.target !== 'host') throw new UserError(`--target: expected host or vm, found '${values.target}'`);
   const caps = await detectCapabilities();
-  console.log(values.json ? JSON.stringify(caps, null, 2) : formatCapabilities(caps));
+  console.log(values.json ? JSON.stringify(caps, null, 2) : formatCapabilities(caps, kernelFacts(caps)));
   return 0;
+}
+
+/** Read-only facts of the running kernel for doctor's reasons. */
+export function kernelFacts(c: Capabilities): KernelFacts {
+  let config: string | null = null;
+  try {
+    config = gunzipSync(readFileSync('/proc/config.gz')).toString('utf8');
+  } catch {
+    try {
+      config = readFileSync(`/boot/config-${c.kernel.release}`, 'utf8');
+    } catch {
+      config = null;
+    }
+  }
+  let filterFunctionsError: string | null = null;
+  const path = c.tracefs.path ? `${c.tracefs.path}/available_filter_functions` : null;
+  if (path) {
+    try {
+      const fd = openSync(path, 'r');
+      try {
+        readSync(fd, Buffer.alloc(64), 0, 64, null);
+        filterFunctionsError = '';
+      } finally {
+        closeSync(fd);
+      }
+    } catch (e) {
+      filterFunctionsError = (e as NodeJS.ErrnoException).code ?? 'an error';
+    }
+  }
+  return { config, filterFunctionsError };
 }
 
 /** Boot the VM target's kernel and run doctor --json inside it. */

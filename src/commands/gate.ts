@@ -46,13 +46,23 @@ export function runGate(o: { baseline: string | Loaded; candidate: string | Load
       else if (r.status === 'incomplete') warnings.push(`the ${label} run is incomplete: ${r.statusReason ?? ''}`);
     }
     warnings.push(...environmentDifferences(A.result, B.result).map((d) => `environments differ: ${d}`));
-    comparison = compareResults(A.result, B.result, { force: o.force ?? false, noiseThreshold: o.noiseThreshold, alpha: o.alpha, metrics: o.metrics, judgedMetrics: o.metrics, limit: o.maxRegression, baselineSource: A.source, candidateSource: B.source });
+    const same = sameResult(A, B);
+    if (same) warnings.push(same);
+    comparison = compareResults(A.result, B.result, { power: true, force: o.force ?? false, noiseThreshold: o.noiseThreshold, alpha: o.alpha, metrics: o.metrics, judgedMetrics: o.metrics, limit: o.maxRegression, baselineSource: A.source, candidateSource: B.source });
     if (comparison.forced) warnings.push(...comparison.differences.map((d) => `compared despite (--force): ${d}`));
   } catch (e) {
     if (!(e instanceof UserError)) throw e;
     errors.push(e.message);
   }
   return gate({ comparison, maxRegression: o.maxRegression, metrics: o.metrics, alpha: o.alpha, errors, warnings });
+}
+
+/** Both sides are one result (the same file, or the same run's trials): a pass then says nothing about a change. */
+export function sameResult(A: Loaded, B: Loaded): string | null {
+  if (A.source === B.source) return `both sides are the same file (${A.source}): this gate compares a result with itself, and a pass says nothing about any change`;
+  const stamp = (r: Result) => r.variants.flatMap((v) => v.trials.map((t) => `${v.name}/${t.index}/${t.startedAt}/${JSON.stringify(t.metrics)}`)).join('|');
+  if (A.result.id === B.result.id && stamp(A.result) === stamp(B.result)) return `both sides hold the same trials (result ${A.result.id}): this gate compares a result with itself, and a pass says nothing about any change`;
+  return null;
 }
 
 export function parseMetrics(text: string): MetricName[] {
@@ -89,7 +99,8 @@ export function stepSummaryTarget(): string | null {
 export function reportGate(outcome: GateOutcome, o: { markdown?: string; bisect?: boolean; stepSummary?: string | null }): number {
   const word = outcome.verdict === 'pass' ? 'PASS' : outcome.verdict === 'regression' ? 'FAIL (regression)' : 'CANNOT JUDGE';
   console.log(`tunbench gate: ${word}`);
-  for (const r of outcome.reasons) console.log(`  - ${r}`);
+  for (const r of outcome.reasons) console.log(`  ${r}`);
+  if (outcome.power) console.log(`  ${outcome.power}`);
   for (const w of outcome.warnings) console.log(`  warning: ${w}`);
   if (outcome.comparison) console.log(`\n${comparisonTable(outcome.comparison, outcome.metrics)}`);
   const md = gateMarkdown(outcome);

@@ -6,6 +6,7 @@ import { median } from '../analysis/descriptive.ts';
 import { isMeasured } from '../analysis/summary.ts';
 import type { Histogram, TrialResult, VariantResult } from '../types.ts';
 import { mergeHistograms } from '../trial/metrics.ts';
+import { nsRange } from '../analysis/format.ts';
 
 /** A variant as it appears in a report (labels are prefixed A:/B: when two results are compared). */
 export interface ReportVariant {
@@ -110,12 +111,14 @@ function series(vs: ReportVariant[], id: string, title: string, caption: string,
 
 function latency(vs: ReportVariant[]): ChartSpec | null {
   if (!vs.some((rv) => measured(rv.variant).some((t) => t.probe?.latencyNs && t.probe.latencyNs.buckets.length > 0))) return null;
-  const { labels, datasets } = histBars(vs, (t) => t.probe?.latencyNs, (_rv, x) => x / 1000);
+  const { labels: starts, datasets } = histBars(vs, (t) => t.probe?.latencyNs, (_rv, x) => x);
+  // Power-of-two buckets: each label is its range ("4.1 us .. 8.19 us"), not a precise-looking edge.
+  const labels = starts.map((l) => { const lo = Number(l); return nsRange(lo, lo > 0 ? lo * 2 : 1); });
   return {
     id: 'latency',
     title: 'Queueing latency (full probe level)',
-    caption: 'Time from net_dev_start_xmit (tracepoint backend) or tun_net_xmit entry (kprobe/fentry) to the copy to the reader, per packet, all measured trials (power-of-two buckets, lower edge in microseconds).',
-    config: { type: 'bar', data: { labels, datasets }, options: base('queueing latency', 'latency (us, bucket start)', 'share of packets') } as ChartConfiguration,
+    caption: 'Time from net_dev_start_xmit (tracepoint backend) or tun_net_xmit entry (kprobe/fentry) to the copy to the reader, per packet, all measured trials (power-of-two buckets, each labelled with its range: the latency of a packet is known only to its bucket).',
+    config: { type: 'bar', data: { labels, datasets }, options: base('queueing latency', 'latency bucket (power of two)', 'share of packets') } as ChartConfiguration,
   };
 }
 

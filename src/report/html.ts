@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { METRICS } from '../metrics.ts';
-import { kpps, SENT_LOST_NOTE, type ReportModel } from './model.ts';
+import { kpps, metricLabel, SENT_LOST_NOTE, type ReportModel } from './model.ts';
 
 const require = createRequire(import.meta.url);
 
@@ -29,7 +29,7 @@ function safeScript(js: string): string {
 
 const CSS = `
 body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;color:#1b1b1b;margin:24px auto;max-width:1180px;padding:0 16px}
-h1{font-size:22px;margin:0 0 8px}h2{font-size:17px;margin:28px 0 8px;border-bottom:1px solid #ddd;padding-bottom:4px}
+h1{font-size:22px;margin:0 0 8px}.scroll{overflow-x:auto;max-width:100%}h2{font-size:17px;margin:28px 0 8px;border-bottom:1px solid #ddd;padding-bottom:4px}
 .verdict{padding:12px 16px;border-radius:6px;font-size:15px;margin:12px 0}
 .verdict.pass{background:#e6f4ea;border:1px solid #34a853}.verdict.fail{background:#fce8e6;border:1px solid #d93025}
 .verdict.info{background:#e8f0fe;border:1px solid #4285f4}.verdict.unknown{background:#fef7e0;border:1px solid #f9ab00}
@@ -44,8 +44,8 @@ pre{background:#f7f7f7;padding:8px;overflow:auto;font-size:12px}ul.warnings li{m
 
 export function renderHtml(model: ReportModel): string {
   const e = escapeHtml;
-  const head = model.headline.metrics.map((m) => `<th title="${e(METRICS[m].definition)}">${e(m)}</th>`).join('');
-  const rows = model.headline.rows.map((r) => `<tr><th>${e(r.variant)}${r.baseline ? ' (baseline)' : ''}<span class="chg">${r.trials} trials</span><span class="chg probe-cost${r.probeCost.warn ? ' warn' : ''}">${e(r.probeCost.text)}</span></th>${r.cells.map((c) => `<td class="${e(c.verdict)}"><b>${e(c.text)}</b>${c.ci ? `<span class="chg">${e(c.ci)}</span>` : ''}${c.change ? `<span class="chg">${e(c.change)}${c.verdict && c.verdict !== 'baseline' ? ` · ${e(c.verdict)}` : ''}</span>` : ''}</td>`).join('')}</tr>`).join('\n');
+  const head = model.headline.metrics.map((m) => `<th scope="col" title="${e(m)}: ${e(METRICS[m].definition)}">${e(metricLabel(m))}</th>`).join('');
+  const rows = model.headline.rows.map((r) => `<tr><th scope="row">${e(r.variant)}${r.baseline ? ' (baseline)' : ''}<span class="chg">${r.trials} trials</span><span class="chg probe-cost${r.probeCost.warn ? ' warn' : ''}">${e(r.probeCost.text)}</span></th>${r.cells.map((c) => `<td class="${e(c.verdict)}"><b>${e(c.text)}</b>${c.ci ? `<span class="chg">${e(c.ci)}</span>` : ''}${c.change ? `<span class="chg">${e(c.change)}</span>` : ''}</td>`).join('')}</tr>`).join('\n');
   const figures = model.charts.map((c) => `<figure><canvas id="chart-${e(c.id)}" width="540" height="320" role="img" aria-label="${e(c.title)}"></canvas><figcaption><b>${e(c.title)}.</b> ${e(c.caption)}</figcaption></figure>`).join('\n');
   const cross = model.crossChecks.map((x) => `<tr class="${x.check.ok ? '' : 'fail'}"><td>${e(x.variant)}</td><td>${x.trial}</td><td>${e(x.check.name)}</td><td class="num">${x.check.probe}</td><td class="num">${x.check.counter}</td><td class="num">${(x.check.relativeDifference * 100).toFixed(3)}%</td><td class="num">${x.check.allowedShortBy ? `exact; probe may be ${x.check.allowedShortBy} short (a read in flight at attach)` : `${(x.check.tolerance * 100).toFixed(2)}%`}</td><td>${x.check.ok ? 'ok' : 'DISAGREE'}</td></tr>`).join('\n');
   const sentLost = model.sentLost
@@ -60,16 +60,17 @@ ${model.sentLost.map((r) => `<tr><th>${e(r.variant)}</th><td>${e(r.qdisc)}</td><
   const commands = model.commands.map((c) => `<pre>${e(c)}</pre>`).join('');
   const specs = scriptJson(model.charts.map((c) => ({ id: c.id, config: c.config })));
   return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>${e(model.title)}</title>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>${e(model.title)}</title>
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:">
 <style>${CSS}</style></head>
 <body data-charts="${model.charts.length}">
 <h1>${e(model.title)}</h1>
-<section id="verdict"><div class="verdict ${e(model.verdict.level)}" id="verdict-text">${e(model.verdict.text)}</div>
-<table id="headline"><thead><tr><th>variant</th>${head}</tr></thead><tbody>
+<section id="answer"><h2>Answer</h2><ul>${model.answers.map((a) => `<li>${e(a)}</li>`).join('')}</ul></section>
+<section id="verdict"><h2 class="verdict ${e(model.verdict.level)}" id="verdict-text">${e(model.verdict.text)}</h2>
+<div class="scroll"><table id="headline"><thead><tr><th scope="col">variant</th>${head}</tr></thead><tbody>
 ${rows}
-</tbody></table>
-<p class="chg">Each cell: median [distribution-free interval of the median from order statistics, with its real coverage; none below 6 trials]; below it the change against the baseline (Hodges-Lehmann estimate; paired by round within one run, else unpaired), the two-sided p-value of no change with the effect size, and the verdict. Hover a column for the metric's definition.</p></section>
+</tbody></table></div>
+<p class="chg">Each cell: median of the measured trials [distribution-free interval of the median from order statistics, with its real coverage; none below 6 trials]; below it the change against the baseline as the metric's own signed change, better or worse by its direction (the Hodges-Lehmann estimate of candidate / baseline: paired by round within one run when the rounds are enough for the signed-rank test, else unpaired, Mann-Whitney U), the verdict with its interval and the p it used (Holm-adjusted over the judged metrics). Hover a column for the metric's definition.</p></section>
 ${kernels}${sentLost}
 <section id="charts"><h2>Charts</h2><div class="charts">
 ${figures}

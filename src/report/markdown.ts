@@ -1,5 +1,5 @@
 // summary.md: the verdict, the headline table and the PNG charts, for CI job pages and pull requests.
-import { kpps, SENT_LOST_NOTE, type ReportModel } from './model.ts';
+import { kpps, metricLabel, SENT_LOST_NOTE, type ReportModel } from './model.ts';
 
 const cell = (s: string) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 
@@ -10,11 +10,13 @@ export function renderMarkdown(model: ReportModel, pngs: Map<string, string>): s
     '',
     `**${model.verdict.level === 'fail' ? 'FAIL' : model.verdict.level === 'pass' ? 'PASS' : model.verdict.level === 'unknown' ? 'CANNOT JUDGE' : 'RESULT'}**: ${model.verdict.text}`,
     '',
-    `| variant | ${m.join(' | ')} |`,
-    `|---|${m.map(() => '---').join('|')}|`,
-    ...model.headline.rows.map((r) => `| ${cell(r.variant)}${r.baseline ? ' (baseline)' : ''} | ${r.cells.map((c) => cell(`${c.text}${c.ci ? ` ${c.ci}` : ''}${c.change ? ` ${c.change}` : ''}${c.verdict && c.verdict !== 'baseline' ? ` **${c.verdict}**` : ''}`)).join(' | ')} |`),
+    ...model.answers.map((a) => `- ${cell(a)}`),
     '',
-    'Median [95% bootstrap CI], change against the baseline (Mann-Whitney p) and verdict.',
+    `| variant | ${m.map((x) => metricLabel(x)).join(' | ')} |`,
+    `|---|${m.map(() => '---').join('|')}|`,
+    ...model.headline.rows.map((r) => `| ${cell(r.variant)}${r.baseline ? ' (baseline)' : ''} | ${r.cells.map((c) => cell(`${c.text}${c.ci ? ` ${c.ci}` : ''}${c.change ? ` ${c.change}` : ''}`)).join(' | ')} |`),
+    '',
+    "Median of each variant's measured trials [distribution-free interval from order statistics, when the trials are enough for one]; change: the Hodges-Lehmann estimate of candidate / baseline (of the per-round ratios when paired by round within one run, Wilcoxon signed-rank; unpaired between runs or when the rounds are too few, Mann-Whitney U) as the metric's own signed change, better or worse by its direction, with its verdict.",
     '',
     ...model.headline.rows.map((r) => `- ${r.probeCost.warn ? '**warning** ' : ''}${cell(r.variant)}: ${cell(r.probeCost.text)}`),
     '',
@@ -31,9 +33,10 @@ export function renderMarkdown(model: ReportModel, pngs: Map<string, string>): s
   }
   for (const c of model.charts) {
     const file = pngs.get(c.id);
-    if (file) lines.push(`### ${c.title}`, '', `![${c.title}](${file})`, '', c.caption, '');
+    if (file) lines.push(`- ${c.title}: \`${file}\` in the report folder. ${c.caption}`);
   }
+  if (model.charts.length) lines.push('');
   if (model.warnings.length) lines.push('## Warnings', '', ...model.warnings.map((w) => `- ${cell(w)}`), '');
-  lines.push('Full report: [report.html](report.html)', '');
+  lines.push('The full report (charts, cross-checks, environment) is report.html in the same folder as this summary (a CI job keeps it as an artifact).', '');
   return lines.join('\n');
 }

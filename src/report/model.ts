@@ -2,14 +2,26 @@
 // HTML page and the Markdown summary both render this model.
 import { stringify } from 'yaml';
 import type { Comparison, GateOutcome, MetricComparison } from '../analysis/types.ts';
-import { formatValue } from '../analysis/format.ts';
+import { formatValue as plainValue, latencyBucket } from '../analysis/format.ts';
+import { changeWords, estimateName, verdictDetail, verdictWord, verdictWords } from '../analysis/verdict-words.ts';
 import { isMeasured } from '../analysis/summary.ts';
 import { describeCost, PROBE_COST_WARN, type ProbeCost } from '../analysis/probe-cost.ts';
 import type { MetricName } from '../metrics.ts';
 import type { CrossCheck, Result } from '../types.ts';
 import { buildCharts, type ChartSpec, type ReportVariant } from './charts.ts';
 
+/** Latency percentiles are log2 bucket edges: shown as the bucket's range. */
+const formatValue = (m: MetricName, v: number): string => ((m === 'latency_p50_ns' || m === 'latency_p99_ns') && Number.isInteger(Math.log2(v + 1)) ? latencyBucket(v) : plainValue(m, v));
+
 export const HEADLINE_METRICS: MetricName[] = ['xmit_pps', 'rx_pps', 'probe_cpu_pct', 'offered_pps', 'drop_ratio', 'lost_ratio', 'goodput_bps', 'occupancy_mean', 'occupancy_p99', 'lock_contention_count', 'latency_p50_ns', 'latency_p99_ns'];
+
+/** Human column headers with units (cells carry their unit too). */
+export const METRIC_LABELS: Partial<Record<MetricName, string>> = {
+  xmit_pps: 'accepted (Mpps)', rx_pps: 'delivered (Mpps)', probe_cpu_pct: 'probe CPU (% of a CPU)', offered_pps: 'offered (Mpps)',
+  drop_ratio: 'dropped at tun (%)', lost_ratio: 'lost (%)', goodput_bps: 'goodput (bit/s)', occupancy_mean: 'queue fullness, mean (% of capacity)',
+  occupancy_p99: 'queue fullness, p99 (% of capacity)', lock_contention_count: 'lock contentions (per s)', latency_p50_ns: 'latency p50 (bucket)', latency_p99_ns: 'latency p99 (bucket)',
+};
+export const metricLabel = (m: MetricName): string => METRIC_LABELS[m] ?? m;
 
 export interface HeadlineCell {
   /** The median. */
@@ -40,6 +52,8 @@ export interface ReportModel {
   /** Sent/lost accounting per variant (null when no trial has qdisc readings: results from before it existed). */
   sentLost: SentLostRow[] | null;
   verdict: { level: 'pass' | 'fail' | 'info' | 'unknown'; text: string };
+  /** The answer first: one line per variant (where its packets went and what it cost) and one per comparison. */
+  answers: string[];
   headline: { metrics: MetricName[]; rows: { variant: string; baseline: boolean; trials: number; cells: HeadlineCell[]; probeCost: ProbeCostLine }[] };
   charts: ChartSpec[];
   crossChecks: { variant: string; trial: number; check: CrossCheck }[];
@@ -68,7 +82,7 @@ function reportVariants(results: Result[]): ReportVariant[] {
 function verdictOf(input: ReportInput, crossFails: number): ReportModel['verdict'] {
   if (input.gate) {
     const g = input.gate;
-    return { level: g.verdict === 'pass' ? 'pass' : g.verdict === 'regression' ? 'fail' : 'unknown', text: `Gate: ${g.verdict === 'pass' ? 'PASS' : g.verdict === 'regression' ? 'REGRESSION' : 'CANNOT JUDGE'} (limit -${(g.maxRegression * 100).toFixed(1)}% on ${g.metrics.join(', ')}). ${g.reasons.join(' ')}` };
+    return { level: g.verdict === 'pass' ? 'pass' : g.verdict === 'regression' ? 'fail' : 'unknown', text: `Gate: ${g.verdict === 'pass' ? 'PASS' : g.verdict === 'regression' ? 'REGRESSION' : 'CANNOT JUDGE'} (limit: ${(g.maxRegression * 100).toFixed(1)}% worse on ${g.metrics.join(', ')}). ${[...g.reasons, ...(g.power ? [g.power] : [])].join('; ')}` };
   }
   const cs = input.comparison.comparisons.filter((c) => input.comparison.judgedMetrics.includes(c.metric));
   const cross = crossFails === 0 ? 'Every probe count agrees with its kernel counter.' : `${crossFails} probe-versus-counter cross-check(s) disagree: see below.`;
@@ -82,7 +96,7 @@ function verdictOf(input: ReportInput, crossFails: number): ReportModel['verdict
   const text = [
     regressed.length ? `Regressed: ${regressed.join(', ')}.` : '',
     improved.length ? `Improved: ${improved.join(', ')}.` : '',
-    `${count('unchanged')} unchanged, ${count('insufficient')} without enough trials (xmit_pps, rx_pps, drop_ratio against the baseline, or the variant a variant names in compareTo; a change shown beyond ${(input.comparison.noiseThreshold * 100).toFixed(0)}% by a one-sided rank test at ${input.comparison.alpha}, Holm-corrected over ${input.comparison.judgedMetrics.join(', ')} x comparisons; paired by round within one run).`,
+    `${count('unchanged')} with no change shown, ${count('insufficient')} without enough trials (${input.comparison.judgedMetrics.join(', ')} against the baseline, or the variant a variant names in compareTo; a change shown beyond ${(input.comparison.noiseThreshold * 100).toFixed(0)}% by a one-sided rank test at ${input.comparison.alpha}, Holm-corrected over ${input.comparison.judgedMetrics.join(', ')} x comparisons; paired by round within one run when the rounds are enough for the signed-rank test, else unpaired).`,
     cross,
   ].filter(Boolean).join(' ');
   if (!regressed.length && count('insufficient') === cs.length) return { level: 'info', text: `Not judged: too few trials for the significance test. ${text}` };
@@ -148,15 +162,15 @@ export function buildReportModel(input: ReportInput): ReportModel {
     const cells = HEADLINE_METRICS.map((m): HeadlineCell => {
       const s = sv.metrics[m];
       if (!s) return { text: '-', ci: '', change: '', verdict: '' };
-      const ci = Number.isFinite(s.ciLow) && s.ciCoverage !== null ? `[${formatValue(m, s.ciLow)} – ${formatValue(m, s.ciHigh)}] (covers ${(s.ciCoverage * 100).toFixed(1)}%)` : `n=${s.n}: too few trials for a ${(cmp.summary.confidence * 100).toFixed(0)}% interval`;
+      // n is said once per row (the trials column); a cell without an interval stays quiet.
+      const ci = Number.isFinite(s.ciLow) && s.ciCoverage !== null ? `[${formatValue(m, s.ciLow)} – ${formatValue(m, s.ciHigh)}] (covers ${(s.ciCoverage * 100).toFixed(1)}%)` : '';
       const c = cmp.comparisons.find((x) => x.metric === m && x.candidate === sv.variant);
-      if (sv.baseline && !c) return { text: formatValue(m, s.median), ci, change: 'baseline', verdict: 'baseline' };
+      if (sv.baseline && !c) return { text: formatValue(m, s.median), ci, change: '', verdict: 'baseline' };
       if (!c) return { text: formatValue(m, s.median), ci, change: '', verdict: '' };
       const vs = c.baseline !== cmp.summary.variants.find((b) => b.baseline)?.variant ? ` vs ${c.baseline}` : '';
-      const pct = `${c.ratio >= 1 ? '+' : ''}${((c.ratio - 1) * 100).toFixed(1)}%${vs}`;
-      const how = c.analysis === 'paired' ? `paired, ${c.pairs} rounds` : 'unpaired';
-      const effect = `${c.effectSize.measure === 'cliffs-delta' ? "Cliff's delta" : 'rank-biserial r'} ${c.effectSize.value.toFixed(2)}`;
-      const change = !Number.isFinite(c.ratio) ? c.reason : Number.isFinite(c.pValue) ? `${pct} (${how}; p=${c.pValue.toPrecision(2)}, ${effect})` : `${pct} (too few trials to test)`;
+      const word = verdictWord(c);
+      // The change printed is the estimate the verdict used, and says which.
+      const change = word === 'all zero' || word === 'not compared' || !Number.isFinite(c.ratio) ? `${verdictWords(c, cmp.alpha)}${vs}` : `${changeWords(m, c.ratio, { name: false })}${vs}: ${verdictWords(c, cmp.alpha)} [${estimateName(c)}]`;
       return { text: formatValue(m, s.median), ci, change, verdict: c.verdict };
     });
     return { variant: sv.variant, baseline: sv.baseline, trials: sv.trials, cells, probeCost: probeCostLine(sv.probeCost, input.results.flatMap((r) => r.variants).find((v) => v.name === sv.variant)?.probes.level ?? 'off') };
@@ -206,15 +220,91 @@ export function buildReportModel(input: ReportInput): ReportModel {
     sentLost,
     title: input.title ?? (input.results.length > 1 ? `tunbench: ${input.results[0]!.id} vs ${input.results[1]!.id}` : `tunbench: ${input.results[0]!.id}`),
     verdict: verdictOf(input, crossFails),
-    headline: { metrics: HEADLINE_METRICS, rows },
+    headline: quiet(HEADLINE_METRICS, rows),
+    answers: answerLines(cmp),
     charts: buildCharts(rvs),
     crossChecks,
     warnings: [...new Set(warnings)],
     environment,
     profiles: input.results.map((r, i) => ({ label: input.results.length > 1 ? `${i === 0 ? 'A' : 'B'}: ${r.profileSource}` : r.profileSource, yaml: stringify(r.profile) })),
-    commands: input.results.map((r) => r.command.join(' ')),
+    commands: input.results.map(reproduceLine),
     comparison: cmp,
   };
+}
+
+/** The whole command that makes this result again: the profile, the flags it ran with, its seed, and which tunbench. */
+export function reproduceLine(r: Result): string {
+  const args = r.command.slice(r.command.indexOf('bench') + 1).filter((a) => a !== '--');
+  const kept: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    const [flag] = a.split('=');
+    if (['--out', '--progress', '--profile', '--seed'].includes(flag!)) {
+      if (!a.includes('=')) i++;
+      continue;
+    }
+    if (a === '--no-report') continue;
+    kept.push(a);
+  }
+  const tool = r.tool as { version: string; commit?: string };
+  const q = (x: string) => (/^[\w@%+=:,./-]+$/.test(x) ? x : `'${x.replace(/'/g, `'\\''`)}'`);
+  return `npx tunbench bench --profile ${q(r.profileSource)} ${kept.map(q).join(' ')}${kept.length ? ' ' : ''}--seed ${r.profile.seed}   # tunbench ${tool.version}${tool.commit ? ` (commit ${tool.commit})` : ''}; was: ${r.command.join(' ')}`;
+}
+
+/** Columns with no value on any row are left out. */
+function quiet(metrics: MetricName[], rows: ReportModel['headline']['rows']): ReportModel['headline'] {
+  const keep = metrics.map((_m, i) => rows.some((r) => r.cells[i]!.text !== '-'));
+  return { metrics: metrics.filter((_m, i) => keep[i]), rows: rows.map((r) => ({ ...r, cells: r.cells.filter((_c, i) => keep[i]) })) };
+}
+
+const sig3 = (x: number) => Number(x.toPrecision(3)).toLocaleString('en-US');
+
+/** One line per variant: offered -> delivered, where the rest went, queue fullness, lock contention, the probes' CPU;
+ * then one per comparison: the delivered rate as a ratio with its interval, how it was tested, the verdict and why. */
+export function answerLines(cmp: Comparison): string[] {
+  const out: string[] = [];
+  for (const sv of cmp.summary.variants) {
+    const med = (m: MetricName) => sv.metrics[m]?.median;
+    const parts: string[] = [];
+    const off = med('offered_pps');
+    const rx = med('rx_pps');
+    if (off !== undefined && rx !== undefined) parts.push(`offered ${sig3(off / 1e6)} Mpps -> delivered ${sig3(rx / 1e6)} Mpps`);
+    else if (rx !== undefined) parts.push(`delivered ${sig3(rx / 1e6)} Mpps`);
+    const where: string[] = [];
+    const dr = med('drop_ratio');
+    if (dr !== undefined) where.push(`${sig3(dr * 100)}% dropped at tun_net_xmit (ring full)`);
+    const qd = med('qdisc_drop_pps');
+    if (qd !== undefined && off) where.push(`${sig3((qd / off) * 100)}% dropped at the qdisc`);
+    if (where.length) parts.push(where.join(', '));
+    const o99 = med('occupancy_p99');
+    const om = med('occupancy_mean');
+    if (o99 !== undefined) parts.push(`queue ${om !== undefined ? `${sig3(om * 100)}% full on average, ` : ''}${sig3(o99 * 100)}% at p99`);
+    const lc = med('lock_contention_count');
+    if (lc !== undefined) parts.push(lc === 0 ? 'no lock contention' : `${sig3(lc)} lock contentions/s`);
+    const pc = med('probe_cpu_pct');
+    if (pc !== undefined) parts.push(`probes ${sig3(pc)}% of a CPU`);
+    out.push(`${sv.variant} (${sv.trials} trial${sv.trials === 1 ? '' : 's'}): ${parts.join('; ') || 'no metric measured'}.`);
+  }
+  const pairs = [...new Set(cmp.comparisons.map((c) => `${c.candidate}\u0000${c.baseline}`))];
+  for (const key of pairs) {
+    const [cand, ref] = key.split('\u0000') as [string, string];
+    const of = (m: MetricName) => cmp.comparisons.find((c) => c.candidate === cand && c.baseline === ref && c.metric === m);
+    const d = of('rx_pps') ?? of('xmit_pps');
+    if (!d) continue;
+    const ci = Number.isFinite(d.ratioCiLow) ? ` [${d.ratioCiLow.toFixed(2)}, ${d.ratioCiHigh.toFixed(2)}]` : '';
+    const how = d.analysis === 'paired' ? 'paired by round' : d.baseline.startsWith('A:') ? 'unpaired: separate runs' : 'unpaired: too few rounds with both variants for the signed-rank test';
+    const w = verdictWord(d);
+    const answer = w === 'regressed' ? 'slower' : w === 'improved' ? 'faster' : w;
+    const why = (['occupancy_p99', 'drop_ratio', 'lock_contention_count'] as MetricName[]).map(of).filter((c): c is NonNullable<typeof c> => !!c && Number.isFinite(c.ratio) && verdictWord(c) !== 'all zero' && c.baselineMedian !== c.candidateMedian)
+      .map((c) => `${metricLabel(c.metric).replace(/ \(.*\)$/, '')} ${formatValue(c.metric, c.baselineMedian)} -> ${formatValue(c.metric, c.candidateMedian)}`);
+    const p = Number.isFinite(d.pAdjusted) ? `, p = ${d.pAdjusted.toPrecision(2)}` : '';
+    if (!Number.isFinite(d.ratio)) {
+      out.push(`${cand} against ${ref}: ${verdictWords(d, cmp.alpha)}.`);
+      continue;
+    }
+    out.push(`${cand} ${d.metric === 'rx_pps' ? 'delivered' : 'accepted'} ${Number.isFinite(d.ratio) ? `${d.ratio.toFixed(2)}x` : 'n/a against'} ${ref}${ci} (${estimateName(d)}; ${how}${p}): ${answer}${w === 'no change shown' ? ` (${verdictDetail(d, cmp.alpha)})` : ''}.${why.length ? ` Why: ${why.join(', ')}.` : ''}`);
+  }
+  return out;
 }
 
 /** The kernels of a multi-kernel run side by side: what each VM was and how it ran. */

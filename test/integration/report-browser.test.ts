@@ -49,7 +49,7 @@ test('report.html of a real run opens offline with every chart drawn and no erro
     assert.ok(canvases.length >= 5, `${canvases.length} charts`);
     for (const c of canvases) assert.ok(c.painted > 1000, `${c.id} is blank`);
     const verdict = await page.textContent('#verdict-text');
-    assert.match(verdict ?? '', /measured trials|Regressed|unchanged/);
+    assert.match(verdict ?? '', /measured trials|Regressed|no change shown/);
     assert.match((await page.textContent('#headline')) ?? '', /Mpps/);
     mkdirSync('test-artifacts', { recursive: true });
     await page.screenshot({ path: 'test-artifacts/report.png', fullPage: true });

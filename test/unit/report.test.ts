@@ -51,6 +51,36 @@ test('the headline names a regression and the verdict says so', () => {
   assert.match(model.verdict.text, /Regressed: .*rx_pps of slow/);
   const slow = model.headline.rows.find((r) => r.variant === 'slow')!;
   assert.equal(slow.cells[model.headline.metrics.indexOf('rx_pps')]!.verdict, 'regressed');
+  // The cell says the metric's own change and "worse", never a bare ratio beside the medians.
+  assert.match(slow.cells[model.headline.metrics.indexOf('rx_pps')]!.change, /^-\d+\.\d% \(worse\): regressed \(95% CI .*\[Hodges-Lehmann ratio/);
+  // The answer first: one line per variant, one per comparison, true to the fixture (slow is 10% slower).
+  assert.match(model.answers[0]!, /^ring \(5 trials\): offered 1\.2\d Mpps -> delivered 1\.\d+ Mpps; 1% dropped at tun_net_xmit/);
+  const cmpLine = model.answers.find((a) => a.startsWith('slow delivered'))!;
+  assert.match(cmpLine, /^slow delivered 0\.9\dx ring \[0\.\d+, 0\.\d+\] .*: slower\. Why: /);
+  // Quiet table: no column that is empty on every row; human headers; n said once per row.
+  assert.ok(!model.headline.metrics.includes('goodput_bps'), 'goodput is empty for a flood: its column is left out');
+  assert.ok(model.headline.rows.every((r) => r.cells.every((c) => !/too few trials for a/.test(c.ci))));
+  const html = renderHtml(model);
+  assert.match(html, /<meta name="viewport"/);
+  assert.match(html, /<th scope="col"[^>]*>delivered \(Mpps\)<\/th>/);
+  assert.match(html, /<h2 class="verdict/);
+});
+
+test('latency percentiles and the latency chart are shown as power-of-two bucket ranges', async () => {
+  const { model } = fixtureReport({ full: true });
+  const ring = model.headline.rows[0]!;
+  assert.equal(ring.cells[model.headline.metrics.indexOf('latency_p50_ns')]!.text, '4.1 us .. 8.19 us');
+  assert.equal(ring.cells[model.headline.metrics.indexOf('latency_p99_ns')]!.text, '32.8 us .. 65.5 us');
+  const chart = model.charts.find((c) => c.id === 'latency')!;
+  assert.ok((chart.config.data.labels as string[]).every((l) => / \.\. /.test(l)), String(chart.config.data.labels));
+});
+
+test('the reproduce line is the whole command: profile, flags, seed, tunbench version', async () => {
+  const { reproduceLine } = await import('../../src/report/model.ts');
+  const r = fixtureResult();
+  r.command = ['npm', 'run', 'bench', '--', '--profile', 'profiles/quick.yaml', '--repetitions', '7', '--out', '/tmp/x', '--progress', 'quiet', '--no-report'];
+  r.profileSource = 'profiles/quick.yaml';
+  assert.match(reproduceLine(r), /^npx tunbench bench --profile profiles\/quick\.yaml --repetitions 7 --seed \d+ {3}# tunbench 0\.1\.0/);
 });
 
 test('every PNG decodes and is not blank; summary.md links only files that exist', async () => {
@@ -72,9 +102,13 @@ test('every PNG decodes and is not blank; summary.md links only files that exist
     assert.ok(colours.size > 2, `${p} looks blank`);
   }
   const md = readFileSync(paths.markdown, 'utf8');
-  const links = [...md.matchAll(/\]\(([^)]+)\)/g)].map((m) => m[1]!);
-  assert.ok(links.length >= 7);
-  for (const l of links) assert.ok(existsSync(join(dir, l)), `summary.md links a missing file: ${l}`);
+  // A GitHub step summary shows no relative image or link: none are used; the files are named in words.
+  assert.equal([...md.matchAll(/\]\(([^)]+)\)/g)].length, 0, 'summary.md has no image or link that a step summary would break');
+  const named = [...md.matchAll(/`(chart-[^`]+\.png)` in the report folder/g)].map((m) => m[1]!);
+  assert.equal(named.length, 6);
+  for (const f of named) assert.ok(existsSync(join(dir, f)), `summary.md names a missing file: ${f}`);
+  assert.match(md, /report\.html in the same folder/);
+  assert.doesNotMatch(md, /bootstrap/, 'no method word the tool does not use');
 });
 
 test('time series are averaged down to at most 300 points', () => {
