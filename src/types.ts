@@ -24,8 +24,9 @@ export interface Capabilities {
   root: boolean;
   devNetTun: Availability;
   netns: Availability;
-  /** queueModeSwitch: struct tun_file has tunbench's `bool skq` (kernel/ patch: tun.queue_mode). */
-  tun: { queue: TunQueue; evidence: string; queueModeSwitch?: boolean };
+  /** queueModeSwitch: struct tun_file has tunbench's `bool skq` (kernel/ patch: tun.queue_mode).
+   * backpressureSwitch: /sys/module/tun/parameters/backpressure exists (kernel/ patch 0002). */
+  tun: { queue: TunQueue; evidence: string; queueModeSwitch?: boolean; backpressureSwitch?: boolean };
   btf: Availability;
   tracefs: Availability & { path: string | null };
   /** The per-packet part's attach points ('full' level), found by attaching a trial probe. */
@@ -330,6 +331,8 @@ export interface TrialResult {
   probe: ProbeSamples | null;
   /** The queue the reader got, read from its fdinfo (tap.queueMode ring|skq only). */
   queueMode?: 'ring' | 'skq';
+  /** tun's backpressure each reader's queue took, read from its fdinfo (tap.backpressure set only). */
+  backpressure?: boolean;
   /** Raw bpftrace output file, relative to the result folder. */
   rawProbeFile: string | null;
 }

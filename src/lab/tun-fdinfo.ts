@@ -4,6 +4,7 @@
 // instant: no program in the kernel, nothing per packet. Elsewhere the lines are absent and
 // readTunQueues answers null.
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { UserError } from '../errors.ts';
 import type { TunQueueState } from '../types.ts';
 
 export interface TunFdinfo {
@@ -38,14 +39,14 @@ export function sumTunQueues(files: TunFdinfo[], dev: string): TunQueueState | n
   };
 }
 
-/** Read the tun files PID holds for DEV (its fds whose link is /dev/net/tun). */
-export function readTunQueues(pid: number, dev: string): TunQueueState | null {
+/** The tun files PID holds (its fds whose link is /dev/net/tun) that show patch 0002's lines. */
+export function readTunFiles(pid: number): TunFdinfo[] {
   const files: TunFdinfo[] = [];
   let fds: string[];
   try {
     fds = readdirSync(`/proc/${pid}/fd`);
   } catch {
-    return null;
+    return files;
   }
   for (const fd of fds) {
     try {
@@ -56,5 +57,27 @@ export function readTunQueues(pid: number, dev: string): TunQueueState | null {
       /* the fd closed meanwhile */
     }
   }
-  return sumTunQueues(files, dev);
+  return files;
+}
+
+/** Read the tun files PID holds for DEV, summed; null when none (or no patch 0002). */
+export function readTunQueues(pid: number, dev: string): TunQueueState | null {
+  return sumTunQueues(readTunFiles(pid), dev);
+}
+
+/** Throws unless each of the `queues` tun files of DEV in `files` took backpressure `want`. */
+export function checkBackpressure(files: TunFdinfo[], dev: string, want: boolean, queues: number, pid: number): boolean {
+  const mine = files.filter((f) => f.iff === dev);
+  if (mine.length < queues || mine.some((f) => f.backpressure !== want)) {
+    const seen = mine.length ? mine.map((f) => (f.backpressure ? '1' : '0')).join(',') : 'unknown (no "backpressure:" line in its fdinfo)';
+    throw new UserError(`the reader of ${dev} (pid ${pid}) has backpressure ${seen} on ${mine.length} of ${queues} queue(s) instead of ${want ? 1 : 0}`, {
+      hint: "tap.backpressure needs tunbench's kernel patch 0002 (vm.kernel: patched) and a ring queue (not tap.queueMode: skq); with a guest consumer vhost-net may hold the queue",
+    });
+  }
+  return want;
+}
+
+/** checkBackpressure on what process PID holds now (read after the reader attached). */
+export function assertBackpressure(pid: number, dev: string, want: boolean, queues: number): boolean {
+  return checkBackpressure(readTunFiles(pid), dev, want, queues, pid);
 }
