@@ -159,6 +159,10 @@ export interface TunQueueState {
   wakes: number;
   /** Queues stopped (__QUEUE_STATE_DRV_XOFF) at this instant. */
   stopped: number;
+  /** The device's tx_dropped read at the same instant as tunDrops (/proc/PID/net/dev of the
+   * reader, back to back with its fdinfo, retried until tx_dropped did not move across the
+   * fdinfo read): tx_dropped - tunDrops is the core's drops at a stopped queue, exactly. */
+  txDropped?: number;
 }
 
 /** The lab tap's qdisc over a trial: the kind asked for and read back, its counters at the
