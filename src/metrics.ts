@@ -76,7 +76,7 @@ export const METRICS = {
   stopped_queue_drop_pps: {
     unit: 'pps', better: 'lower', level: 'off',
     definition: 'Packets per second the core dropped at a stopped tx queue (noqueue on a kernel that stops the queue: __dev_queue_xmit drops and counts in tx_dropped).',
-    source: 'tx_dropped delta - tun_drop_pps\'s count (same sources); 0 when no queue was seen stopped; null when unattributable.',
+    source: "tx_dropped delta - tun_drop_pps's count, tx_dropped read at the fdinfo's own instants (the reader's /proc/PID/net/dev, read before and after its fdinfo until it stood still), so the split is exact under traffic; 0 on a kernel that never stops the queue; null when unattributable.",
   },
   qdisc_aqm_drop_pps: {
     unit: 'pps', better: 'lower', level: 'off',

@@ -24,8 +24,9 @@ export interface Capabilities {
   root: boolean;
   devNetTun: Availability;
   netns: Availability;
-  /** queueModeSwitch: struct tun_file has tunbench's `bool skq` (kernel/ patch: tun.queue_mode). */
-  tun: { queue: TunQueue; evidence: string; queueModeSwitch?: boolean };
+  /** queueModeSwitch: struct tun_file has tunbench's `bool skq` (kernel/ patch: tun.queue_mode).
+   * backpressureSwitch: /sys/module/tun/parameters/backpressure exists (kernel/ patch 0002). */
+  tun: { queue: TunQueue; evidence: string; queueModeSwitch?: boolean; backpressureSwitch?: boolean };
   btf: Availability;
   tracefs: Availability & { path: string | null };
   /** The per-packet part's attach points ('full' level), found by attaching a trial probe. */
@@ -158,6 +159,10 @@ export interface TunQueueState {
   wakes: number;
   /** Queues stopped (__QUEUE_STATE_DRV_XOFF) at this instant. */
   stopped: number;
+  /** The device's tx_dropped read at the same instant as tunDrops (/proc/PID/net/dev of the
+   * reader, back to back with its fdinfo, retried until tx_dropped did not move across the
+   * fdinfo read): tx_dropped - tunDrops is the core's drops at a stopped queue, exactly. */
+  txDropped?: number;
 }
 
 /** The lab tap's qdisc over a trial: the kind asked for and read back, its counters at the
@@ -330,6 +335,8 @@ export interface TrialResult {
   probe: ProbeSamples | null;
   /** The queue the reader got, read from its fdinfo (tap.queueMode ring|skq only). */
   queueMode?: 'ring' | 'skq';
+  /** tun's backpressure each reader's queue took, read from its fdinfo (tap.backpressure set only). */
+  backpressure?: boolean;
   /** Raw bpftrace output file, relative to the result folder. */
   rawProbeFile: string | null;
 }

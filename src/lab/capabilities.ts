@@ -151,6 +151,8 @@ export async function detectCapabilities(): Promise<Capabilities> {
   ]);
   // bpftrace 0.17 cannot read a module's BTF; the offsets (bpftool) can.
   if (tun.queue === 'unknown' && samplerA.offsets) Object.assign(tun, { queue: 'ptr_ring', evidence: `struct tun_file has tx_ring (BTF ${samplerA.offsets.source}, read with bpftool)`, queueModeSwitch: samplerA.offsets.tfile.skq !== null });
+  // tun built in (the patched kernel) or loaded: the parameter exists only with patch 0002.
+  if (tun.queue !== 'unknown') Object.assign(tun, { backpressureSwitch: existsSync('/sys/module/tun/parameters/backpressure') });
   let dropReasons: Record<string, number> = {};
   try {
     if (tracefs.path) dropReasons = readDropReasons(tracefs.path);

@@ -35,13 +35,27 @@ export function setQueueMode(mode: 'ring' | 'skq'): string {
   return before;
 }
 
-type LabTap = Pick<Tap, 'txQueueLen' | 'mtu' | 'queues'> & { queueMode?: Tap['queueMode'] };
+export const BACKPRESSURE_PARAM = '/sys/module/tun/parameters/backpressure';
+
+/** Set tun's backpressure switch (a kernel with tunbench's patch 0002); returns the previous value. */
+export function setBackpressure(on: boolean): string {
+  if (!existsSync(BACKPRESSURE_PARAM)) {
+    throw new UserError(`tap.backpressure ${on} needs a kernel with tunbench's tun backpressure patch (${BACKPRESSURE_PARAM} is missing on ${release()})`, { hint: 'use target: vm with vm.kernel: patched (kernel/build.sh), or leave tap.backpressure out' });
+  }
+  const before = readFileSync(BACKPRESSURE_PARAM, 'utf8').trim();
+  writeFileSync(BACKPRESSURE_PARAM, on ? '1' : '0');
+  return before;
+}
+
+type LabTap = Pick<Tap, 'txQueueLen' | 'mtu' | 'queues'> & { queueMode?: Tap['queueMode']; backpressure?: Tap['backpressure'] };
 
 /** Build the lab. With tap.queueMode ring|skq, tun's queue_mode is set for the queues attached
- * while the lab exists (the consumer attaches after this) and restored when it is destroyed. */
+ * while the lab exists (the consumer attaches after this) and restored when it is destroyed;
+ * likewise tun's backpressure with tap.backpressure true|false. */
 export async function createLab(tap: LabTap): Promise<Lab> {
   const { netns, tap: dev } = newLabNames();
   let modeBefore: string | null = null;
+  let bpBefore: string | null = null;
   let destroyed = false;
   const destroy = async () => {
     if (destroyed) return;
@@ -50,12 +64,17 @@ export async function createLab(tap: LabTap): Promise<Lab> {
     if (modeBefore !== null) {
       try { writeFileSync(QUEUE_MODE_PARAM, modeBefore); } catch { /* module gone: nothing to restore */ }
     }
+    if (bpBefore !== null) {
+      // The parameter reads back Y/N; it accepts those as written.
+      try { writeFileSync(BACKPRESSURE_PARAM, bpBefore); } catch { /* module gone: nothing to restore */ }
+    }
     await deleteNetns(netns);
   };
   // Registered before anything exists, so a signal during set-up still cleans up.
   const forget = onCleanup(`lab ${netns}`, destroy);
   try {
     if (tap.queueMode && tap.queueMode !== 'default') modeBefore = setQueueMode(tap.queueMode);
+    if (tap.backpressure !== undefined) bpBefore = setBackpressure(tap.backpressure);
     await ip(['netns', 'add', netns]);
     await ip(['link', 'set', 'lo', 'up'], { netns });
     // No IPv6 autoconfiguration chatter on the tap: only the generator's packets flow.

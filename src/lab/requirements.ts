@@ -107,6 +107,10 @@ export function missingRequirements(caps: Capabilities, variants: ResolvedVarian
     if (v.workload.tap.queueMode !== 'default') {
       need(caps.tun.queueModeSwitch === true, `variant ${v.name}: tap.queueMode ${v.workload.tap.queueMode} needs tunbench's tun patch (kernel/: tun.queue_mode), which kernel ${caps.kernel.release} does not have; use target: vm with vm.kernel: patched`);
     }
+    if (v.workload.tap.backpressure !== undefined) {
+      need(caps.tun.backpressureSwitch === true, `variant ${v.name}: tap.backpressure ${v.workload.tap.backpressure} needs tunbench's tun backpressure patch (kernel/patches/0002: /sys/module/tun/parameters/backpressure), which kernel ${caps.kernel.release} does not have; use target: vm with vm.kernel: patched`);
+      need(v.workload.tap.queueMode !== 'skq', `variant ${v.name}: tap.backpressure applies to ring queues only; drop it or use tap.queueMode ring|default`);
+    }
     if (c.type === 'guest') {
       need(caps.qemu.available, `qemu (variant ${v.name}, consumer guest): ${caps.qemu.reason}`);
       if (c.vhost === 'on') need(caps.vhostNet.available, `vhost-net (variant ${v.name}, consumer.vhost: on): ${caps.vhostNet.reason}; or vhost: auto`);

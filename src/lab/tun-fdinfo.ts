@@ -4,6 +4,7 @@
 // instant: no program in the kernel, nothing per packet. Elsewhere the lines are absent and
 // readTunQueues answers null.
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { UserError } from '../errors.ts';
 import type { TunQueueState } from '../types.ts';
 
 export interface TunFdinfo {
@@ -38,23 +39,91 @@ export function sumTunQueues(files: TunFdinfo[], dev: string): TunQueueState | n
   };
 }
 
-/** Read the tun files PID holds for DEV (its fds whose link is /dev/net/tun). */
-export function readTunQueues(pid: number, dev: string): TunQueueState | null {
+/** The tun files PID holds (its fds whose link names tun) that show patch 0002's lines. */
+export function readTunFiles(pid: number): TunFdinfo[] {
   const files: TunFdinfo[] = [];
   let fds: string[];
   try {
     fds = readdirSync(`/proc/${pid}/fd`);
   } catch {
-    return null;
+    return files;
   }
   for (const fd of fds) {
     try {
-      if (readlinkSync(`/proc/${pid}/fd/${fd}`) !== '/dev/net/tun') continue;
+      // A tun file's link is /dev/net/tun where the reader opened it; in another mount
+      // namespace or root it may read otherwise, so anything named tun is parsed (fdinfo
+      // without tun's "iff:" and patch 0002's lines is no tun file and yields null).
+      if (!/tun/.test(readlinkSync(`/proc/${pid}/fd/${fd}`))) continue;
       const f = parseTunFdinfo(readFileSync(`/proc/${pid}/fdinfo/${fd}`, 'utf8'));
       if (f) files.push(f);
     } catch {
       /* the fd closed meanwhile */
     }
   }
-  return sumTunQueues(files, dev);
+  return files;
+}
+
+/** DEV's tx_dropped from a /proc/PID/net/dev text (the reader's namespace); null if absent. */
+export function parseNetDevTxDropped(text: string, dev: string): number | null {
+  for (const line of text.split('\n')) {
+    const i = line.indexOf(':');
+    if (i < 0 || line.slice(0, i).trim() !== dev) continue;
+    // rx: bytes packets errs drop fifo frame compressed multicast; tx: bytes packets errs drop ...
+    const f = line.slice(i + 1).trim().split(/\s+/).map(Number);
+    return f.length >= 12 && Number.isFinite(f[11]) ? f[11]! : null;
+  }
+  return null;
+}
+
+function txDroppedOf(pid: number, dev: string): number | null {
+  try {
+    return parseNetDevTxDropped(readFileSync(`/proc/${pid}/net/dev`, 'utf8'), dev);
+  } catch {
+    return null;
+  }
+}
+
+/** Read the tun files PID holds for DEV, summed; null when none (or no patch 0002). With the
+ * device's tx_dropped of the same instant: read before and after the fdinfo, synchronously,
+ * and retried until it did not move in between (so no drop fell between the two counts). */
+export function readTunQueues(pid: number, dev: string): TunQueueState | null {
+  let last: TunQueueState | null = null;
+  for (let i = 0; i < 50; i++) {
+    const d0 = txDroppedOf(pid, dev);
+    const s = sumTunQueues(readTunFiles(pid), dev);
+    const d1 = txDroppedOf(pid, dev);
+    if (!s) return null;
+    last = s;
+    if (d0 === null || d1 === null) return s;
+    if (d0 === d1) return { ...s, txDropped: d1 };
+  }
+  // Drops never paused across 50 reads: leave the instant's tx_dropped out (the split then
+  // falls back to the device counters read beside it).
+  return last;
+}
+
+/** Throws unless each of the `queues` tun files of DEV in `files` took backpressure `want`. */
+export function checkBackpressure(files: TunFdinfo[], dev: string, want: boolean, queues: number, pid: number, fds = ''): boolean {
+  const mine = files.filter((f) => f.iff === dev);
+  if (mine.length < queues || mine.some((f) => f.backpressure !== want)) {
+    const seen = mine.length ? mine.map((f) => (f.backpressure ? '1' : '0')).join(',') : 'unknown (no "backpressure:" line in its fdinfo)';
+    throw new UserError(`the reader of ${dev} (pid ${pid}) has backpressure ${seen} on ${mine.length} of ${queues} queue(s) instead of ${want ? 1 : 0}${fds ? ` (its fds: ${fds})` : ''}`, {
+      hint: "tap.backpressure needs tunbench's kernel patch 0002 (vm.kernel: patched) and a ring queue (not tap.queueMode: skq); with a guest consumer vhost-net may hold the queue",
+    });
+  }
+  return want;
+}
+
+/** checkBackpressure on what process PID holds now (read after the reader attached). */
+export function assertBackpressure(pid: number, dev: string, want: boolean, queues: number): boolean {
+  const files = readTunFiles(pid);
+  let seen = '';
+  if (files.filter((f) => f.iff === dev).length === 0) {
+    try {
+      seen = readdirSync(`/proc/${pid}/fd`).map((fd) => { try { return `${fd}:${readlinkSync(`/proc/${pid}/fd/${fd}`)}`; } catch { return fd; } }).join(' ');
+    } catch (e) {
+      seen = (e as Error).message;
+    }
+  }
+  return checkBackpressure(files, dev, want, queues, pid, seen);
 }

@@ -14,6 +14,11 @@ export const TapSchema = z.strictObject({
    * tun patch, see kernel/) the ptr_ring or the old sk_receive_queue, set through
    * /sys/module/tun/parameters/queue_mode before the queue is attached. */
   queueMode: z.enum(['default', 'ring', 'skq']).default('default'),
+  /** tun's backpressure (kernel/ patch 0002): true stops the tx queue when a ring fills instead
+   * of tail-dropping, false drops as stock tun does; absent leaves the kernel's setting alone.
+   * Set through /sys/module/tun/parameters/backpressure before the queues attach, restored at
+   * teardown, and checked in each reader's fdinfo ("backpressure:"). Ring queues only. */
+  backpressure: z.boolean().optional(),
   /** The tap's root qdisc, set with tc in the lab namespace before any traffic and read back
    * (recorded per trial): default leaves the one the kernel attached (pfifo_fast here);
    * noqueue makes dev_queue_xmit call tun_net_xmit directly; fq_codel and fq need

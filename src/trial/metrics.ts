@@ -106,7 +106,16 @@ export function dropsByPlace(r: TrialReadings, { from, to }: Span): DropsByPlace
   const tq = r.tunQueues;
   const ta = tq?.[from];
   const tb = tq?.[to];
-  if (ta && tb) return split(tb.tunDrops - ta.tunDrops, 'fdinfo');
+  if (ta && tb) {
+    const tun = tb.tunDrops - ta.tunDrops;
+    // tx_dropped read at the fdinfo's own instants: the split is exact. (The device counters
+    // of the span are read by another process, earlier: under traffic tun's count moves in
+    // between, and their difference went negative on stock tun under TCG.)
+    if (ta.txDropped !== undefined && tb.txDropped !== undefined) {
+      return { qdiscLimit, qdiscAqm, tun, stoppedQueue: tb.txDropped - ta.txDropped - tun, unattributed: 0, source: 'fdinfo' };
+    }
+    return split(tun, 'fdinfo');
+  }
   const p = r.probe;
   if (from === 'quietBefore' && to === 'quietAfter' && p?.totals && p.totals.drops !== null && r.generator?.tool !== 'pktgen' && r.generator?.tool !== 'iperf3') {
     return split(p.totals.drops, 'probe');

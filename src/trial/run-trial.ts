@@ -17,7 +17,7 @@ import { planCpus, cpuSecondsOf } from '../lab/cpus.ts';
 import { readDeviceCounters } from '../lab/counters.ts';
 import { createLab, type Lab } from '../lab/lab.ts';
 import { assertQueueMode } from '../lab/queue-mode.ts';
-import { readTunQueues } from '../lab/tun-fdinfo.ts';
+import { assertBackpressure, readTunQueues } from '../lab/tun-fdinfo.ts';
 import { modprobeQdisc, readQdisc, setQdisc, startQdiscSampler, type QdiscSampler, type QdiscState } from '../lab/qdisc.ts';
 import { emptyMetrics } from '../metrics.ts';
 import type { Profile } from '../profile/schema.ts';
@@ -143,6 +143,7 @@ async function setUp(planned: PlannedTrial, variant: ResolvedVariant, ctx: Trial
     r.flowServer = guest.flowServer;
   }
   if (w.tap.queueMode !== 'default') base.queueMode = assertQueueMode(r.consumer.pid, w.tap.queueMode, lab.queues);
+  if (w.tap.backpressure !== undefined) base.backpressure = assertBackpressure(r.consumer.pid, lab.tap, w.tap.backpressure, lab.queues);
   // The qdisc once the reader holds the tap (carrier up), before any traffic; read back.
   await modprobeQdisc(w.tap.qdisc);
   r.qdiscKind = (await setQdisc(lab.netns, lab.tap, w.tap.qdisc)).root.kind;

@@ -10,7 +10,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { parseTcQdiscJson } from '../../src/lab/qdisc.ts';
-import { parseTunFdinfo, sumTunQueues } from '../../src/lab/tun-fdinfo.ts';
+import { checkBackpressure, parseNetDevTxDropped, parseTunFdinfo, sumTunQueues } from '../../src/lab/tun-fdinfo.ts';
 import { crossChecks, deriveMetrics, dropsByPlace, qdiscDropsToldToSender, tapAccounts } from '../../src/trial/metrics.ts';
 import { stopWake } from '../../src/trial/stop-wake.ts';
 import type { QdiscCounters, TrialReadings, TunQueueState } from '../../src/types.ts';
@@ -151,4 +151,33 @@ test('tc -j -s: fq_codel\'s drop_overlimit is read; other qdiscs have none', () 
   assert.deepEqual([fq.root.drops, fq.root.dropsOverlimit], [3, 0]);
   const pf = parseTcQdiscJson('tb0', JSON.stringify([{ kind: 'pfifo_fast', handle: '0:', root: true, packets: 65, drops: 135, requeues: 1, qlen: 0 }]));
   assert.equal(pf.root.dropsOverlimit, null);
+});
+
+test('stock tun under traffic: tx_dropped read at the fdinfo\'s instants makes the split exact (the device counters read earlier made it negative)', () => {
+  // As the VM saw it: the device counters are read by `ip -s link` (another process), the
+  // fdinfo after it returns, while tun keeps dropping: tun_drops moved 4,000 more than the
+  // span's tx_dropped; stopped_queue_drop_pps came out at -1,230 pps on a kernel that never
+  // stopped the queue. With tx_dropped read beside the fdinfo the split is exact.
+  const start: At = { tx_packets: 1000, tx_dropped: 500, consumer: 1000, q: {}, tun: { tunDrops: 600, stops: 0, wakes: 0, stopped: 0, txDropped: 600 } };
+  const end: At = { tx_packets: 9000, tx_dropped: 40_000, consumer: 9000, q: {}, tun: { tunDrops: 44_600, stops: 0, wakes: 0, stopped: 0, txDropped: 44_600 } };
+  const r = readings('noqueue', { quietBefore: zero, windowStart: start, windowEnd: end, quietAfter: end });
+  assert.deepEqual(dropsByPlace(r, { from: 'windowStart', to: 'windowEnd' }), { qdiscLimit: null, qdiscAqm: null, tun: 44_000, stoppedQueue: 0, unattributed: 0, source: 'fdinfo' });
+  // Without the instant's tx_dropped (older readings) the device counters' skew shows.
+  const strip = ({ txDropped: _, ...s }: NonNullable<At['tun']>) => s;
+  const old = readings('noqueue', { quietBefore: zero, windowStart: { ...start, tun: strip(start.tun!) }, windowEnd: { ...end, tun: strip(end.tun!) }, quietAfter: { ...end, tun: strip(end.tun!) } });
+  assert.equal(dropsByPlace(old, { from: 'windowStart', to: 'windowEnd' }).stoppedQueue, -4500);
+});
+
+test('/proc/PID/net/dev: the tap\'s tx drop column', () => {
+  const text = 'Inter-|   Receive                                                |  Transmit\n face |bytes    packets errs drop fifo frame compressed multicast|bytes    packets errs drop fifo colls carrier compressed\n    lo:       0       0    0    0    0     0          0         0        0       0    0    0    0     0       0          0\ntb12x3: 1234 5 0 0 0 0 0 0 19450048 303907 0 39353 0 0 0 0\n';
+  assert.equal(parseNetDevTxDropped(text, 'tb12x3'), 39353);
+  assert.equal(parseNetDevTxDropped(text, 'lo'), 0);
+  assert.equal(parseNetDevTxDropped(text, 'tb1'), null);
+});
+
+test('tap.backpressure: each queue of the tap must show the switch in its fdinfo', () => {
+  const f = (iff: string, bp: boolean) => ({ iff, backpressure: bp, txqStopped: 0, stops: 0, wakes: 0, tunDrops: 0 });
+  assert.equal(checkBackpressure([f('tb1', true), f('tb1', true), f('tb9', false)], 'tb1', true, 2, 7), true);
+  assert.throws(() => checkBackpressure([f('tb1', true), f('tb1', false)], 'tb1', true, 2, 7), /backpressure 1,0 on 2 of 2 queue\(s\) instead of 1/);
+  assert.throws(() => checkBackpressure([], 'tb1', false, 1, 7, '3:/dev/net/tun'), /unknown .* instead of 0 \(its fds: 3:\/dev\/net\/tun\)/);
 });
