@@ -84,22 +84,29 @@ function txDroppedOf(pid: number, dev: string): number | null {
 }
 
 /** Read the tun files PID holds for DEV, summed; null when none (or no patch 0002). With the
- * device's tx_dropped of the same instant: read before and after the fdinfo, synchronously,
- * and retried until it did not move in between (so no drop fell between the two counts). */
+ * device's tx_dropped of the same instant, so that tx_dropped - tun_drops (the core's drops at
+ * a stopped queue) is exact: net/dev and fdinfo are read in turn, synchronously, and the first
+ * read that the other counter did not move across is taken (tx_dropped unchanged around an
+ * fdinfo read, or tun_drops unchanged around a net/dev read: stock tun under a flood moves
+ * both, a backpressure queue moves only tx_dropped). */
 export function readTunQueues(pid: number, dev: string): TunQueueState | null {
-  let last: TunQueueState | null = null;
+  let d = txDroppedOf(pid, dev);
+  let s = sumTunQueues(readTunFiles(pid), dev);
+  if (!s) return null;
+  if (d === null) return s;
   for (let i = 0; i < 50; i++) {
-    const d0 = txDroppedOf(pid, dev);
-    const s = sumTunQueues(readTunFiles(pid), dev);
     const d1 = txDroppedOf(pid, dev);
-    if (!s) return null;
-    last = s;
-    if (d0 === null || d1 === null) return s;
-    if (d0 === d1) return { ...s, txDropped: d1 };
+    if (d1 === null) return s;
+    if (d1 === d) return { ...s, txDropped: d1 };
+    const s1 = sumTunQueues(readTunFiles(pid), dev);
+    if (!s1) return s;
+    if (s1.tunDrops === s.tunDrops) return { ...s1, txDropped: d1 };
+    d = d1;
+    s = s1;
   }
-  // Drops never paused across 50 reads: leave the instant's tx_dropped out (the split then
-  // falls back to the device counters read beside it).
-  return last;
+  // Both moved across 50 reads: leave the instant's tx_dropped out (the split then falls back
+  // to the queues' stop counts or the device counters read beside them).
+  return s;
 }
 
 /** Throws unless each of the `queues` tun files of DEV in `files` took backpressure `want`. */

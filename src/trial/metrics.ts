@@ -102,7 +102,9 @@ export function dropsByPlace(r: TrialReadings, { from, to }: Span): DropsByPlace
       qdiscAqm = 0;
     }
   }
-  const split = (tun: number, source: DropsByPlace['source']): DropsByPlace => ({ qdiscLimit, qdiscAqm, tun, stoppedQueue: devDrops - tun, unattributed: 0, source });
+  // The device counters are read by another process, apart from the fdinfo: under traffic the
+  // difference can come out below zero, which no count can be; it is then not known.
+  const split = (tun: number, source: DropsByPlace['source']): DropsByPlace => ({ qdiscLimit, qdiscAqm, tun, stoppedQueue: devDrops - tun < 0 ? null : devDrops - tun, unattributed: 0, source });
   const tq = r.tunQueues;
   const ta = tq?.[from];
   const tb = tq?.[to];
@@ -113,6 +115,11 @@ export function dropsByPlace(r: TrialReadings, { from, to }: Span): DropsByPlace
     // between, and their difference went negative on stock tun under TCG.)
     if (ta.txDropped !== undefined && tb.txDropped !== undefined) {
       return { qdiscLimit, qdiscAqm, tun, stoppedQueue: tb.txDropped - ta.txDropped - tun, unattributed: 0, source: 'fdinfo' };
+    }
+    // No queue stopped in the span (none stopped at either end, no stop between): the core
+    // dropped nothing at a stopped queue, whatever the device counters read elsewhere say.
+    if (ta.stopped === 0 && tb.stopped === 0 && tb.stops === ta.stops) {
+      return { qdiscLimit, qdiscAqm, tun, stoppedQueue: 0, unattributed: 0, source: 'fdinfo' };
     }
     return split(tun, 'fdinfo');
   }
