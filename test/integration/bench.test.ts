@@ -3,25 +3,17 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { execa } from 'execa';
 import type { Result } from '../../src/types.ts';
+import { cli, CLI, labNamespaces, tmp as tmpDir } from '../helpers/cli.ts';
 
-const CLI = ['--import', 'tsx', 'src/cli.ts'];
 
-async function labNamespaces(): Promise<string[]> {
-  const out = (await execa('ip', ['netns', 'list'])).stdout;
-  return out.split('\n').map((l) => l.split(' ')[0] ?? '').filter((n) => n.startsWith('tunbench-'));
-}
+const bench = (args: string[], env: NodeJS.ProcessEnv = {}) => cli(['bench', '--progress', 'plain', ...args], env);
 
-function bench(args: string[], env: NodeJS.ProcessEnv = {}) {
-  return execa(process.execPath, [...CLI, 'bench', '--progress', 'plain', ...args], { reject: false, env: { ...process.env, ...env }, all: true });
-}
-
-const tmp = () => mkdtempSync(join(tmpdir(), 'tunbench-test-'));
+const tmp = () => tmpDir('tunbench-test');
 
 test('bench --profile quick measures a real tap, and probes agree with the kernel counters', async () => {
   const out = tmp();

@@ -4,14 +4,14 @@
 // Nothing here measures or boots: every case is refused before the run lock, and the lock the
 // benches would take (TUNBENCH_LOCK) is held by this test, so a regression is refused there.
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { execa } from 'execa';
 import { acquireRunLock } from '../../src/lab/lock.ts';
+import { tmp } from '../helpers/cli.ts';
 
-const dir = mkdtempSync(join(tmpdir(), 'tunbench-bisect-'));
+const dir = tmp('tunbench-bisect');
 const lock = join(dir, 'run.lock');
 const releaseLock = acquireRunLock(lock);
 const cli = (args: string[]) => execa(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], { reject: false, timeout: 20_000, env: { ...process.env, TUNBENCH_LOCK: lock } });

@@ -11,20 +11,14 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { execa } from 'execa';
 import type { Result } from '../../src/types.ts';
+import { CLI, labNamespaces, tmp as tmpDir } from '../helpers/cli.ts';
 
-const CLI = ['--import', 'tsx', 'src/cli.ts'];
-const tmp = () => mkdtempSync(join(tmpdir(), 'tunbench-edges-'));
-
-async function labNamespaces(): Promise<string[]> {
-  const out = (await execa('ip', ['netns', 'list'])).stdout;
-  return out.split('\n').map((l) => l.split(' ')[0] ?? '').filter((n) => n.startsWith('tunbench-'));
-}
+const tmp = () => tmpDir('tunbench-edges');
 
 function bench(args: string[], env: NodeJS.ProcessEnv = {}) {
   return execa(process.execPath, [...CLI, 'bench', '--progress', 'plain', '--no-report', ...args], {

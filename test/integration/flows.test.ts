@@ -5,23 +5,18 @@
 // Kinds this kernel cannot attach (fq_codel, fq on the development kernel) are skipped with
 // the reason, and their refusal before any traffic (exit 2, the kernel option named) is checked.
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, test } from 'node:test';
 import { execa } from 'execa';
 import { QDISC_KINDS, supportedQdiscs, type QdiscKind } from '../../src/lab/qdisc.ts';
 import { requireIperf3 } from '../../src/workload/generators/iperf3.ts';
 import type { Result, TrialResult } from '../../src/types.ts';
+import { cli, TCP_FRAME_OVERHEAD, tmp as tmpDir, UDP_FRAME_OVERHEAD } from '../helpers/cli.ts';
 
-const CLI = ['--import', 'tsx', 'src/cli.ts'];
-const bench = (args: string[]) => execa(process.execPath, [...CLI, 'bench', '--progress', 'plain', ...args], { reject: false, all: true, timeout: 170_000 });
-const tmp = () => mkdtempSync(join(tmpdir(), 'tunbench-flows-'));
+const bench = (args: string[]) => cli(['bench', '--progress', 'plain', ...args], {}, { timeout: 170_000 });
+const tmp = () => tmpDir('tunbench-flows');
 const load = (dir: string) => JSON.parse(readFileSync(join(dir, 'result.json'), 'utf8')) as Result;
-/** Ethernet (14) + IPv4 (20) + TCP with timestamps (32). */
-const TCP_FRAME_OVERHEAD = 66;
-/** Ethernet + IPv4 + UDP. */
-const UDP_FRAME_OVERHEAD = 42;
 
 let why: string | null = null;
 let support = new Map<QdiscKind, string | null>();

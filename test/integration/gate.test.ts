@@ -2,15 +2,13 @@
 // incomparable inputs cannot be judged (exit 2), --bisect maps that and every other cannot-judge to 125.
 // Real runs are smoke checks only: the rule's error rates are tested on seeded data (test/unit/stats-gate.test.ts).
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, test } from 'node:test';
 import { execa } from 'execa';
+import { cli, tmp } from '../helpers/cli.ts';
 
-const CLI = ['--import', 'tsx', 'src/cli.ts'];
-const dir = mkdtempSync(join(tmpdir(), 'tunbench-gate-'));
-const cli = (args: string[], env: NodeJS.ProcessEnv = {}) => execa(process.execPath, [...CLI, ...args], { reject: false, all: true, env: { ...process.env, ...env } });
+const dir = tmp('tunbench-gate');
 
 before(async () => {
   for (const [name, profile, reps] of [['a1', 'quick', '5'], ['a2', 'quick', '5'], ['slow', 'test/fixtures/profiles/slow-consumer.yaml', '5'], ['q3', 'quick', '3']] as const) {

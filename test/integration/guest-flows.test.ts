@@ -9,19 +9,15 @@
 // windows (about 90 s in all on a quiet host).
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, test } from 'node:test';
 import { execa } from 'execa';
 import type { Result, TrialResult } from '../../src/types.ts';
 import { requireIperf3 } from '../../src/workload/generators/iperf3.ts';
 import { vmMissing } from '../helpers/vm.ts';
+import { TCP_FRAME_OVERHEAD, tmp, UDP_FRAME_OVERHEAD } from '../helpers/cli.ts';
 
-/** Ethernet (14) + IPv4 (20) + TCP with timestamps (32). */
-const TCP_FRAME_OVERHEAD = 66;
-/** Ethernet + IPv4 + UDP. */
-const UDP_FRAME_OVERHEAD = 42;
 /** The tap MTU of profile tcp-guest (the default). */
 const MTU = 1500;
 
@@ -49,7 +45,7 @@ function windowOf(t: TrialResult) {
 
 test('guest consumer with iperf3 under TCG: TCP 1 and 4 streams and UDP into the guest\'s server; goodput consistent with the lab tap, retransmits and UDP loss reported, every count closes', { timeout: 8 * 60_000 }, async (t) => {
   if (why) return t.skip(why);
-  const out = join(mkdtempSync(join(tmpdir(), 'tunbench-guest-flows-')), 'out');
+  const out = join(tmp('tunbench-guest-flows'), 'out');
   const r = await execa(process.execPath, ['bin/tunbench.js', 'bench', '--profile', 'tcp-guest', '--repetitions', '1', '--out', out, '--no-report', '--progress', 'plain'], { reject: false, all: true, timeout: 6 * 60_000 });
   assert.equal(r.exitCode, 0, r.all);
   const result = JSON.parse(readFileSync(join(out, 'result.json'), 'utf8')) as Result;

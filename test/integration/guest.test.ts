@@ -4,7 +4,7 @@
 // the guest cannot start.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -18,8 +18,9 @@ import type { Result } from '../../src/types.ts';
 import { startGuestConsumer } from '../../src/workload/consumers/guest.ts';
 import { trafgenConfig } from '../../src/workload/generators/trafgen.ts';
 import { vmMissing } from '../helpers/vm.ts';
+import { tmp as tmpDir } from '../helpers/cli.ts';
 
-const tmp = mkdtempSync(join(tmpdir(), 'tunbench-guest-'));
+const tmp = tmpDir('tunbench-guest');
 
 function profile(name: string, consumer: string): string {
   const file = join(tmp, `${name}.yaml`);

@@ -7,7 +7,7 @@
 // Also: a failing build (a fake Kbuild tree) ends with exit 2, the compiler's last lines and
 // no stack trace.
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, realpathSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, realpathSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -15,6 +15,7 @@ import { execa } from 'execa';
 import { listTreeBuilds, missingBuildPackages, type TreeBuild } from '../../src/kernel/tree-build.ts';
 import { bzImageRelease } from '../../src/vm/kernel-fetch.ts';
 import { fakeKernelTree } from '../helpers/fake-kernel-tree.ts';
+import { tmp } from '../helpers/cli.ts';
 
 const CACHE = '.cache/kernel';
 const cli = (args: string[], env: Record<string, string> = {}) => execa(process.execPath, ['bin/tunbench.js', 'kernel', ...args], { reject: false, env });
@@ -69,7 +70,7 @@ test('kernel build: a failed build exits 2 with the compiler\'s last lines and n
   if (missing.length) return t.skip(`build tools missing (${missing.join(' ')}): the command refuses before building`);
   const tree = fakeKernelTree();
   writeFileSync(join(tree, 'src.c'), 'BROKEN\n');
-  const cache = mkdtempSync(join(tmpdir(), 'tunbench-kcache-'));
+  const cache = tmp('tunbench-kcache');
   const r = await cli(['build', tree], { TUNBENCH_KERNEL_CACHE: cache });
   assert.equal(r.exitCode, 2, r.stderr);
   assert.equal(r.stdout, '', 'no bzImage path printed');

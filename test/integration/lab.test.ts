@@ -17,7 +17,7 @@ async function tapExists(netns: string, tap: string): Promise<boolean> {
 }
 
 function startChild(queues = 1): Promise<{ child: ReturnType<typeof spawn>; netns: string; tap: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'test/integration/helpers/lab-child.ts', String(queues)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', 'test/helpers/lab-child.ts', String(queues)], { stdio: ['ignore', 'pipe', 'inherit'] });
   return new Promise((resolve, reject) => {
     let buf = '';
     child.stdout!.on('data', (d: Buffer) => {

@@ -5,8 +5,7 @@
 // the drops start, the queue's own producer lock is contended when two CPUs produce at once,
 // and every count equals the kernel's. Needs root, bpftrace, bpftool, trafgen, the sink.
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { execa } from 'execa';
@@ -21,8 +20,9 @@ import { handshakeBinaryPath } from '../../src/probes/handshake.ts';
 import { startProbes, type StartProbesOptions } from '../../src/probes/start.ts';
 import { sinkBinaryPath, startSink } from '../../src/workload/consumers/sink.ts';
 import { startTrafgen } from '../../src/workload/generators/trafgen.ts';
+import { tmp } from '../helpers/cli.ts';
 
-const dir = mkdtempSync(join(tmpdir(), 'tbprobe-'));
+const dir = tmp('tbprobe');
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 const missing = (() => {

@@ -2,12 +2,12 @@
 // no console errors, no network request, every chart canvas drawn, the verdict shown.
 // The screenshot is kept as test-artifacts/report.png.
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { execa } from 'execa';
 import { chromium } from 'playwright-core';
+import { tmp } from '../helpers/cli.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 
@@ -16,7 +16,7 @@ test('report.html of a real run opens offline with every chart drawn and no erro
     t.skip('no /usr/bin/chromium: run bash scripts/setup.sh --test (installs Debian\'s chromium)');
     return;
   }
-  const out = mkdtempSync(join(tmpdir(), 'tunbench-report-'));
+  const out = tmp('tunbench-report');
   const run = await execa(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'bench', '--profile', 'quick', '--out', out, '--progress', 'quiet'], { reject: false, all: true });
   assert.equal(run.exitCode, 0, run.all);
   assert.ok(existsSync(join(out, 'report.html')) && existsSync(join(out, 'summary.md')));

@@ -8,16 +8,15 @@
 // be refused at the lock instead of measuring.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { execa } from 'execa';
 import { acquireRunLock } from '../../src/lab/lock.ts';
+import { CLI, tmp } from '../helpers/cli.ts';
 
-const CLI = ['--import', 'tsx', 'src/cli.ts'];
 const FIXTURE = 'test/fixtures/results/fixture-run/result.json';
-const dir = mkdtempSync(join(tmpdir(), 'tunbench-saved-'));
+const dir = tmp('tunbench-saved');
 const lock = join(dir, 'run.lock');
 const releaseLock = acquireRunLock(lock);
 const baselines = join(dir, 'baselines');

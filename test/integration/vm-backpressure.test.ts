@@ -6,13 +6,13 @@
 // tun's drops, never a stop. Needs the cached patched kernel (.cache/kernel) or
 // TUNBENCH_KERNEL_BUILD=1; about 2.5 minutes under TCG.
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { execa } from 'execa';
 import type { Result, TrialResult } from '../../src/types.ts';
 import { patchedKernelMissing } from '../helpers/vm.ts';
+import { tmp } from '../helpers/cli.ts';
 
 test('backpressure-quick: stock vs backpressure tun on the patched kernel, fq_codel and noqueue, drops attributed and accounts exact', { timeout: 20 * 60_000 }, async (t) => {
   const why = patchedKernelMissing();
@@ -20,7 +20,7 @@ test('backpressure-quick: stock vs backpressure tun on the patched kernel, fq_co
     console.log(`skipped: ${why}`);
     return t.skip(why);
   }
-  const dir = join(mkdtempSync(join(tmpdir(), 'tunbench-bp-')), 'run');
+  const dir = join(tmp('tunbench-bp'), 'run');
   const t0 = Date.now();
   const r = await execa(process.execPath, ['bin/tunbench.js', 'bench', '--profile', 'backpressure-quick', '--out', dir, '--progress', 'plain', '--no-report'], { reject: false, all: true });
   const out = r.all ?? '';

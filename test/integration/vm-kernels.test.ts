@@ -6,19 +6,19 @@
 // TUNBENCH_KERNEL_BUILD=1 as in CI).
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { execa } from 'execa';
 import type { GateOutcome } from '../../src/analysis/types.ts';
 import type { Result } from '../../src/types.ts';
 import { patchedKernelMissing } from '../helpers/vm.ts';
+import { tmp as tmpDir } from '../helpers/cli.ts';
 
 test('debian against patched in one interleaved run: trials alternate, each variant records its kernel, one probe backend, a verdict', { timeout: 20 * 60_000 }, async (t) => {
   const why = patchedKernelMissing();
   if (why) return t.skip(why);
-  const tmp = mkdtempSync(join(tmpdir(), 'tunbench-vmkernels-'));
+  const tmp = tmpDir('tunbench-vmkernels');
   const profile = join(tmp, 'two-kernels.yaml');
   writeFileSync(profile, [
     'name: two-kernels',

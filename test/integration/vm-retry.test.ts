@@ -5,17 +5,17 @@
 // is unit-tested (test/unit/vm-runner.test.ts).
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { execa } from 'execa';
 import { vmMissing } from '../helpers/vm.ts';
+import { tmp as tmpDir } from '../helpers/cli.ts';
 
 test('a VM run that fails before measuring is booted once more; failing again ends with exit 2 naming both console logs', { timeout: 10 * 60_000 }, async (t) => {
   const why = vmMissing();
   if (why) return t.skip(why);
-  const tmp = mkdtempSync(join(tmpdir(), 'tunbench-vmretry-'));
+  const tmp = tmpDir('tunbench-vmretry');
   const profile = join(tmp, 'too-short.yaml');
   // The inactivity watchdog at its smallest: max(10 s boot allowance, (1 + 0.5 + 10) s x 1) = 12 s
   // of silence, which boot plus capability detection under TCG outlast before the first trial.

@@ -1,14 +1,14 @@
 // VM lab under TCG: boots Debian's kernel and runs commands inside (each boot ~8 s).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fetchDebianKernel, kernelFromPath, runInVm } from '../../src/vm/index.ts';
 import { UserError } from '../../src/errors.ts';
+import { tmp } from '../helpers/cli.ts';
 
-const dir = mkdtempSync(join(tmpdir(), 'tbvm-test-'));
+const dir = tmp('tbvm-test');
 const missing = process.getuid?.() !== 0 ? 'needs root' : !existsSync('/usr/bin/qemu-system-x86_64') ? 'qemu-system-x86_64 not installed (bash scripts/setup.sh --test)' : !existsSync('/bin/busybox') ? 'busybox not installed (bash scripts/setup.sh --test)' : null;
 const out = join(dir, 'out');
 const run = async (cmd: string, timeoutSeconds = 120) => runInVm({

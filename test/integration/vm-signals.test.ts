@@ -4,16 +4,16 @@
 // run exits 129 and keeps its result marked incomplete. Boots Debian's kernel under TCG here.
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Result } from '../../src/types.ts';
 import { vmMissing } from '../helpers/vm.ts';
+import { tmp as tmpDir } from '../helpers/cli.ts';
 
 const root = process.cwd();
-const tmp = mkdtempSync(join(tmpdir(), 'tunbench-vmsig-'));
+const tmp = tmpDir('tunbench-vmsig');
 
 /** QEMU processes whose parent is `ppid` and whose command line contains `needle`. */
 function qemuChildren(ppid: number, needle: string): number[] {

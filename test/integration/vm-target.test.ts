@@ -5,16 +5,16 @@
 // doctor --target vm. The patched-kernel tests need a kernel build: cached in .cache/kernel,
 // or TUNBENCH_KERNEL_BUILD=1 (CI) to build it (about 6 minutes cold).
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { execa } from 'execa';
 import type { Result, TrialResult } from '../../src/types.ts';
 import { patchedKernelMissing, vmMissing } from '../helpers/vm.ts';
+import { tmp as tmpDir } from '../helpers/cli.ts';
 
 const root = process.cwd();
-const tmp = mkdtempSync(join(tmpdir(), 'tunbench-vmtarget-'));
+const tmp = tmpDir('tunbench-vmtarget');
 
 async function bench(args: string[]): Promise<{ exitCode: number; out: string; result: Result; dir: string }> {
   const dir = join(tmp, `run-${Date.now()}`);

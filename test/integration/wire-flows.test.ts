@@ -5,8 +5,7 @@
 // figures consistent with the lab tap's counters, and a trafgen flood into a 16-packet queue
 // closes its sent/lost accounts exactly.
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -18,11 +17,8 @@ import { accountFlood, QDISC_KINDS, qdiscDelta, readQdisc, setQdisc, startQdiscS
 import { createWirePeer, startWire, wireBinaryPath, type RunningWire, type WirePeer } from '../../src/workload/consumers/wire.ts';
 import { requireIperf3, runIperf3, startIperf3Server, type Iperf3Options, type RunningIperf3Server } from '../../src/workload/generators/iperf3.ts';
 import { parseTrafgenSummary, trafgenConfig } from '../../src/workload/generators/trafgen.ts';
+import { TCP_FRAME_OVERHEAD, tmp, UDP_FRAME_OVERHEAD } from '../helpers/cli.ts';
 
-/** Ethernet (14) + IPv4 (20) + TCP with timestamps (32): the headers of every data segment. */
-const TCP_FRAME_OVERHEAD = 66;
-/** Ethernet + IPv4 + UDP. */
-const UDP_FRAME_OVERHEAD = 42;
 
 interface Rig {
   lab: Lab;
@@ -153,7 +149,7 @@ test('UDP at 500 Mbit/s, 3 s: lost ratio reported, datagrams consistent with the
 
 /** trafgen --num N into the lab tap through the qdisc; returns its own count. */
 async function trafgenNum(lab: Lab, n: number, cpus: number): Promise<number | null> {
-  const dir = mkdtempSync(join(tmpdir(), 'tunbench-wire-test-'));
+  const dir = tmp('tunbench-wire-test');
   try {
     writeFileSync(join(dir, 'p.cfg'), trafgenConfig(64));
     const out = await execa('ip', ['netns', 'exec', lab.netns, 'trafgen', '--dev', lab.tap, '--conf', join(dir, 'p.cfg'), '--cpus', String(cpus), '--notouch-irq', '--qdisc-path', '--num', String(n)], { reject: false, all: true, timeout: 60_000 });
