@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { UserError } from '../errors.ts';
 import { detectCapabilities } from '../lab/capabilities.ts';
+import { formatProfilesHere, profilesHere } from '../doctor/profiles-here.ts';
 import type { Availability, Capabilities } from '../types.ts';
 
 function line(name: string, a: Availability & { version?: string | null }): string {
@@ -96,7 +97,7 @@ export async function main(args: string[]): Promise<number> {
   if (values.target === 'vm') return doctorVm(values.kernel, values['modules-dir'], values.json);
   if (values.target !== 'host') throw new UserError(`--target: expected host or vm, found '${values.target}'`);
   const caps = await detectCapabilities();
-  console.log(values.json ? JSON.stringify(caps, null, 2) : formatCapabilities(caps, kernelFacts(caps)));
+  console.log(values.json ? JSON.stringify(caps, null, 2) : `${formatCapabilities(caps, kernelFacts(caps))}\n\n${formatProfilesHere(profilesHere(caps))}`);
   return 0;
 }
 

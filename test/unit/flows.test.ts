@@ -8,7 +8,8 @@ import { resolveVariants } from '../../src/profile/plan.ts';
 import { crossChecks, deriveMetrics, tapAccounts } from '../../src/trial/metrics.ts';
 import { generatorCounts } from '../../src/trial/run-trial.ts';
 import { iperf3Timing } from '../../src/workload/generators/start.ts';
-import type { Capabilities, QdiscCounters, TrialReadings } from '../../src/types.ts';
+import type { QdiscCounters, TrialReadings } from '../../src/types.ts';
+import { caps } from '../helpers/caps.ts';
 
 const yaml = (body: string) => parseProfile(`name: t\n${body}`, 't.yaml');
 
@@ -39,15 +40,6 @@ test('profile problems: iperf3 needs the wire or the guest, UDP length within th
   assert.match(probs('workload: { background: { type: trafgen } }').join('\n'), /background flood runs beside measured flows/);
 });
 
-const caps = (over: Partial<Capabilities> = {}): Capabilities => ({
-  root: true, devNetTun: { available: true, reason: '' }, netns: { available: true, reason: '' }, sink: { available: true, reason: '', path: '' },
-  bpftrace: { available: true, reason: '', version: '0.17' }, tracefs: { available: true, reason: '', path: '/sys/kernel/tracing' },
-  sampler: { available: true, reason: '', offsets: null }, trafgen: { available: true, reason: '', version: '0.6' }, pktgen: { available: false, reason: 'no pktgen' },
-  tun: { queue: 'ptr_ring', evidence: '' }, kernel: { release: '6.18', version: '', arch: 'x86_64' }, qemu: { available: true, reason: '', version: null }, vhostNet: { available: false, reason: '' },
-  wire: { available: true, reason: '', path: '' }, iperf3: { available: true, reason: '', version: '3.12' },
-  qdiscs: { noqueue: { available: true, reason: '' }, pfifo_fast: { available: true, reason: '' }, fq_codel: { available: false, reason: "this kernel cannot attach qdisc 'fq_codel' (needs CONFIG_NET_SCH_FQ_CODEL); modprobe sch_fq_codel, or ..." }, fq: { available: false, reason: 'no' } },
-  ...over,
-} as Capabilities);
 
 test('requirements: the qdisc kind, iperf3 and the wire, each with its fix', () => {
   const vs = resolveVariants(yaml('workload: { tap: { qdisc: fq_codel }, generator: { type: iperf3 }, consumer: { type: wire } }'));
