@@ -66,21 +66,8 @@ for tool in debootstrap unshare chroot findmnt zstd git; do
   fi
 done
 
-# The Debian archive's URI as this machine's apt sources name it (deb822 files first, then
-# one-line lists); security archives are skipped.
-debian_uri() {
-  local f uri
-  for f in /etc/apt/sources.list.d/*.sources; do
-    [ -f "$f" ] || continue
-    uri=$(awk '/^URIs:/ { for (i = 2; i <= NF; i++) if ($i !~ /security/) { print $i; exit } }' "$f")
-    [ -n "$uri" ] && { echo "$uri"; return; }
-  done
-  for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
-    [ -f "$f" ] || continue
-    uri=$(awk '$1 == "deb" { for (i = 2; i <= NF; i++) if ($i ~ /:\/\//) { if ($i !~ /security/) { print $i; exit } break } }' "$f")
-    [ -n "$uri" ] && { echo "$uri"; return; }
-  done
-}
+# debian_uri: the Debian archive as this machine's apt sources name it.
+. "$repo/scripts/debian-uri.sh"
 mirror=$(debian_uri)
 if [ -z "$mirror" ]; then
   say "no Debian archive URI in /etc/apt/sources.list.d/*.sources or /etc/apt/sources.list; add this machine's Debian mirror there (for example a line 'deb <mirror URI> bookworm main' in /etc/apt/sources.list) and run again"

@@ -32,47 +32,13 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include "util.h"
 
 #define IFNAME "tb0"
 #define RING 32
 #define SENT 200
 #define FRAME_LEN 60
 #define ETHERTYPE 0x88b5
-
-static void fail(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	printf("FAIL: ");
-	vprintf(fmt, ap);
-	printf(" (errno %d %s)\n", errno, strerror(errno));
-	va_end(ap);
-	exit(1);
-}
-
-static void write_file(const char *path, const char *val)
-{
-	int fd = open(path, O_WRONLY);
-
-	if (fd < 0 || write(fd, val, strlen(val)) != (ssize_t)strlen(val))
-		fail("write %s to %s", val, path);
-	close(fd);
-}
-
-static void read_file(const char *path, char *buf, size_t size)
-{
-	int fd = open(path, O_RDONLY);
-	ssize_t n;
-
-	if (fd < 0)
-		fail("open %s", path);
-	n = read(fd, buf, size - 1);
-	if (n < 0)
-		fail("read %s", path);
-	buf[n] = 0;
-	close(fd);
-}
 
 static long long stat_of(const char *name)
 {

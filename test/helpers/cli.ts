@@ -4,6 +4,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
+import type { TrialResult } from '../../src/types.ts';
 
 /** node's arguments that run tunbench's CLI from the source tree. */
 export const CLI = ['--import', 'tsx', 'src/cli.ts'];
@@ -26,3 +27,12 @@ export async function labNamespaces(): Promise<string[]> {
 export const TCP_FRAME_OVERHEAD = 66;
 /** Ethernet (14) + IPv4 (20) + UDP (8). */
 export const UDP_FRAME_OVERHEAD = 42;
+
+/** A trial's measured window from the lab tap's counters: seconds, packets and bytes sent. */
+export function windowOf(t: TrialResult) {
+  const r = t.readings!;
+  const span = (r.tap.windowEnd.tNs - r.tap.windowStart.tNs) / 1e9;
+  const packets = r.tap.windowEnd.tx_packets - r.tap.windowStart.tx_packets;
+  const bytes = r.tap.windowEnd.tx_bytes - r.tap.windowStart.tx_bytes;
+  return { span, packets, bytes };
+}

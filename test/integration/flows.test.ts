@@ -12,7 +12,7 @@ import { execa } from 'execa';
 import { QDISC_KINDS, supportedQdiscs, type QdiscKind } from '../../src/lab/qdisc.ts';
 import { requireIperf3 } from '../../src/workload/generators/iperf3.ts';
 import type { Result, TrialResult } from '../../src/types.ts';
-import { cli, TCP_FRAME_OVERHEAD, tmp as tmpDir, UDP_FRAME_OVERHEAD } from '../helpers/cli.ts';
+import { cli, TCP_FRAME_OVERHEAD, tmp as tmpDir, UDP_FRAME_OVERHEAD, windowOf } from '../helpers/cli.ts';
 
 const bench = (args: string[]) => cli(['bench', '--progress', 'plain', ...args], {}, { timeout: 170_000 });
 const tmp = () => tmpDir('tunbench-flows');
@@ -31,14 +31,6 @@ before(async () => {
     support = await supportedQdiscs();
   }
 });
-
-function windowOf(t: TrialResult) {
-  const r = t.readings!;
-  const span = (r.tap.windowEnd.tNs - r.tap.windowStart.tNs) / 1e9;
-  const packets = r.tap.windowEnd.tx_packets - r.tap.windowStart.tx_packets;
-  const bytes = r.tap.windowEnd.tx_bytes - r.tap.windowStart.tx_bytes;
-  return { span, packets, bytes };
-}
 
 test('tcp-quick: TCP 1 and 8 streams, UDP, TCP beside a flood, through the wire: goodput consistent with the lab tap, retransmits reported, every count closes', async (t) => {
   if (why) return t.skip(why);

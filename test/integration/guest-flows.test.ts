@@ -16,7 +16,7 @@ import { execa } from 'execa';
 import type { Result, TrialResult } from '../../src/types.ts';
 import { requireIperf3 } from '../../src/workload/generators/iperf3.ts';
 import { vmMissing } from '../helpers/vm.ts';
-import { TCP_FRAME_OVERHEAD, tmp, UDP_FRAME_OVERHEAD } from '../helpers/cli.ts';
+import { TCP_FRAME_OVERHEAD, tmp, UDP_FRAME_OVERHEAD, windowOf } from '../helpers/cli.ts';
 
 /** The tap MTU of profile tcp-guest (the default). */
 const MTU = 1500;
@@ -34,14 +34,6 @@ before(async () => {
 });
 
 const qemuLeft = (): boolean => /qemu-system.*ifname=tb\d+x/.test(execFileSync('ps', ['-eo', 'args']).toString());
-
-function windowOf(t: TrialResult) {
-  const r = t.readings!;
-  const span = (r.tap.windowEnd.tNs - r.tap.windowStart.tNs) / 1e9;
-  const packets = r.tap.windowEnd.tx_packets - r.tap.windowStart.tx_packets;
-  const bytes = r.tap.windowEnd.tx_bytes - r.tap.windowStart.tx_bytes;
-  return { span, packets, bytes };
-}
 
 test('guest consumer with iperf3 under TCG: TCP 1 and 4 streams and UDP into the guest\'s server; goodput consistent with the lab tap, retransmits and UDP loss reported, every count closes', { timeout: 8 * 60_000 }, async (t) => {
   if (why) return t.skip(why);
