@@ -11,7 +11,7 @@ import { before, test } from 'node:test';
 import { execa } from 'execa';
 import { QDISC_KINDS, supportedQdiscs, type QdiscKind } from '../../src/lab/qdisc.ts';
 import { requireIperf3 } from '../../src/workload/generators/iperf3.ts';
-import type { Result, TrialResult } from '../../src/types.ts';
+import type { Result } from '../../src/types.ts';
 import { cli, TCP_FRAME_OVERHEAD, tmp as tmpDir, UDP_FRAME_OVERHEAD, windowOf } from '../helpers/cli.ts';
 
 const bench = (args: string[]) => cli(['bench', '--progress', 'plain', ...args], {}, { timeout: 170_000 });

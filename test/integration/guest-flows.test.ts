@@ -13,7 +13,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, test } from 'node:test';
 import { execa } from 'execa';
-import type { Result, TrialResult } from '../../src/types.ts';
+import type { Result } from '../../src/types.ts';
 import { requireIperf3 } from '../../src/workload/generators/iperf3.ts';
 import { vmMissing } from '../helpers/vm.ts';
 import { TCP_FRAME_OVERHEAD, tmp, UDP_FRAME_OVERHEAD, windowOf } from '../helpers/cli.ts';
