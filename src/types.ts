@@ -394,7 +394,8 @@ import type { ProbeCost } from './analysis/probe-cost.ts';
 
 export interface Result {
   schemaVersion: typeof RESULT_SCHEMA_VERSION;
-  tool: { name: 'tunbench'; version: string };
+  /** commit: the git commit tunbench ran from (+dirty: with local changes), null outside a checkout; absent before schema 2's later results. */
+  tool: { name: 'tunbench'; version: string; commit?: string | null };
   id: string;
   status: 'complete' | 'incomplete' | 'failed';
   /** Why a run is incomplete or failed (signal, error). */

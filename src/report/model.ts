@@ -218,7 +218,7 @@ export function buildReportModel(input: ReportInput): ReportModel {
   return {
     kernels: kernelsSideBySide(input.results),
     sentLost,
-    title: input.title ?? (input.results.length > 1 ? `tunbench: ${input.results[0]!.id} vs ${input.results[1]!.id}` : `tunbench: ${input.results[0]!.id}`),
+    title: input.title ?? (input.results.length > 1 ? `tunbench: ${runTitle(input.results[0]!)} vs ${runTitle(input.results[1]!)}` : `tunbench: ${runTitle(input.results[0]!)}`),
     verdict: verdictOf(input, crossFails),
     headline: quiet(HEADLINE_METRICS, rows),
     answers: answerLines(cmp),
@@ -230,6 +230,16 @@ export function buildReportModel(input: ReportInput): ReportModel {
     commands: input.results.map(reproduceLine),
     comparison: cmp,
   };
+}
+
+/** A run in a title: its profile, kernel(s) (VM names with their releases where variants ran on
+ * several), host and start time, e.g. "default on 6.18.0 (devbox), 2026-12-05 08:40 UTC". */
+export function runTitle(r: Result): string {
+  const envs = r.variants.map((v) => v.environment).filter((e) => e !== undefined);
+  const kernels = envs.length > 0 ? [...new Set(envs.map((e) => `${e.vmName} ${e.kernel.release}`))].join(', ') : r.environment.kernel.release;
+  const vm = r.environment.target === 'vm' && envs.length === 0 ? ' in a VM' : '';
+  const at = r.startedAt.replace('T', ' ').replace(/:\d\d(\.\d+)?Z$/, ' UTC');
+  return `${r.profile.name} on ${kernels}${vm} (${r.environment.host.hostname}), ${at}`;
 }
 
 /** The whole command that makes this result again: the profile, the flags it ran with, its seed, and which tunbench. */
@@ -246,7 +256,7 @@ export function reproduceLine(r: Result): string {
     if (a === '--no-report') continue;
     kept.push(a);
   }
-  const tool = r.tool as { version: string; commit?: string };
+  const tool = r.tool;
   const q = (x: string) => (/^[\w@%+=:,./-]+$/.test(x) ? x : `'${x.replace(/'/g, `'\\''`)}'`);
   return `npx tunbench bench --profile ${q(r.profileSource)} ${kept.map(q).join(' ')}${kept.length ? ' ' : ''}--seed ${r.profile.seed}   # tunbench ${tool.version}${tool.commit ? ` (commit ${tool.commit})` : ''}; was: ${r.command.join(' ')}`;
 }

@@ -53,7 +53,7 @@ export const VariantResultSchema = z.looseObject({
 
 export const ResultSchema = z.looseObject({
   schemaVersion: z.literal(RESULT_SCHEMA_VERSION),
-  tool: z.looseObject({ name: z.literal('tunbench'), version: str }),
+  tool: z.looseObject({ name: z.literal('tunbench'), version: str, commit: z.string().nullable().optional() }),
   id: str,
   status: z.enum(['complete', 'incomplete', 'failed']),
   statusReason: str.optional(),

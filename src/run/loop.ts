@@ -10,6 +10,7 @@ import { minimumPlanSeconds } from '../profile/plan.ts';
 import type { Profile } from '../profile/schema.ts';
 import type { ProgressEvent } from '../progress.ts';
 import { writeResult } from '../result/store.ts';
+import { toolCommit } from '../tool-commit.ts';
 import { RESULT_SCHEMA_VERSION, type Capabilities, type Plan, type ProbeBackend, type PlannedTrial, type ProbeCalibrationRef, type ResolvedVariant, type Result, type TrialResult, type VariantEnvironment } from '../types.ts';
 
 export const TOOL_VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
@@ -77,7 +78,7 @@ function newResult(l: TrialLoop): Result {
   const env = l.executor.environment();
   const result: Result = {
     schemaVersion: RESULT_SCHEMA_VERSION,
-    tool: { name: 'tunbench', version: TOOL_VERSION },
+    tool: { name: 'tunbench', version: TOOL_VERSION, commit: toolCommit() },
     id: l.id,
     status: 'incomplete',
     statusReason: 'running',

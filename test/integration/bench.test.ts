@@ -25,6 +25,8 @@ test('bench --profile quick measures a real tap, and probes agree with the kerne
   // The contract other tools rely on.
   assert.equal(result.schemaVersion, 2);
   assert.equal(result.status, 'complete');
+  // Which tunbench: the checkout's commit (the tests run from a git clone).
+  assert.match(result.tool.commit ?? '', /^[0-9a-f]{12}(\+dirty)?$/);
   assert.ok(result.environment.kernel.release.length > 0);
   assert.ok(['ptr_ring', 'skb_array', 'sk_receive_queue'].includes(result.environment.tun.queue), result.environment.tun.evidence);
   assert.equal(result.variants.length, 1);

@@ -81,6 +81,22 @@ test('the reproduce line is the whole command: profile, flags, seed, tunbench ve
   r.command = ['npm', 'run', 'bench', '--', '--profile', 'profiles/quick.yaml', '--repetitions', '7', '--out', '/tmp/x', '--progress', 'quiet', '--no-report'];
   r.profileSource = 'profiles/quick.yaml';
   assert.match(reproduceLine(r), /^npx tunbench bench --profile profiles\/quick\.yaml --repetitions 7 --seed \d+ {3}# tunbench 0\.1\.0/);
+  r.tool.commit = '0123456789ab+dirty';
+  assert.match(reproduceLine(r), /# tunbench 0\.1\.0 \(commit 0123456789ab\+dirty\)/);
+});
+
+test('the title names the profile, the kernel(s), the host and when', async () => {
+  const { runTitle } = await import('../../src/report/model.ts');
+  const r = fixtureResult();
+  assert.equal(runTitle(r), `${r.profile.name} on 6.1.0-fixture (fixture), 2026-11-25 00:00 UTC`);
+  assert.equal(buildReportModel({ results: [r], comparison: compareWithinResult(r, { resamples: 200 }) }).title, `tunbench: ${runTitle(r)}`);
+  // Variants on two kernels (a --kernel run): each VM's name and release.
+  r.environment.target = 'vm';
+  r.variants = r.variants.slice(0, 1).flatMap((v) => [
+    { ...v, name: `stock:${v.name}`, environment: { vmName: 'stock', kernel: { ...r.environment.kernel, release: '6.1.0' } } },
+    { ...v, name: `bp:${v.name}`, environment: { vmName: 'bp', kernel: { ...r.environment.kernel, release: '6.1.0-bp' } } },
+  ]) as typeof r.variants;
+  assert.equal(runTitle(r), `${r.profile.name} on stock 6.1.0, bp 6.1.0-bp (fixture), 2026-11-25 00:00 UTC`);
 });
 
 test('every PNG decodes and is not blank; summary.md links only files that exist', async () => {
