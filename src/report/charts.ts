@@ -40,7 +40,8 @@ export function downsample(values: number[], max = 300): number[] {
 }
 
 const measured = (v: VariantResult): TrialResult[] => v.trials.filter(isMeasured);
-const firstWithProbe = (v: VariantResult) => measured(v).find((t) => t.probe !== null);
+const probeOf = (t: TrialResult) => t.readings?.probe ?? null;
+const firstWithProbe = (v: VariantResult) => measured(v).find((t) => probeOf(t) !== null);
 
 function base(title: string, xTitle: string, yTitle: string): ChartConfiguration['options'] {
   return {
@@ -85,8 +86,8 @@ function sampledHistogram(values: number[], capacity: number): Histogram {
 }
 
 function occupancyHistogram(vs: ReportVariant[]): ChartSpec {
-  const atEnqueue = vs.some((rv) => measured(rv.variant).some((t) => t.probe?.occupancyAtEnqueue));
-  const { labels, datasets } = histBars(vs, (t) => (atEnqueue ? t.probe?.occupancyAtEnqueue : t.probe ? sampledHistogram(t.probe.occupancySeries.values, t.readings?.capacity ?? 1 + Math.max(...t.probe.occupancySeries.values, 0)) : null), (rv, x) => x / rv.capacity);
+  const atEnqueue = vs.some((rv) => measured(rv.variant).some((t) => probeOf(t)?.occupancyAtEnqueue));
+  const { labels, datasets } = histBars(vs, (t) => { const p = probeOf(t); return atEnqueue ? p?.occupancyAtEnqueue : p ? sampledHistogram(p.occupancySeries.values, t.readings?.capacity ?? 1 + Math.max(...p.occupancySeries.values, 0)) : null; }, (rv, x) => x / rv.capacity);
   return {
     id: 'occupancy-histogram',
     title: atEnqueue ? 'Queue occupancy seen at enqueue' : 'Queue occupancy, sampled',
@@ -110,8 +111,8 @@ function series(vs: ReportVariant[], id: string, title: string, caption: string,
 }
 
 function latency(vs: ReportVariant[]): ChartSpec | null {
-  if (!vs.some((rv) => measured(rv.variant).some((t) => t.probe?.latencyNs && t.probe.latencyNs.buckets.length > 0))) return null;
-  const { labels: starts, datasets } = histBars(vs, (t) => t.probe?.latencyNs, (_rv, x) => x);
+  if (!vs.some((rv) => measured(rv.variant).some((t) => (probeOf(t)?.latencyNs?.buckets.length ?? 0) > 0))) return null;
+  const { labels: starts, datasets } = histBars(vs, (t) => probeOf(t)?.latencyNs, (_rv, x) => x);
   // Power-of-two buckets: each label is its range ("4.1 us .. 8.19 us"), not a precise-looking edge.
   const labels = starts.map((l) => { const lo = Number(l); return nsRange(lo, lo > 0 ? lo * 2 : 1); });
   return {
@@ -144,13 +145,13 @@ function lockBySide(vs: ReportVariant[]): ChartSpec {
 }
 
 export function buildCharts(vs: ReportVariant[]): ChartSpec[] {
-  const iv = (t: TrialResult) => t.probe?.occupancySeries.intervalMs ?? 10;
+  const iv = (t: TrialResult) => probeOf(t)?.occupancySeries.intervalMs ?? 10;
   const charts: (ChartSpec | null)[] = [
     ppsPerTrial(vs),
     occupancyHistogram(vs),
-    series(vs, 'occupancy-time', 'Queue occupancy over time', 'Occupancy read from the queue itself at every sample interval (ptr_ring producer - consumer_head, or sk_receive_queue qlen in skq mode), as a fraction of capacity, first measured trial of each variant (averaged down to at most 300 points).', 'fraction of capacity', (t, rv) => t.probe ? t.probe.occupancySeries.values.map((v) => v / rv.capacity) : null, iv),
+    series(vs, 'occupancy-time', 'Queue occupancy over time', 'Occupancy read from the queue itself at every sample interval (ptr_ring producer - consumer_head, or sk_receive_queue qlen in skq mode), as a fraction of capacity, first measured trial of each variant (averaged down to at most 300 points).', 'fraction of capacity', (t, rv) => probeOf(t) ? probeOf(t)!.occupancySeries.values.map((v) => v / rv.capacity) : null, iv),
     latency(vs),
-    series(vs, 'drops-time', 'Drops over time', 'Packets dropped by tun_net_xmit per sample interval, first measured trial of each variant.', 'drops per interval', (t) => t.probe?.series.drops ?? null, (t) => t.probe?.series.intervalMs ?? 10),
+    series(vs, 'drops-time', 'Drops over time', 'Packets dropped by tun_net_xmit per sample interval, first measured trial of each variant.', 'drops per interval', (t) => probeOf(t)?.series.drops ?? null, (t) => probeOf(t)?.series.intervalMs ?? 10),
     lockBySide(vs),
   ];
   return charts.filter((c): c is ChartSpec => c !== null);

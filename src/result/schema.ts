@@ -12,6 +12,7 @@
 // The TypeScript interfaces in src/types.ts and src/analysis/types.ts stay the precise types.
 import { z } from 'zod';
 import { RESULT_SCHEMA_VERSION } from '../types.ts';
+import { OLDEST_RESULT_VERSION, upgradeResult } from './upgrade.ts';
 
 /** The comparison (and analysis) schema version readers take. */
 export const COMPARISON_SCHEMA_VERSION = 2 as const;
@@ -36,8 +37,7 @@ export const TrialSchema = z.looseObject({
   metrics: z.record(str, num),
   crossCheck: z.array(z.looseObject({ name: str, ok: z.boolean() })),
   counters: z.looseObject({}).nullable(),
-  probe: z.looseObject({}).nullable(),
-  readings: z.looseObject({}).optional(),
+  readings: z.looseObject({ probe: z.looseObject({}).nullable().optional() }).optional(),
   rawProbeFile: str.nullable(),
 });
 
@@ -154,12 +154,15 @@ export interface SavedKind {
   file: string;
   /** What makes one, for the fix. */
   makes: string;
-  /** The schema version this tunbench reads (null: the file has none). */
+  /** The schema version this tunbench writes and reads (null: the file has none). */
   version: number | null;
+  /** Older versions it reads too: the oldest, and how a file of one is lifted to `version`
+   * (src/result/upgrade.ts; null: that version cannot be lifted). */
+  older?: { oldest: number; upgrade: (o: Record<string, unknown>) => Record<string, unknown> | null };
 }
 
 export const SAVED: Record<'result' | 'comparison' | 'analysis' | 'gate' | 'baselineMeta', SavedKind> = {
-  result: { schema: ResultSchema, what: 'a tunbench result', file: 'result.json', makes: 'npm run bench (it writes results/<time>-<profile>/result.json, or --out DIR/result.json)', version: RESULT_SCHEMA_VERSION },
+  result: { schema: ResultSchema, what: 'a tunbench result', file: 'result.json', makes: 'npm run bench (it writes results/<time>-<profile>/result.json, or --out DIR/result.json)', version: RESULT_SCHEMA_VERSION, older: { oldest: OLDEST_RESULT_VERSION, upgrade: upgradeResult } },
   comparison: { schema: ComparisonSchema, what: 'a tunbench comparison', file: 'comparison.json', makes: 'tunbench compare A B (it writes --out DIR/comparison.json)', version: COMPARISON_SCHEMA_VERSION },
   analysis: { schema: ComparisonSchema, what: "a run's analysis", file: 'analysis.json', makes: 'tunbench report RESULT (it writes analysis.json beside the report)', version: COMPARISON_SCHEMA_VERSION },
   gate: { schema: GateOutcomeSchema, what: 'a gate verdict', file: 'gate.json', makes: 'tunbench gate --baseline A --candidate B (it writes --out DIR/gate.json)', version: null },

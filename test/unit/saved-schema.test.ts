@@ -59,7 +59,7 @@ test('refuses every class of bad result by path and part', () => {
   const noVariants = good(); noVariants.variants = [];
   const partial = good(); delete partial.variants[1].trials[0].metrics;
   const noGate = good(); delete noGate.profile.gate;
-  const future = good(); future.schemaVersion = 3;
+  const future = good(); future.schemaVersion = 4;
   const older = good(); older.schemaVersion = 1;
   const mistyped = good(); mistyped.variants[0].trials[0].metrics.xmit_pps = 'fast';
   const mistyped2 = good(); mistyped2.variants = 'many';
@@ -69,8 +69,8 @@ test('refuses every class of bad result by path and part', () => {
     ['no variants', put('novariants.json', noVariants), /variants: no variants/],
     ['partial trial', put('partial.json', partial), /variants\[1\]\.trials\[0\]\.metrics: missing/],
     ['no gate', put('nogate.json', noGate), /profile\.gate: missing/],
-    ['future', put('future.json', future), /future\.json: a tunbench result of schema version 3 \(tunbench 0\.1\.0 wrote it\), newer than this tunbench reads \(2\)/],
-    ['older', put('older.json', older), /older schema version 1/],
+    ['future', put('future.json', future), /future\.json: a tunbench result of schema version 4 \(tunbench 0\.1\.0 wrote it\), newer than this tunbench reads \(versions 2 to 3\)/],
+    ['older', put('older.json', older), /older schema version 1 \(tunbench 0\.1\.0 wrote it\); this tunbench reads versions 2 to 3/],
     ['mis-typed metric', put('mistyped.json', mistyped), /variants\[0\]\.trials\[0\]\.metrics\.xmit_pps: expected number, found the string 'fast'/],
     ['mis-typed variants', put('mistyped2.json', mistyped2), /variants: expected array, found the string 'many'/],
     ['truncated', put('trunc.json', text.slice(0, text.length / 2)), /trunc\.json: not complete JSON .*truncated/],
