@@ -194,7 +194,7 @@ async function benchMain(argsIn: string[]): Promise<number> {
   // $GITHUB_STEP_SUMMARY is looked at now, not after the run: a bad one is a warning (see gate.ts).
   const stepSummary = values.gate ? (await import('./gate.ts')).stepSummaryTarget() : null;
   if (values.gate && !gateSelf) {
-    const { loadResultOrBaseline } = await import('../analysis/baselines.ts');
+    const { loadResultOrBaseline } = await import('../result/baselines.ts');
     loadResultOrBaseline(values.gate); // a baseline that cannot be read is refused now, not after the run
   }
   const command = ['npm', 'run', 'bench', '--', ...args];
@@ -206,7 +206,7 @@ async function benchMain(argsIn: string[]): Promise<number> {
   if (!values['no-report']) {
     try {
       const { writeRunReport } = await import('../report/write.ts');
-      console.log(`report: ${(await writeRunReport(result, dir, selfGate ?? undefined)).html}`);
+      console.log(`report: ${(await writeRunReport(result, dir, selfGate ? { gate: selfGate } : {})).html}`);
     } catch (e) {
       console.error(`tunbench: warning: the report could not be rendered (result.json is intact): ${(e as Error).message}`);
     }

@@ -1,8 +1,9 @@
-// Write a report folder: report.html (self-contained), chart-*.png and summary.md. Every file
-// is written all or nothing (temp name + rename), analysis.json and gate.json validated first.
+// Write a report folder: report.html (self-contained), chart-*.png and summary.md, all rendered
+// from an Analysis (and the results it came from). Every file is written all or nothing (temp
+// name + rename); a run's analysis.json is validated first.
 import { join } from 'node:path';
-import { compareWithinResult } from '../analysis/compare.ts';
-import type { Comparison, GateOutcome } from '../analysis/types.ts';
+import { analyzeRun } from '../analysis/analyze.ts';
+import type { Analysis, GateOutcome } from '../analysis/types.ts';
 import type { Result } from '../types.ts';
 import { renderHtml } from './html.ts';
 import { renderMarkdown } from './markdown.ts';
@@ -17,7 +18,7 @@ export interface ReportPaths {
   pngs: string[];
 }
 
-export async function writeReport(input: { results: Result[]; comparison: Comparison; gate?: GateOutcome; title?: string }, outDir: string): Promise<ReportPaths> {
+export async function writeReport(input: { analysis: Analysis; results: Result[]; title?: string }, outDir: string): Promise<ReportPaths> {
   makeDirs(outDir);
   const model = buildReportModel(input);
   const pngs = await renderPngs(model.charts, outDir);
@@ -28,11 +29,13 @@ export async function writeReport(input: { results: Result[]; comparison: Compar
   return { html, markdown, pngs: pngs.map((p) => join(outDir, p)) };
 }
 
-/** The report of one bench run (variants against its baseline variant); also saves analysis.json beside it. */
-export async function writeRunReport(result: Result, dir: string, gate?: GateOutcome): Promise<ReportPaths> {
-  const comparison = gate?.comparison ?? compareWithinResult(result);
+/** The report of one bench run (variants against their references, or the run's own gate): its
+ * Analysis is computed once, saved beside result.json as analysis.json, and rendered. */
+export async function writeRunReport(result: Result, dir: string, o: { gate?: GateOutcome; source?: string } = {}): Promise<ReportPaths> {
+  const gate = o.gate;
+  const analysis = analyzeRun(result, { source: o.source ?? join(dir, 'result.json'), ...(gate ? { gate } : {}) });
   makeDirs(dir);
-  writeSaved(SAVED.analysis, join(dir, 'analysis.json'), comparison);
+  writeSaved(SAVED.analysis, join(dir, 'analysis.json'), analysis);
   if (gate) writeSaved(SAVED.gate, join(dir, 'gate.json'), gate);
-  return writeReport({ results: [result], comparison, ...(gate ? { gate } : {}) }, dir);
+  return writeReport({ analysis, results: [result] }, dir);
 }

@@ -94,13 +94,16 @@ export function readJsonObject(kind: SavedKind, fileOrDir: string): { data: Reco
  * an older version it reads is returned lifted to the current one. */
 export function checkSaved<T>(kind: SavedKind, path: string, input: Record<string, unknown>): T {
   let o = input;
-  const ours = o.kind === 'tunbench-comparison' || (o.tool as { name?: unknown } | undefined)?.name === 'tunbench' || 'schemaVersion' in o || kind.version === null;
+  const ours = (typeof o.kind === 'string' && o.kind.startsWith('tunbench-')) || (o.tool as { name?: unknown } | undefined)?.name === 'tunbench' || 'schemaVersion' in o || kind.version === null;
   if (!ours) {
     const keys = Object.keys(o);
     throw new UserError(`${path}: JSON of another kind (keys ${keys.slice(0, 5).join(', ') || 'none'}${keys.length > 5 ? ', ...' : ''}), not ${kind.what}`, { hint: `give ${kind.what} (${kind.file}); one is made by ${kind.makes}` });
   }
   if (kind === SAVED.result && o.kind === 'tunbench-comparison') {
     throw new UserError(`${path}: a tunbench comparison, not a result`, { hint: 'give a result.json written by npm run bench (a comparison is rendered with tunbench report FILE)' });
+  }
+  if (kind.tag && typeof o.kind === 'string' && o.kind !== kind.tag) {
+    throw new UserError(`${path}: ${o.kind.replace(/^tunbench-/, 'a tunbench ')}, not ${kind.what}`, { hint: `give ${kind.what} (${kind.file}); one is made by ${kind.makes}` });
   }
   // An older version this tunbench reads is lifted to the current one first (src/result/upgrade.ts).
   if (kind.version !== null && kind.older && typeof o.schemaVersion === 'number' && o.schemaVersion >= kind.older.oldest && o.schemaVersion < kind.version) {
