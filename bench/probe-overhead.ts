@@ -74,7 +74,7 @@ for (const v of result.variants) {
   const parts = new Map<string, { pct: number[]; rate: number[] }>();
   for (const t of measured(v.name)) {
     const w = t.readings ? (t.readings.window.endNs - t.readings.window.startNs) / 1e9 : t.windowSeconds;
-    for (const p of Object.values(t.probe?.bpf?.byProgram ?? {})) {
+    for (const p of Object.values(t.readings?.probe?.bpf?.byProgram ?? {})) {
       const e = parts.get(p.name ?? '?') ?? { pct: [], rate: [] };
       e.pct.push((p.runTimeNs / 1e9 / w) * 100);
       e.rate.push(p.runCount / w);

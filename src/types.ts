@@ -1,12 +1,14 @@
 // Types at the boundaries of the pipeline:
 //   profile -> plan -> trial -> raw samples -> metrics -> (analysis) summary -> comparison -> report
 // The result file (result.json) is a Result; its schema version changes whenever a field's
-// meaning changes. Everything here is plain JSON data.
+// meaning changes (src/result/upgrade.ts reads the older versions). Everything here is plain JSON data.
 import type { TrialMetrics } from './metrics.ts';
 import type { Profile, ProbeLevel, ProbeSettings, VmSettings, Workload } from './profile/schema.ts';
 import type { TunOffsets } from './probes/btf-offsets.ts';
 
-export const RESULT_SCHEMA_VERSION = 2 as const;
+/** 3: each fact saved once: a trial's probe samples and generator report live in its readings
+ * only (version 2 also held a copy of each on the trial). */
+export const RESULT_SCHEMA_VERSION = 3 as const;
 
 // ---------------------------------------------------------------- capabilities
 export type TunQueue = 'ptr_ring' | 'skb_array' | 'sk_receive_queue' | 'unknown';
@@ -325,14 +327,13 @@ export interface TrialResult {
   probeLevel: ProbeLevel;
   probeBackend: ProbeBackend | null;
   metrics: TrialMetrics;
-  /** What the trial read; metrics and crossCheck are derived from it (absent in older results and failed trials). */
+  /** What the trial read; metrics, counters and crossCheck are derived from it. The generator's
+   * report and the probes' samples (charts: time series and histograms) are here and only here
+   * (readings.generator, readings.probe). Absent in failed trials that stopped before it was read. */
   readings?: TrialReadings;
   counters: CounterDeltas | null;
   crossCheck: CrossCheck[];
-  generator: GeneratorReport | null;
   consumer: ConsumerReport | null;
-  /** Probe samples kept for charts (time series and histograms). */
-  probe: ProbeSamples | null;
   /** The queue the reader got, read from its fdinfo (tap.queueMode ring|skq only). */
   queueMode?: 'ring' | 'skq';
   /** tun's backpressure each reader's queue took, read from its fdinfo (tap.backpressure set only). */

@@ -314,8 +314,8 @@ export function probeDifferences(a: Result, b: Result): string[] {
     const observed: [string, (t: TrialResult) => unknown][] = [
       ['probe backend (trials)', (t) => field(t, 'probeBackend')],
       ['probe level (trials)', (t) => field(t, 'probeLevel')],
-      ['per-packet probe attach point (trials)', (t) => field(field(t, 'probe'), 'backend')],
-      ['occupancy source (trials)', (t) => field(field(t, 'probe'), 'occupancySource')],
+      ['per-packet probe attach point (trials)', (t) => field(field(t.readings, 'probe'), 'backend')],
+      ['occupancy source (trials)', (t) => field(field(t.readings, 'probe'), 'occupancySource')],
     ];
     for (const [name, pick] of observed) {
       const x = valuesOf(va.trials, pick);

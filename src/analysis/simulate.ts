@@ -26,7 +26,7 @@ export function normalDraws(seed: number): () => number {
 }
 
 function trial(variant: string, repetition: number, m: Record<string, number>): TrialResult {
-  return { index: 0, variant, repetition, warmup: false, overhead: false, startedAt: '', status: 'ok', windowSeconds: 1, probeLevel: 'off', probeBackend: null, metrics: m, counters: null, crossCheck: [], generator: null, consumer: null, probe: null, rawProbeFile: null } as unknown as TrialResult;
+  return { index: 0, variant, repetition, warmup: false, overhead: false, startedAt: '', status: 'ok', windowSeconds: 1, probeLevel: 'off', probeBackend: null, metrics: m, counters: null, crossCheck: [], consumer: null, rawProbeFile: null } as unknown as TrialResult;
 }
 
 function result(id: string, variants: { name: string; baseline: boolean; trials: TrialResult[] }[], gateSettings: { metrics: string[]; maxRegression: number }): Result {

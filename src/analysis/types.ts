@@ -1,6 +1,7 @@
 // Analysis boundary types: metrics[] -> summary -> comparison -> gate verdict.
 // A report is rendered from these (plus the Result they came from) alone.
 import type { MetricName } from '../metrics.ts';
+import type { CrossCheck } from '../types.ts';
 import type { ProbeCost } from './probe-cost.ts';
 
 export interface MetricSummary {
@@ -148,5 +149,108 @@ export interface GateOutcome {
   metrics: MetricName[];
   tests: GateTest[];
   comparison: Comparison | null;
+  warnings: string[];
+}
+
+// ---------------------------------------------------------------- the Analysis: everything a report shows that is computed
+// One value, computed once (src/analysis/analyze.ts) from one result (a run: its variants
+// against their references) or two (compare and gate: A the baseline, B the candidate), and
+// saved beside a run's result.json as analysis.json. The report (src/report/) renders it, with
+// the facts of the results it came from (environment, profile, command), and computes nothing.
+
+/** A variant as the analysis names it: `label` is its name, prefixed A: or B: when two results are compared. */
+export interface AnalysisVariant {
+  label: string;
+  /** Which result (index into Analysis.sources) and its variant name there. */
+  source: number;
+  name: string;
+  /** The probe level it ran at. */
+  probeLevel: string;
+  /** Queue capacity in packets (tx_queue_len x queues): occupancy is shown as a fraction of it. */
+  capacity: number;
+  /** Measured trials (ok, not warm-ups, not probes-off twins). */
+  trials: number;
+  /** Its probes cost more than PROBE_COST_WARN on some side (summary's probeCost). */
+  probeCostWarn: boolean;
+}
+
+/** A point of a chart: x and y in the units named by the series. */
+export interface ChartPoint { x: number; y: number }
+
+/** Shares of a histogram per variant over one set of bucket starts (each variant's shares sum to 1). */
+export interface HistogramShares {
+  /** Bucket starts, ascending: a fraction of capacity (occupancy) or ns (latency). */
+  buckets: number[];
+  variants: { label: string; shares: number[] }[];
+}
+
+/** The data of every chart, in plain numbers; src/report/charts.ts gives them titles, axes and colours. */
+export interface ChartSeries {
+  /** rx_pps and xmit_pps (packets/s) of each measured trial, x = its number among the variant's measured trials (1-based). */
+  ppsPerTrial: { label: string; rx: ChartPoint[]; xmit: ChartPoint[] }[];
+  /** Occupancy per packet at enqueue (full level, merged over the measured trials), or else the
+   * sampler's ticks binned like it (about 64 buckets over capacity), as a fraction of capacity. */
+  occupancy: HistogramShares & { source: 'at-enqueue' | 'sampled' };
+  /** Occupancy (fraction of capacity) over the window's seconds, first measured trial with probes, at most 300 points (averaged groups). */
+  occupancyTime: { label: string; points: ChartPoint[] }[];
+  /** Queueing latency (full level), merged over the measured trials: power-of-two buckets in ns; null when none was measured. */
+  latency: HistogramShares | null;
+  /** Drops at tun_net_xmit per sample interval over the window's seconds, first measured trial with probes. */
+  dropsTime: { label: string; points: ChartPoint[] }[];
+  /** Median contended acquisitions per second of the queue's locks, by side (0 when not measured). */
+  lockBySide: { label: string; xmit: number; read: number }[];
+}
+
+/** One row of the sent/lost accounts (Kpps, medians over the variant's measured trials). */
+export interface SentLostRow {
+  variant: string;
+  /** tap.qdisc asked for, and the kind(s) tc read back in its trials when they differ. */
+  qdisc: string;
+  generator: string;
+  consumer: string;
+  sentKpps: number | null;
+  deliveredKpps: number | null;
+  qdiscDropKpps: number | null;
+  tunDropKpps: number | null;
+  lostKpps: number | null;
+  lostRatio: number | null;
+}
+
+/** The verdict at the top of a report: the gate's, or the judged comparisons' counted. */
+export interface AnalysisVerdict {
+  level: 'pass' | 'fail' | 'info' | 'unknown';
+  /** What decided it: the gate, comparisons of the judged metrics, or nothing to compare. */
+  basis: 'gate' | 'comparisons' | 'single-variant' | 'too-few-trials';
+  /** Judged metrics that regressed / improved, as 'metric of candidate'. */
+  regressed: string[];
+  improved: string[];
+  unchanged: number;
+  insufficient: number;
+  /** Measured trials over all results. */
+  measuredTrials: number;
+}
+
+/** analysis.json's schema version (1: the first Analysis; before it, analysis.json held a bare Comparison). */
+export const ANALYSIS_SCHEMA_VERSION = 1 as const;
+
+export interface Analysis {
+  kind: 'tunbench-analysis';
+  schemaVersion: typeof ANALYSIS_SCHEMA_VERSION;
+  createdAt: string;
+  /** The results analysed: one (a run) or two (A the baseline, B the candidate). */
+  sources: { id: string; source: string; status: string }[];
+  variants: AnalysisVariant[];
+  /** Summaries and comparisons (the same value compare and gate produce). */
+  comparison: Comparison;
+  /** The gate's verdict when one was judged (its comparison is `comparison` above). */
+  gate: Omit<GateOutcome, 'comparison'> | null;
+  verdict: AnalysisVerdict;
+  /** Sent/lost accounts per variant; null when no trial has qdisc readings (results from before they existed). */
+  sentLost: SentLostRow[] | null;
+  /** Every probe-versus-counter check of every trial, and how many disagree. */
+  crossChecks: { variant: string; trial: number; check: CrossCheck }[];
+  crossCheckFailures: number;
+  charts: ChartSeries;
+  /** Plain-words warnings: run status, failed trials, missing tools, probe costs, outliers, forced differences, the gate's. */
   warnings: string[];
 }

@@ -1,6 +1,6 @@
 // tunbench baseline save NAME RESULT | list
 import { UserError } from '../errors.ts';
-import { BASELINES_DIR, listBaselines, saveBaseline } from '../analysis/baselines.ts';
+import { BASELINES_DIR, listBaselines, saveBaseline } from '../result/baselines.ts';
 
 const USAGE = 'usage: tunbench baseline save NAME RESULT | tunbench baseline list';
 

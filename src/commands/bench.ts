@@ -194,7 +194,7 @@ async function benchMain(argsIn: string[]): Promise<number> {
   // $GITHUB_STEP_SUMMARY is looked at now, not after the run: a bad one is a warning (see gate.ts).
   const stepSummary = values.gate ? (await import('./gate.ts')).stepSummaryTarget() : null;
   if (values.gate && !gateSelf) {
-    const { loadResultOrBaseline } = await import('../analysis/baselines.ts');
+    const { loadResultOrBaseline } = await import('../result/baselines.ts');
     loadResultOrBaseline(values.gate); // a baseline that cannot be read is refused now, not after the run
   }
   const command = ['npm', 'run', 'bench', '--', ...args];
@@ -205,8 +205,13 @@ async function benchMain(argsIn: string[]): Promise<number> {
   const selfGate = gateSelf && result.status !== 'failed' ? gateWithinRun(result, profile.gate) : null;
   if (!values['no-report']) {
     try {
-      const { writeRunReport } = await import('../report/write.ts');
-      console.log(`report: ${(await writeRunReport(result, dir, selfGate ?? undefined)).html}`);
+      // The run's Analysis: computed once, saved beside result.json, and rendered.
+      const { analyzeRun } = await import('../analysis/analyze.ts');
+      const { writeRunAnalysis } = await import('../result/store.ts');
+      const { writeReport } = await import('../report/write.ts');
+      const analysis = analyzeRun(result, { source: `${dir}/result.json`, ...(selfGate ? { gate: selfGate } : {}) });
+      writeRunAnalysis(dir, analysis, selfGate ?? undefined);
+      console.log(`report: ${(await writeReport({ analysis, results: [result] }, dir)).html}`);
     } catch (e) {
       console.error(`tunbench: warning: the report could not be rendered (result.json is intact): ${(e as Error).message}`);
     }

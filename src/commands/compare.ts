@@ -1,9 +1,9 @@
 // tunbench compare A B: two saved results, variant by variant.
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { loadResultOrBaseline } from '../analysis/baselines.ts';
+import { loadResultOrBaseline } from '../result/baselines.ts';
 import { compareResults, environmentDifferences } from '../analysis/compare.ts';
-import { comparisonTable } from '../analysis/format.ts';
+import { comparisonTable } from '../report/format.ts';
 import { parseFraction } from '../analysis/percent.ts';
 import type { Comparison } from '../analysis/types.ts';
 import { UserError } from '../errors.ts';
@@ -49,7 +49,8 @@ export async function main(args: string[]): Promise<number> {
   writeSaved(SAVED.comparison, join(out, 'comparison.json'), comparison);
   if (!values['no-report']) {
     const { writeReport } = await import('../report/write.ts');
-    const paths = await writeReport({ results: [A.result, B.result], comparison }, out);
+    const { analyze } = await import('../analysis/analyze.ts');
+    const paths = await writeReport({ analysis: analyze({ results: [A, B], comparison }), results: [A.result, B.result] }, out);
     if (!values.json) console.log(`report: ${paths.html}`);
   }
   if (values.json) console.log(JSON.stringify(comparison, null, 2));

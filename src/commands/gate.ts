@@ -5,9 +5,9 @@ import { SAVED } from '../result/schema.ts';
 import { RESULTS_DIR, checkOutputDir, checkOutputFile, makeDirs, utcStamp, writeFileAtomic, writeSaved } from '../result/store.ts';
 import type { Result } from '../types.ts';
 import { parseArgs } from 'node:util';
-import { loadResultOrBaseline } from '../analysis/baselines.ts';
+import { loadResultOrBaseline } from '../result/baselines.ts';
 import { compareResults, environmentDifferences } from '../analysis/compare.ts';
-import { comparisonTable, gateMarkdown } from '../analysis/format.ts';
+import { comparisonTable, gateMarkdown } from '../report/format.ts';
 import { gate } from '../analysis/gate.ts';
 import { parseFraction } from '../analysis/percent.ts';
 import type { Comparison, GateOutcome } from '../analysis/types.ts';
@@ -149,7 +149,9 @@ export async function main(args: string[]): Promise<number> {
         makeDirs(out);
         writeSaved(SAVED.gate, join(out, 'gate.json'), outcome);
         const { writeReport } = await import('../report/write.ts');
-        console.log(`report: ${(await writeReport({ results: [A.result, B.result], comparison: outcome.comparison, gate: outcome }, out)).html}`);
+        const { analyze } = await import('../analysis/analyze.ts');
+        const analysis = analyze({ results: [A, B], comparison: outcome.comparison, gate: outcome });
+        console.log(`report: ${(await writeReport({ analysis, results: [A.result, B.result] }, out)).html}`);
       } catch (e) {
         // The verdict stands without its report; say why the report is missing.
         const fs = (e as NodeJS.ErrnoException).code;

@@ -1,13 +1,14 @@
 // tunbench report RESULT_OR_COMPARISON [--out DIR]: render the report from saved files alone.
 import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
-import { loadResultOrBaseline } from '../analysis/baselines.ts';
+import { loadResultOrBaseline } from '../result/baselines.ts';
 import type { Comparison } from '../analysis/types.ts';
 import { UserError } from '../errors.ts';
-import { writeReport, writeRunReport } from '../report/write.ts';
+import { analyze, analyzeRun } from '../analysis/analyze.ts';
+import { writeReport } from '../report/write.ts';
 import { checkSaved, readJsonObject } from '../result/read.ts';
 import { SAVED } from '../result/schema.ts';
-import { checkOutputDir } from '../result/store.ts';
+import { checkOutputDir, writeRunAnalysis } from '../result/store.ts';
 import type { Result } from '../types.ts';
 
 const HELP = `usage: tunbench report RESULT_OR_COMPARISON [--out DIR]
@@ -48,10 +49,14 @@ export async function main(args: string[]): Promise<number> {
   const paths = isComparison
     ? await (async () => {
       const cmp = data as Comparison;
-      const results = [cmp.baselineSource, cmp.candidateSource].map((s) => loadResultOrBaseline(sourcePath(s)).result);
-      return writeReport({ results, comparison: cmp }, out);
+      const loaded = [cmp.baselineSource, cmp.candidateSource].map((s) => ({ ...loadResultOrBaseline(sourcePath(s)), source: s }));
+      return writeReport({ analysis: analyze({ results: loaded, comparison: cmp }), results: loaded.map((l) => l.result) }, out);
     })()
-    : await writeRunReport(data as Result, out);
+    : await (async () => {
+      const analysis = analyzeRun(data as Result, { source: input });
+      writeRunAnalysis(out, analysis);
+      return writeReport({ analysis, results: [data as Result] }, out);
+    })();
   console.log(`report: ${paths.html}\nsummary: ${paths.markdown}`);
   return 0;
 }

@@ -1,20 +1,10 @@
 // Chart specifications: the one source of every chart. The HTML page hands them to the
 // inlined Chart.js, the PNG renderer to chartjs-node-canvas. Plain JSON (no functions), so
-// they can be embedded in the page as data.
+// they can be embedded in the page as data. The numbers come from the Analysis
+// (src/analysis/chart-series.ts); here they get titles, captions, axes, units and colours.
 import type { ChartConfiguration } from 'chart.js';
-import { median } from '../analysis/descriptive.ts';
-import { isMeasured } from '../analysis/summary.ts';
-import type { Histogram, TrialResult, VariantResult } from '../types.ts';
-import { mergeHistograms } from '../trial/metrics.ts';
-import { nsRange } from '../analysis/format.ts';
-
-/** A variant as it appears in a report (labels are prefixed A:/B: when two results are compared). */
-export interface ReportVariant {
-  label: string;
-  variant: VariantResult;
-  /** Queue capacity in packets (tx_queue_len x queues). */
-  capacity: number;
-}
+import type { ChartSeries, HistogramShares } from '../analysis/types.ts';
+import { nsRange } from './format.ts';
 
 export interface ChartSpec {
   id: string;
@@ -27,21 +17,6 @@ export interface ChartSpec {
 const PALETTE = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b', '#e377c2', '#17becf', '#7f7f7f', '#bcbd22'];
 export const colour = (i: number): string => PALETTE[i % PALETTE.length]!;
 
-/** At most `max` points: every k-th point (k = ceil(n / max)), averaging each group so spikes keep their weight. */
-export function downsample(values: number[], max = 300): number[] {
-  if (values.length <= max) return values;
-  const k = Math.ceil(values.length / max);
-  const out: number[] = [];
-  for (let i = 0; i < values.length; i += k) {
-    const g = values.slice(i, i + k);
-    out.push(g.reduce((s, x) => s + x, 0) / g.length);
-  }
-  return out;
-}
-
-const measured = (v: VariantResult): TrialResult[] => v.trials.filter(isMeasured);
-const firstWithProbe = (v: VariantResult) => measured(v).find((t) => t.probe !== null);
-
 function base(title: string, xTitle: string, yTitle: string): ChartConfiguration['options'] {
   return {
     animation: false,
@@ -51,10 +26,11 @@ function base(title: string, xTitle: string, yTitle: string): ChartConfiguration
   };
 }
 
-function ppsPerTrial(vs: ReportVariant[]): ChartSpec {
-  const datasets = vs.flatMap((rv, i) => [
-    { label: `${rv.label} rx`, data: measured(rv.variant).map((t, k) => ({ x: k + 1, y: (t.metrics.rx_pps ?? 0) / 1e6 })), backgroundColor: colour(i), borderColor: colour(i), pointStyle: 'circle', pointRadius: 4 },
-    { label: `${rv.label} xmit`, data: measured(rv.variant).map((t, k) => ({ x: k + 1, y: (t.metrics.xmit_pps ?? 0) / 1e6 })), backgroundColor: colour(i), borderColor: colour(i), pointStyle: 'triangle', pointRadius: 4 },
+function ppsPerTrial(s: ChartSeries): ChartSpec {
+  const mpps = (ps: { x: number; y: number }[]) => ps.map((p) => ({ x: p.x, y: p.y / 1e6 }));
+  const datasets = s.ppsPerTrial.flatMap((v, i) => [
+    { label: `${v.label} rx`, data: mpps(v.rx), backgroundColor: colour(i), borderColor: colour(i), pointStyle: 'circle', pointRadius: 4 },
+    { label: `${v.label} xmit`, data: mpps(v.xmit), backgroundColor: colour(i), borderColor: colour(i), pointStyle: 'triangle', pointRadius: 4 },
   ]);
   return {
     id: 'pps-per-trial',
@@ -64,29 +40,19 @@ function ppsPerTrial(vs: ReportVariant[]): ChartSpec {
   };
 }
 
-function histBars(vs: ReportVariant[], pick: (t: TrialResult) => Histogram | null | undefined, scale: (rv: ReportVariant, x: number) => number): { labels: string[]; datasets: object[] } {
-  const merged = vs.map((rv) => measured(rv.variant).map(pick).filter((h): h is Histogram => !!h).reduce((a, h) => mergeHistograms(a, h), { buckets: [] } as Histogram));
-  const keys = [...new Set(vs.flatMap((rv, i) => merged[i]!.buckets.map((b) => scale(rv, b.min))))].sort((a, b) => a - b);
-  const labels = keys.map((k) => String(Number(k.toPrecision(3))));
-  const datasets = vs.map((rv, i) => {
-    const total = merged[i]!.buckets.reduce((s, b) => s + b.count, 0) || 1;
-    const byKey = new Map(merged[i]!.buckets.map((b) => [scale(rv, b.min), b.count / total]));
-    return { label: rv.label, data: keys.map((k) => byKey.get(k) ?? 0), backgroundColor: `${colour(i)}99`, borderColor: colour(i), borderWidth: 1 };
-  });
-  return { labels, datasets };
+/** Three significant digits: a bucket start as a label. */
+const sig3 = (x: number): number => Number(x.toPrecision(3));
+
+function bars(h: HistogramShares, label: (start: number) => string): { labels: string[]; datasets: object[] } {
+  return {
+    labels: h.buckets.map(label),
+    datasets: h.variants.map((v, i) => ({ label: v.label, data: v.shares, backgroundColor: `${colour(i)}99`, borderColor: colour(i), borderWidth: 1 })),
+  };
 }
 
-/** Occupancy samples binned like the at-enqueue histogram (about 64 buckets over capacity). */
-function sampledHistogram(values: number[], capacity: number): Histogram {
-  const step = Math.max(1, Math.ceil((capacity + 1) / 64));
-  const counts = new Map<number, number>();
-  for (const v of values) counts.set(Math.floor(v / step) * step, (counts.get(Math.floor(v / step) * step) ?? 0) + 1);
-  return { buckets: [...counts.entries()].sort((x, y) => x[0] - y[0]).map(([min, count]) => ({ min, max: min + step - 1, count })) };
-}
-
-function occupancyHistogram(vs: ReportVariant[]): ChartSpec {
-  const atEnqueue = vs.some((rv) => measured(rv.variant).some((t) => t.probe?.occupancyAtEnqueue));
-  const { labels, datasets } = histBars(vs, (t) => (atEnqueue ? t.probe?.occupancyAtEnqueue : t.probe ? sampledHistogram(t.probe.occupancySeries.values, t.readings?.capacity ?? 1 + Math.max(...t.probe.occupancySeries.values, 0)) : null), (rv, x) => x / rv.capacity);
+function occupancyHistogram(s: ChartSeries): ChartSpec {
+  const atEnqueue = s.occupancy.source === 'at-enqueue';
+  const { labels, datasets } = bars(s.occupancy, (k) => String(sig3(k)));
   return {
     id: 'occupancy-histogram',
     title: atEnqueue ? 'Queue occupancy seen at enqueue' : 'Queue occupancy, sampled',
@@ -97,23 +63,17 @@ function occupancyHistogram(vs: ReportVariant[]): ChartSpec {
   };
 }
 
-function series(vs: ReportVariant[], id: string, title: string, caption: string, yTitle: string, pick: (t: TrialResult, rv: ReportVariant) => number[] | null, intervalMs: (t: TrialResult) => number): ChartSpec {
-  const datasets = vs.flatMap((rv, i) => {
-    const t = firstWithProbe(rv.variant);
-    if (!t) return [];
-    const raw = pick(t, rv) ?? [];
-    const ds = downsample(raw);
-    const step = (raw.length / Math.max(ds.length, 1)) * intervalMs(t) / 1000;
-    return [{ label: rv.label, data: ds.map((y, k) => ({ x: Number((k * step).toFixed(3)), y })), borderColor: colour(i), backgroundColor: colour(i), pointRadius: 0, borderWidth: 1.5, showLine: true }];
-  });
+function timeChart(s: ChartSeries, series: { label: string; points: { x: number; y: number }[] }[], id: string, title: string, caption: string, yTitle: string): ChartSpec {
+  // A variant keeps its colour when another has no series (probes off): its place among all variants.
+  const place = (label: string) => Math.max(0, s.ppsPerTrial.findIndex((v) => v.label === label));
+  const datasets = series.map((v) => ({ label: v.label, data: v.points, borderColor: colour(place(v.label)), backgroundColor: colour(place(v.label)), pointRadius: 0, borderWidth: 1.5, showLine: true }));
   return { id, title, caption, config: { type: 'scatter', data: { datasets }, options: base(title, 'seconds into the window', yTitle) } as ChartConfiguration };
 }
 
-function latency(vs: ReportVariant[]): ChartSpec | null {
-  if (!vs.some((rv) => measured(rv.variant).some((t) => t.probe?.latencyNs && t.probe.latencyNs.buckets.length > 0))) return null;
-  const { labels: starts, datasets } = histBars(vs, (t) => t.probe?.latencyNs, (_rv, x) => x);
+function latency(s: ChartSeries): ChartSpec | null {
+  if (!s.latency) return null;
   // Power-of-two buckets: each label is its range ("4.1 us .. 8.19 us"), not a precise-looking edge.
-  const labels = starts.map((l) => { const lo = Number(l); return nsRange(lo, lo > 0 ? lo * 2 : 1); });
+  const { labels, datasets } = bars(s.latency, (k) => { const lo = sig3(k); return nsRange(lo, lo > 0 ? lo * 2 : 1); });
   return {
     id: 'latency',
     title: 'Queueing latency (full probe level)',
@@ -122,9 +82,7 @@ function latency(vs: ReportVariant[]): ChartSpec | null {
   };
 }
 
-function lockBySide(vs: ReportVariant[]): ChartSpec {
-  const med = (xs: number[]) => (xs.length ? median(xs) : 0);
-  const pick = (rv: ReportVariant, k: 'lock_contention_xmit' | 'lock_contention_read') => med(measured(rv.variant).map((t) => t.metrics[k]).filter((x): x is number => x !== null));
+function lockBySide(s: ChartSeries): ChartSpec {
   return {
     id: 'lock-contention',
     title: 'Lock contention by side',
@@ -132,10 +90,10 @@ function lockBySide(vs: ReportVariant[]): ChartSpec {
     config: {
       type: 'bar',
       data: {
-        labels: vs.map((rv) => rv.label),
+        labels: s.lockBySide.map((v) => v.label),
         datasets: [
-          { label: 'xmit side', data: vs.map((rv) => pick(rv, 'lock_contention_xmit')), backgroundColor: '#1f77b499' },
-          { label: 'read side', data: vs.map((rv) => pick(rv, 'lock_contention_read')), backgroundColor: '#d6272899' },
+          { label: 'xmit side', data: s.lockBySide.map((v) => v.xmit), backgroundColor: '#1f77b499' },
+          { label: 'read side', data: s.lockBySide.map((v) => v.read), backgroundColor: '#d6272899' },
         ],
       },
       options: base('lock contention', 'variant', 'contentions per second'),
@@ -143,15 +101,14 @@ function lockBySide(vs: ReportVariant[]): ChartSpec {
   };
 }
 
-export function buildCharts(vs: ReportVariant[]): ChartSpec[] {
-  const iv = (t: TrialResult) => t.probe?.occupancySeries.intervalMs ?? 10;
+export function buildCharts(s: ChartSeries): ChartSpec[] {
   const charts: (ChartSpec | null)[] = [
-    ppsPerTrial(vs),
-    occupancyHistogram(vs),
-    series(vs, 'occupancy-time', 'Queue occupancy over time', 'Occupancy read from the queue itself at every sample interval (ptr_ring producer - consumer_head, or sk_receive_queue qlen in skq mode), as a fraction of capacity, first measured trial of each variant (averaged down to at most 300 points).', 'fraction of capacity', (t, rv) => t.probe ? t.probe.occupancySeries.values.map((v) => v / rv.capacity) : null, iv),
-    latency(vs),
-    series(vs, 'drops-time', 'Drops over time', 'Packets dropped by tun_net_xmit per sample interval, first measured trial of each variant.', 'drops per interval', (t) => t.probe?.series.drops ?? null, (t) => t.probe?.series.intervalMs ?? 10),
-    lockBySide(vs),
+    ppsPerTrial(s),
+    occupancyHistogram(s),
+    timeChart(s, s.occupancyTime, 'occupancy-time', 'Queue occupancy over time', 'Occupancy read from the queue itself at every sample interval (ptr_ring producer - consumer_head, or sk_receive_queue qlen in skq mode), as a fraction of capacity, first measured trial of each variant (averaged down to at most 300 points).', 'fraction of capacity'),
+    latency(s),
+    timeChart(s, s.dropsTime, 'drops-time', 'Drops over time', 'Packets dropped by tun_net_xmit per sample interval, first measured trial of each variant.', 'drops per interval'),
+    lockBySide(s),
   ];
   return charts.filter((c): c is ChartSpec => c !== null);
 }

@@ -1,14 +1,17 @@
-// What a report shows, computed once from saved data (results + comparison [+ gate]); the
-// HTML page and the Markdown summary both render this model.
+// What a report shows, in words and tables, rendered from an Analysis (src/analysis/analyze.ts:
+// every number, share, median, verdict and warning is computed there) and the facts of the
+// results it came from (environment, profile, command). The HTML page and the Markdown
+// summary both render this model; nothing here computes.
 import { stringify } from 'yaml';
-import type { Comparison, GateOutcome, MetricComparison } from '../analysis/types.ts';
-import { formatValue as plainValue, latencyBucket } from '../analysis/format.ts';
+import type { Analysis, Comparison, MetricComparison, SentLostRow } from '../analysis/types.ts';
 import { changeWords, estimateName, verdictDetail, verdictWord, verdictWords } from '../analysis/verdict-words.ts';
-import { isMeasured } from '../analysis/summary.ts';
 import { describeCost, PROBE_COST_WARN, type ProbeCost } from '../analysis/probe-cost.ts';
 import type { MetricName } from '../metrics.ts';
 import type { CrossCheck, Result } from '../types.ts';
-import { buildCharts, type ChartSpec, type ReportVariant } from './charts.ts';
+import { buildCharts, type ChartSpec } from './charts.ts';
+import { formatValue as plainValue, latencyBucket } from './format.ts';
+
+export type { SentLostRow } from '../analysis/types.ts';
 
 /** Latency percentiles are log2 bucket edges: shown as the bucket's range. */
 const formatValue = (m: MetricName, v: number): string => ((m === 'latency_p50_ns' || m === 'latency_p99_ns') && Number.isInteger(Math.log2(v + 1)) ? latencyBucket(v) : plainValue(m, v));
@@ -32,21 +35,6 @@ export interface HeadlineCell {
   verdict: MetricComparison['verdict'] | 'baseline' | '';
 }
 
-/** One row of the sent/lost table (Kpps, medians over the variant's measured trials). */
-export interface SentLostRow {
-  variant: string;
-  /** tap.qdisc asked for, and the kind(s) tc read back in its trials. */
-  qdisc: string;
-  generator: string;
-  consumer: string;
-  sentKpps: number | null;
-  deliveredKpps: number | null;
-  qdiscDropKpps: number | null;
-  tunDropKpps: number | null;
-  lostKpps: number | null;
-  lostRatio: number | null;
-}
-
 export interface ReportModel {
   title: string;
   /** Sent/lost accounting per variant (null when no trial has qdisc readings: results from before it existed). */
@@ -67,68 +55,30 @@ export interface ReportModel {
 }
 
 export interface ReportInput {
-  /** The result (one) or the baseline and candidate (two, labelled A and B). */
+  analysis: Analysis;
+  /** The results it was made from, in its order (one, or A and B): their environment, profile and command are shown. */
   results: Result[];
-  comparison: Comparison;
-  gate?: GateOutcome;
   title?: string;
 }
 
-function reportVariants(results: Result[]): ReportVariant[] {
-  const prefix = results.length > 1;
-  return results.flatMap((r, i) => r.variants.map((v) => ({ label: prefix ? `${i === 0 ? 'A' : 'B'}:${v.name}` : v.name, variant: v, capacity: v.workload.tap.txQueueLen * v.workload.tap.queues })));
-}
-
-function verdictOf(input: ReportInput, crossFails: number): ReportModel['verdict'] {
-  if (input.gate) {
-    const g = input.gate;
-    return { level: g.verdict === 'pass' ? 'pass' : g.verdict === 'regression' ? 'fail' : 'unknown', text: `Gate: ${g.verdict === 'pass' ? 'PASS' : g.verdict === 'regression' ? 'REGRESSION' : 'CANNOT JUDGE'} (limit: ${(g.maxRegression * 100).toFixed(1)}% worse on ${g.metrics.join(', ')}). ${[...g.reasons, ...(g.power ? [g.power] : [])].join('; ')}` };
+/** The verdict in words: the gate's, or the judged comparisons' counted, and the cross-checks. */
+function verdictText(a: Analysis): ReportModel['verdict'] {
+  const v = a.verdict;
+  if (a.gate) {
+    const g = a.gate;
+    return { level: v.level, text: `Gate: ${g.verdict === 'pass' ? 'PASS' : g.verdict === 'regression' ? 'REGRESSION' : 'CANNOT JUDGE'} (limit: ${(g.maxRegression * 100).toFixed(1)}% worse on ${g.metrics.join(', ')}). ${[...g.reasons, ...(g.power ? [g.power] : [])].join('; ')}` };
   }
-  const cs = input.comparison.comparisons.filter((c) => input.comparison.judgedMetrics.includes(c.metric));
-  const cross = crossFails === 0 ? 'Every probe count agrees with its kernel counter.' : `${crossFails} probe-versus-counter cross-check(s) disagree: see below.`;
-  if (cs.length === 0) {
-    const n = input.results.flatMap((r) => r.variants.flatMap((v) => v.trials.filter(isMeasured))).length;
-    return { level: 'info', text: `One variant, ${n} measured trials: nothing to compare against. ${cross}` };
-  }
-  const count = (v: string) => cs.filter((c) => c.verdict === v).length;
-  const regressed = cs.filter((c) => c.verdict === 'regressed').map((c) => `${c.metric} of ${c.candidate}`);
-  const improved = cs.filter((c) => c.verdict === 'improved').map((c) => `${c.metric} of ${c.candidate}`);
+  const cmp = a.comparison;
+  const cross = a.crossCheckFailures === 0 ? 'Every probe count agrees with its kernel counter.' : `${a.crossCheckFailures} probe-versus-counter cross-check(s) disagree: see below.`;
+  if (v.basis === 'single-variant') return { level: v.level, text: `One variant, ${v.measuredTrials} measured trials: nothing to compare against. ${cross}` };
   const text = [
-    regressed.length ? `Regressed: ${regressed.join(', ')}.` : '',
-    improved.length ? `Improved: ${improved.join(', ')}.` : '',
-    `${count('unchanged')} with no change shown, ${count('insufficient')} without enough trials (${input.comparison.judgedMetrics.join(', ')} against the baseline, or the variant a variant names in compareTo; a change shown beyond ${(input.comparison.noiseThreshold * 100).toFixed(0)}% by a one-sided rank test at ${input.comparison.alpha}, Holm-corrected over ${input.comparison.judgedMetrics.join(', ')} x comparisons; paired by round within one run when the rounds are enough for the signed-rank test, else unpaired).`,
+    v.regressed.length ? `Regressed: ${v.regressed.join(', ')}.` : '',
+    v.improved.length ? `Improved: ${v.improved.join(', ')}.` : '',
+    `${v.unchanged} with no change shown, ${v.insufficient} without enough trials (${cmp.judgedMetrics.join(', ')} against the baseline, or the variant a variant names in compareTo; a change shown beyond ${(cmp.noiseThreshold * 100).toFixed(0)}% by a one-sided rank test at ${cmp.alpha}, Holm-corrected over ${cmp.judgedMetrics.join(', ')} x comparisons; paired by round within one run when the rounds are enough for the signed-rank test, else unpaired).`,
     cross,
   ].filter(Boolean).join(' ');
-  if (!regressed.length && count('insufficient') === cs.length) return { level: 'info', text: `Not judged: too few trials for the significance test. ${text}` };
-  return { level: regressed.length ? 'fail' : 'pass', text };
-}
-
-function sentLostRows(rvs: ReportVariant[], cmp: Comparison): SentLostRow[] | null {
-  if (!rvs.some((rv) => rv.variant.trials.some((t) => t.readings?.qdisc))) return null;
-  return rvs.map((rv) => {
-    const sv = cmp.summary.variants.find((x) => x.variant === rv.label);
-    const med = (m: MetricName) => sv?.metrics[m]?.median ?? null;
-    const k = (m: MetricName) => {
-      const v = med(m);
-      return v === null ? null : v / 1e3;
-    };
-    const w = rv.variant.workload;
-    const readBack = [...new Set(rv.variant.trials.map((t) => t.readings?.qdisc?.kind).filter((x): x is string => !!x))];
-    const g = w.generator;
-    const gen = g.type === 'trafgen' ? `trafgen x${g.cpus}${g.qdisc ? '' : ' (bypass)'}` : g.type === 'pktgen' ? `pktgen x${g.threads}` : `iperf3 ${g.protocol} x${g.streams}`;
-    return {
-      variant: rv.label,
-      qdisc: readBack.length && !(readBack.length === 1 && readBack[0] === w.tap.qdisc) ? `${w.tap.qdisc} (${readBack.join(', ')})` : w.tap.qdisc,
-      generator: w.background ? `${gen} + background ${w.background.type}` : gen,
-      consumer: w.consumer.type,
-      sentKpps: k('sent_pps'),
-      deliveredKpps: k('rx_pps'),
-      qdiscDropKpps: k('qdisc_drop_pps'),
-      tunDropKpps: k('drop_pps'),
-      lostKpps: k('lost_pps'),
-      lostRatio: med('lost_ratio'),
-    };
-  });
+  if (v.basis === 'too-few-trials') return { level: v.level, text: `Not judged: too few trials for the significance test. ${text}` };
+  return { level: v.level, text };
 }
 
 /** What a variant's probes cost, in a line beside its throughput; warn above PROBE_COST_WARN on any side. */
@@ -137,10 +87,10 @@ export interface ProbeCostLine {
   warn: boolean;
 }
 
-export function probeCostLine(c: ProbeCost | undefined, level: string): ProbeCostLine {
+/** `warn`: the analysis found its cost above PROBE_COST_WARN on some side (AnalysisVariant.probeCostWarn). */
+export function probeCostLine(c: ProbeCost | undefined, level: string, warn: boolean): ProbeCostLine {
   if (level === 'off') return { text: 'probes off', warn: false };
   if (!c || !c.worst) return { text: `probes ${level}: cost not measured (no probes-off twins, no calibration of this machine and kernel: set probes.measureOverhead or run tunbench calibrate)`, warn: false };
-  const warn = c.worst.cost > PROBE_COST_WARN;
   const w = c.worst;
   // The rounds' own spread: a median cost whose rounds straddle zero is not resolved from noise.
   const unresolved = w.rounds >= 2 && w.costMin < 0 && w.costMax > 0 ? ` (its rounds range from ${(w.costMin * 100).toFixed(1)}% to ${(w.costMax * 100).toFixed(1)}%: not resolved from the machine's noise; more rounds would tell)` : '';
@@ -156,8 +106,8 @@ export function kpps(v: number | null): string {
 export const SENT_LOST_NOTE = 'Kpps over the window, medians over each variant\'s measured trials (so the columns need not add up; each trial\'s own accounts close exactly, see the cross-checks). sent = delivered + qdisc drops + tun drops + queued; sent counts every packet handed to the tap (from the qdisc\'s counters; with noqueue from the tap\'s), delivered is the consumer\'s rate, lost = qdisc drops + tun drops. A drop the sender is told about (a qdisc drop, or tun\'s under noqueue) is sent and lost, even where trafgen or pktgen then sends the frame again.';
 
 export function buildReportModel(input: ReportInput): ReportModel {
-  const rvs = reportVariants(input.results);
-  const cmp = input.comparison;
+  const a = input.analysis;
+  const cmp = a.comparison;
   const rows = cmp.summary.variants.map((sv) => {
     const cells = HEADLINE_METRICS.map((m): HeadlineCell => {
       const s = sv.metrics[m];
@@ -173,30 +123,9 @@ export function buildReportModel(input: ReportInput): ReportModel {
       const change = word === 'all zero' || word === 'not compared' || !Number.isFinite(c.ratio) ? `${verdictWords(c, cmp.alpha)}${vs}` : `${changeWords(m, c.ratio, { name: false })}${vs}: ${verdictWords(c, cmp.alpha)} [${estimateName(c)}]`;
       return { text: formatValue(m, s.median), ci, change, verdict: c.verdict };
     });
-    return { variant: sv.variant, baseline: sv.baseline, trials: sv.trials, cells, probeCost: probeCostLine(sv.probeCost, input.results.flatMap((r) => r.variants).find((v) => v.name === sv.variant)?.probes.level ?? 'off') };
+    const av = a.variants.find((v) => v.label === sv.variant);
+    return { variant: sv.variant, baseline: sv.baseline, trials: sv.trials, cells, probeCost: probeCostLine(sv.probeCost, av?.probeLevel ?? 'off', av?.probeCostWarn ?? false) };
   });
-  const crossChecks = rvs.flatMap((rv) => rv.variant.trials.flatMap((t) => t.crossCheck.map((check) => ({ variant: rv.label, trial: t.index, check }))));
-  const crossFails = crossChecks.filter((c) => !c.check.ok).length;
-
-  const warnings: string[] = [];
-  input.results.forEach((r, i) => {
-    const tag = input.results.length > 1 ? `${i === 0 ? 'A' : 'B'}: ` : '';
-    if (r.status !== 'complete') warnings.push(`${tag}run ${r.status}: ${r.statusReason ?? ''}`);
-    for (const w of r.warnings) warnings.push(`${tag}${w}`);
-    // Each failed trial with its reason (the run goes on after a trial fails).
-    for (const v of r.variants) for (const t of v.trials) if (t.status === 'failed') warnings.push(`${tag}trial ${t.index} (${t.variant}, ${t.warmup ? 'warm-up' : `repetition ${t.repetition + 1}`}) FAILED: ${t.error ?? 'no reason recorded'}`);
-    const caps = r.environment.capabilities;
-    if (!caps.pktgen.available) warnings.push(`${tag}pktgen is absent on ${r.environment.kernel.release}: traffic came from trafgen (userspace, AF_PACKET), not the in-kernel generator of the original measurement.`);
-    if (r.environment.target === 'vm') warnings.push(`${tag}trials ran in a VM${r.environment.vm?.accel === 'kvm' ? ' under KVM' : ' under TCG (emulated): absolute speeds are not those of hardware'}.`);
-  });
-  for (const sv of cmp.summary.variants) {
-    const o = sv.probeCost;
-    if (o?.worst && o.worst.cost > PROBE_COST_WARN) warnings.push(`probe cost (${sv.variant}): the ${o.level} probes cost ${(o.worst.cost * 100).toFixed(1)}% on ${o.worst.metric}, above the ${(PROBE_COST_WARN * 100).toFixed(0)}% the figures can bear: ${describeCost(o)}.`);
-    for (const s of Object.values(sv.metrics)) if (s) warnings.push(...s.warnings);
-  }
-  for (const d of cmp.differences) warnings.push(`compared despite a difference: ${d}`);
-  if (crossFails) warnings.push(`${crossFails} cross-check(s) between probes and kernel counters disagree beyond tolerance.`);
-  if (input.gate) warnings.push(...input.gate.warnings);
 
   const environment = input.results.flatMap((r, i) => {
     const tag = input.results.length > 1 ? `${i === 0 ? 'A' : 'B'} ` : '';
@@ -214,17 +143,16 @@ export function buildReportModel(input: ReportInput): ReportModel {
       { label: `${tag}vhost-net / KVM`, value: `${yes(c.vhostNet)}; ${yes(c.kvm)}` },
     ];
   });
-  const sentLost = sentLostRows(rvs, cmp);
   return {
     kernels: kernelsSideBySide(input.results),
-    sentLost,
+    sentLost: a.sentLost,
     title: input.title ?? (input.results.length > 1 ? `tunbench: ${runTitle(input.results[0]!)} vs ${runTitle(input.results[1]!)}` : `tunbench: ${runTitle(input.results[0]!)}`),
-    verdict: verdictOf(input, crossFails),
+    verdict: verdictText(a),
     headline: quiet(HEADLINE_METRICS, rows),
     answers: answerLines(cmp),
-    charts: buildCharts(rvs),
-    crossChecks,
-    warnings: [...new Set(warnings)],
+    charts: buildCharts(a.charts),
+    crossChecks: a.crossChecks,
+    warnings: a.warnings,
     environment,
     profiles: input.results.map((r, i) => ({ label: input.results.length > 1 ? `${i === 0 ? 'A' : 'B'}: ${r.profileSource}` : r.profileSource, yaml: stringify(r.profile) })),
     commands: input.results.map(reproduceLine),

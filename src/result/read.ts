@@ -90,9 +90,11 @@ export function readJsonObject(kind: SavedKind, fileOrDir: string): { data: Reco
   return { data: data as Record<string, unknown>, path };
 }
 
-/** `o` validated as this kind (foreign JSON, another schema version, the schema's first problem). */
-export function checkSaved<T>(kind: SavedKind, path: string, o: Record<string, unknown>): T {
-  const ours = o.kind === 'tunbench-comparison' || (o.tool as { name?: unknown } | undefined)?.name === 'tunbench' || 'schemaVersion' in o || kind.version === null;
+/** `o` validated as this kind (foreign JSON, another schema version, the schema's first problem);
+ * an older version it reads is returned lifted to the current one. */
+export function checkSaved<T>(kind: SavedKind, path: string, input: Record<string, unknown>): T {
+  let o = input;
+  const ours = (typeof o.kind === 'string' && o.kind.startsWith('tunbench-')) || (o.tool as { name?: unknown } | undefined)?.name === 'tunbench' || 'schemaVersion' in o || kind.version === null;
   if (!ours) {
     const keys = Object.keys(o);
     throw new UserError(`${path}: JSON of another kind (keys ${keys.slice(0, 5).join(', ') || 'none'}${keys.length > 5 ? ', ...' : ''}), not ${kind.what}`, { hint: `give ${kind.what} (${kind.file}); one is made by ${kind.makes}` });
@@ -100,11 +102,19 @@ export function checkSaved<T>(kind: SavedKind, path: string, o: Record<string, u
   if (kind === SAVED.result && o.kind === 'tunbench-comparison') {
     throw new UserError(`${path}: a tunbench comparison, not a result`, { hint: 'give a result.json written by npm run bench (a comparison is rendered with tunbench report FILE)' });
   }
+  if (kind.tag && typeof o.kind === 'string' && o.kind !== kind.tag) {
+    throw new UserError(`${path}: ${o.kind.replace(/^tunbench-/, 'a tunbench ')}, not ${kind.what}`, { hint: `give ${kind.what} (${kind.file}); one is made by ${kind.makes}` });
+  }
+  // An older version this tunbench reads is lifted to the current one first (src/result/upgrade.ts).
+  if (kind.version !== null && kind.older && typeof o.schemaVersion === 'number' && o.schemaVersion >= kind.older.oldest && o.schemaVersion < kind.version) {
+    o = kind.older.upgrade(o) ?? o;
+  }
   if (kind.version !== null && typeof o.schemaVersion === 'number' && o.schemaVersion !== kind.version) {
+    const reads = kind.older ? `versions ${kind.older.oldest} to ${kind.version}` : `version ${kind.version}`;
     const wrote = typeof (o.tool as { version?: unknown } | undefined)?.version === 'string' ? ` (tunbench ${(o.tool as { version: string }).version} wrote it)` : '';
     throw o.schemaVersion > kind.version
-      ? new UserError(`${path}: ${kind.what} of schema version ${o.schemaVersion}${wrote}, newer than this tunbench reads (${kind.version})`, { hint: 'read it with the tunbench version that wrote it, or update this one' })
-      : new UserError(`${path}: ${kind.what} of an older schema version ${o.schemaVersion}${wrote}; this tunbench reads version ${kind.version}`, { hint: `make it again with ${kind.makes}, or read it with the tunbench version that wrote it` });
+      ? new UserError(`${path}: ${kind.what} of schema version ${o.schemaVersion}${wrote}, newer than this tunbench reads (${reads})`, { hint: 'read it with the tunbench version that wrote it, or update this one' })
+      : new UserError(`${path}: ${kind.what} of an older schema version ${o.schemaVersion}${wrote}; this tunbench reads ${reads}`, { hint: `make it again with ${kind.makes}, or read it with the tunbench version that wrote it` });
   }
   const parsed = kind.schema.safeParse(o);
   if (!parsed.success) throw new UserError(`${path}: not a usable ${kind.what.replace(/^an? /, '')}: ${firstProblem(parsed.error, o)}`, { hint: damagedFix(kind) });

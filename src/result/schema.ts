@@ -1,5 +1,5 @@
-// The one schema of every saved file: result.json (bench), comparison.json and analysis.json
-// (compare, report), gate.json (gate, bench --gate), a baseline's meta.json. The writers
+// The one schema of every saved file: result.json (bench), comparison.json (compare),
+// analysis.json (bench, report: the Analysis of a run), gate.json (gate, bench --gate), a baseline's meta.json. The writers
 // validate against it before writing (src/result/store.ts: writeSavedFile) and every reader
 // validates against it on entry (src/result/read.ts), so a file one command wrote is a file
 // every command reads, and a hollow, foreign or damaged file is refused by name.
@@ -11,9 +11,11 @@
 // Numbers that may be NaN or infinite in memory are null on disk (JSON), hence nullable.
 // The TypeScript interfaces in src/types.ts and src/analysis/types.ts stay the precise types.
 import { z } from 'zod';
+import { ANALYSIS_SCHEMA_VERSION } from '../analysis/types.ts';
 import { RESULT_SCHEMA_VERSION } from '../types.ts';
+import { OLDEST_RESULT_VERSION, upgradeResult } from './upgrade.ts';
 
-/** The comparison (and analysis) schema version readers take. */
+/** The comparison schema version readers take. */
 export const COMPARISON_SCHEMA_VERSION = 2 as const;
 
 const num = z.number().nullable();
@@ -36,8 +38,7 @@ export const TrialSchema = z.looseObject({
   metrics: z.record(str, num),
   crossCheck: z.array(z.looseObject({ name: str, ok: z.boolean() })),
   counters: z.looseObject({}).nullable(),
-  probe: z.looseObject({}).nullable(),
-  readings: z.looseObject({}).optional(),
+  readings: z.looseObject({ probe: z.looseObject({}).nullable().optional() }).optional(),
   rawProbeFile: str.nullable(),
 });
 
@@ -132,6 +133,32 @@ export const GateOutcomeSchema = z.looseObject({
   warnings: z.array(str),
 });
 
+// ---------------------------------------------------------------- analysis.json (beside a run's result.json)
+const series = z.array(z.looseObject({ label: str, points: z.array(z.looseObject({ x: z.number(), y: num })) }));
+const shares = z.looseObject({ buckets: z.array(z.number()), variants: z.array(z.looseObject({ label: str, shares: z.array(num) })) });
+export const AnalysisSchema = z.looseObject({
+  kind: z.literal('tunbench-analysis'),
+  schemaVersion: z.literal(ANALYSIS_SCHEMA_VERSION),
+  createdAt: str,
+  sources: z.array(z.looseObject({ id: str, source: str, status: str })).min(1),
+  variants: z.array(z.looseObject({ label: str, name: str, probeLevel: str, capacity: z.number(), trials: z.number(), probeCostWarn: z.boolean() })),
+  comparison: ComparisonSchema,
+  gate: GateOutcomeSchema.omit({ comparison: true }).nullable(),
+  verdict: z.looseObject({ level: z.enum(['pass', 'fail', 'info', 'unknown']), basis: str, regressed: z.array(str), improved: z.array(str), unchanged: z.number(), insufficient: z.number(), measuredTrials: z.number() }),
+  sentLost: z.array(z.looseObject({ variant: str })).nullable(),
+  crossChecks: z.array(z.looseObject({ variant: str, trial: z.number(), check: z.looseObject({ name: str, ok: z.boolean() }) })),
+  crossCheckFailures: z.number(),
+  charts: z.looseObject({
+    ppsPerTrial: z.array(z.looseObject({ label: str })),
+    occupancy: shares.extend({ source: z.enum(['at-enqueue', 'sampled']) }),
+    occupancyTime: series,
+    latency: shares.nullable(),
+    dropsTime: series,
+    lockBySide: z.array(z.looseObject({ label: str, xmit: num, read: num })),
+  }),
+  warnings: z.array(str),
+});
+
 // ---------------------------------------------------------------- results/baselines/NAME/meta.json
 export const BaselineMetaSchema = z.looseObject({
   name: str.min(1),
@@ -154,14 +181,19 @@ export interface SavedKind {
   file: string;
   /** What makes one, for the fix. */
   makes: string;
-  /** The schema version this tunbench reads (null: the file has none). */
+  /** Its `kind` field, for the kinds that have one: a file of another kind is refused by name. */
+  tag?: string;
+  /** The schema version this tunbench writes and reads (null: the file has none). */
   version: number | null;
+  /** Older versions it reads too: the oldest, and how a file of one is lifted to `version`
+   * (src/result/upgrade.ts; null: that version cannot be lifted). */
+  older?: { oldest: number; upgrade: (o: Record<string, unknown>) => Record<string, unknown> | null };
 }
 
 export const SAVED: Record<'result' | 'comparison' | 'analysis' | 'gate' | 'baselineMeta', SavedKind> = {
-  result: { schema: ResultSchema, what: 'a tunbench result', file: 'result.json', makes: 'npm run bench (it writes results/<time>-<profile>/result.json, or --out DIR/result.json)', version: RESULT_SCHEMA_VERSION },
-  comparison: { schema: ComparisonSchema, what: 'a tunbench comparison', file: 'comparison.json', makes: 'tunbench compare A B (it writes --out DIR/comparison.json)', version: COMPARISON_SCHEMA_VERSION },
-  analysis: { schema: ComparisonSchema, what: "a run's analysis", file: 'analysis.json', makes: 'tunbench report RESULT (it writes analysis.json beside the report)', version: COMPARISON_SCHEMA_VERSION },
+  result: { schema: ResultSchema, what: 'a tunbench result', file: 'result.json', makes: 'npm run bench (it writes results/<time>-<profile>/result.json, or --out DIR/result.json)', version: RESULT_SCHEMA_VERSION, older: { oldest: OLDEST_RESULT_VERSION, upgrade: upgradeResult } },
+  comparison: { tag: 'tunbench-comparison', schema: ComparisonSchema, what: 'a tunbench comparison', file: 'comparison.json', makes: 'tunbench compare A B (it writes --out DIR/comparison.json)', version: COMPARISON_SCHEMA_VERSION },
+  analysis: { tag: 'tunbench-analysis', schema: AnalysisSchema, what: "a run's analysis", file: 'analysis.json', makes: 'npm run bench or tunbench report RESULT (each writes analysis.json beside the report)', version: ANALYSIS_SCHEMA_VERSION },
   gate: { schema: GateOutcomeSchema, what: 'a gate verdict', file: 'gate.json', makes: 'tunbench gate --baseline A --candidate B (it writes --out DIR/gate.json)', version: null },
   baselineMeta: { schema: BaselineMetaSchema, what: "a baseline's record", file: 'meta.json', makes: 'tunbench baseline save NAME RESULT', version: null },
 };

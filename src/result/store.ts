@@ -5,6 +5,7 @@ import { closeSync, existsSync, fsyncSync, lstatSync, mkdirSync, openSync, realp
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { UserError } from '../errors.ts';
+import type { Analysis, GateOutcome } from '../analysis/types.ts';
 import type { Result } from '../types.ts';
 import { firstProblem } from './read.ts';
 import { SAVED, type SavedKind } from './schema.ts';
@@ -217,4 +218,11 @@ export function writeResult(dir: string, result: Result): string {
   const path = join(dir, 'result.json');
   writeSaved(SAVED.result, path, result);
   return path;
+}
+
+/** A run's Analysis beside its result.json (analysis.json), and the run's own gate verdict (gate.json) when it was gated. */
+export function writeRunAnalysis(dir: string, analysis: Analysis, gate?: GateOutcome): void {
+  makeDirs(dir);
+  writeSaved(SAVED.analysis, join(dir, 'analysis.json'), analysis);
+  if (gate) writeSaved(SAVED.gate, join(dir, 'gate.json'), gate);
 }

@@ -280,9 +280,7 @@ export async function runTrial(planned: PlannedTrial, variant: ResolvedVariant, 
     metrics: emptyMetrics(),
     counters: null,
     crossCheck: [],
-    generator: null,
     consumer: null,
-    probe: null,
     rawProbeFile: null,
   };
   const r: Running = { lab: null, consumer: null, probes: null, gen: null, background: null, peer: null, server: null, flowServer: null, qdiscSampler: null, qdiscKind: null };
@@ -295,7 +293,7 @@ export async function runTrial(planned: PlannedTrial, variant: ResolvedVariant, 
     const partial = await measure(planned, variant, ctx, r);
 
     // finish: stop the generator, let the reader empty the queue, close the quiet span.
-    base.generator = await r.gen!.stop();
+    const generator = await r.gen!.stop();
     r.gen = null;
     const background = r.background ? await r.background.stop() : null;
     r.background = null;
@@ -322,7 +320,7 @@ export async function runTrial(planned: PlannedTrial, variant: ResolvedVariant, 
       tap: partial.tap as TrialReadings['tap'],
       consumer: partial.consumer as TrialReadings['consumer'],
       drain: drained,
-      generator: base.generator,
+      generator,
       generatorCounts: generatorCounts(w.generator, r.qdiscKind ?? w.tap.qdisc),
       probe,
       qdisc: { requested: w.tap.qdisc, kind: r.qdiscKind ?? 'unknown', at: qdiscAt as QdiscReadings['at'], samples: qdiscSamples ?? { intervalMs: QDISC_SAMPLE_MS, backlogPackets: [], drops: [], requeues: [] } },
@@ -334,7 +332,6 @@ export async function runTrial(planned: PlannedTrial, variant: ResolvedVariant, 
     base.windowSeconds = (readings.window.endNs - readings.window.startNs) / 1e9;
     base.metrics = deriveMetrics(readings);
     base.counters = quietCounters(readings);
-    base.probe = probe;
     base.crossCheck = crossChecks(readings);
     if (!drained.complete) throw new TrialFailure(`the queue did not drain within ${drained.seconds.toFixed(1)} s after the generator stopped (the consumer kept reading)`);
     base.status = 'ok';

@@ -3,7 +3,7 @@
 import { emptyMetrics } from '../../src/metrics.ts';
 import { parseProfile } from '../../src/profile/load.ts';
 import { buildPlan, resolveVariants } from '../../src/profile/plan.ts';
-import { RESULT_SCHEMA_VERSION, type Capabilities, type Result, type TrialResult } from '../../src/types.ts';
+import { RESULT_SCHEMA_VERSION, type Capabilities, type ProbeSamples, type Result, type TrialReadings, type TrialResult } from '../../src/types.ts';
 
 const yes = { available: true, reason: 'fixture' };
 const no = { available: false, reason: 'fixture: absent' };
@@ -18,6 +18,20 @@ export const fixtureCaps: Capabilities = {
   bpftrace: { ...yes, version: '0.17.0' }, trafgen: { ...yes, version: '0.6.8' },
   pktgen: no, vhostNet: no, kvm: no, qemu: { ...no, version: null }, sink: { ...yes, path: '/x' },
 };
+
+/** A trial's readings around its probe samples: a 2 s window at 1.2 Mpps into a ring of 1000. */
+function fixtureReadings(points: number, probe: ProbeSamples): TrialReadings {
+  const at = (tNs: number, packets: number) => ({ tNs, packets, bytes: packets * 64 });
+  const tap = (tNs: number, tx: number, dropped: number) => ({ tNs, tx_packets: tx, tx_bytes: tx * 64, tx_dropped: dropped, tx_errors: 0 });
+  const end = 2e9 + points;
+  return {
+    capacity: 1000, queues: 1, window: { startNs: 1e9, endNs: 1e9 + 2e9 },
+    tap: { quietBefore: tap(0, 0, 0), windowStart: tap(1e9, 1_200_000, 12_000), windowEnd: tap(3e9, 3_600_000, 36_000), quietAfter: tap(end + 2e9, 4_800_000, 48_000) },
+    consumer: { quietBefore: at(0, 0), windowStart: at(1e9, 1_200_000), windowEnd: at(3e9, 3_600_000), quietAfter: at(end + 2e9, 4_800_000) },
+    cpuSeconds: { generator: [0, 2], consumer: [0, 1.5] }, drain: { complete: true, seconds: 0.3 },
+    generator: null, generatorCounts: 'offered', probe,
+  };
+}
 
 /** variants x trials; variant i's pps scaled by (1 - 0.1 i); `points` occupancy samples per trial. */
 export function fixtureResult(o: { variants?: string[]; trials?: number; points?: number; full?: boolean; seed?: number } = {}): Result {
@@ -41,8 +55,8 @@ export function fixtureResult(o: { variants?: string[]; trials?: number; points?
         windowSeconds: 2, probeLevel: o.full ? 'full' : 'counters', probeBackend: o.full ? 'tracepoint' : null, metrics: m,
         counters: { tx_packets: 2_400_000, tx_dropped: 24_000, tx_bytes: 1, consumer_packets: 2_400_000, generator_packets: 2_424_000 },
         crossCheck: [{ name: "packets read: tap tx_packets vs the consumer's count", probe: 2_400_000, counter: 2_400_000, relativeDifference: 0, tolerance: 0, ok: true }],
-        generator: null, consumer: null, rawProbeFile: null,
-        probe: {
+        consumer: null, rawProbeFile: null,
+        readings: fixtureReadings(occ.length, {
           backend: o.full ? 'tracepoint' : null, level: o.full ? 'full' : 'counters', windowSeconds: 2, queuesFound: 1, occupancySource: 'queue',
           xmit: o.full ? 2_424_000 : null, dropsTotal: 24_000, drops: { FULL_RING: 24_000 }, reads: o.full ? 2_400_000 : null,
           occupancySeries: { intervalMs: 10, values: occ }, fullSeries: occ.map((x) => (x >= 1000 ? 1 : 0)), occupancyAtStart: occ[0]!, occupancyAtEnd: occ[occ.length - 1]!,
@@ -53,7 +67,7 @@ export function fixtureResult(o: { variants?: string[]; trials?: number; points?
           totals: { drops: 24_000, xmit: o.full ? 2_424_000 : null, reads: o.full ? 2_400_000 : null },
           bpf: { runTimeNs: 2e7, runCount: 50_000, programs: 5 },
           messages: [],
-        },
+        }),
       };
     }),
   }));

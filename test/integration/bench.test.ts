@@ -23,7 +23,7 @@ test('bench --profile quick measures a real tap, and probes agree with the kerne
   const result = JSON.parse(readFileSync(join(out, 'result.json'), 'utf8')) as Result;
 
   // The contract other tools rely on.
-  assert.equal(result.schemaVersion, 2);
+  assert.equal(result.schemaVersion, 3);
   assert.equal(result.status, 'complete');
   // Which tunbench: the checkout's commit (the tests run from a git clone).
   assert.match(result.tool.commit ?? '', /^[0-9a-f]{12}(\+dirty)?$/);
@@ -55,16 +55,16 @@ test('bench --profile quick measures a real tap, and probes agree with the kerne
     assert.equal(byName('packets read').probe, t.counters!.tx_packets);
     assert.equal(byName('packets read').counter, t.counters!.consumer_packets);
     // One trafgen CPU: nothing is dropped in the qdisc, so nothing is reported back to trafgen.
-    assert.equal(byName('packets sent').probe, t.generator!.packetsSent);
+    assert.equal(byName('packets sent').probe, t.readings!.generator!.packetsSent);
     assert.equal(byName('drops'), undefined, 'no drops probe at counters');
-    assert.equal(t.probe!.totals.drops, null);
+    assert.equal(t.readings!.probe!.totals.drops, null);
     assert.equal(typeof m.generator_cpu_ns_per_packet, 'number', 'the sender\'s CPU per packet');
     assert.equal(typeof m.consumer_cpu_ns_per_packet, 'number', 'the reader\'s CPU per packet');
     assert.ok(t.crossCheck.every((c) => c.ok), JSON.stringify(t.crossCheck));
     // The counters level runs no per-packet program, reads the queue itself and says what it cost.
     assert.equal(t.probeBackend, null);
-    assert.equal(t.probe!.queuesFound, 1);
-    assert.equal(t.probe!.xmit, null);
+    assert.equal(t.readings!.probe!.queuesFound, 1);
+    assert.equal(t.readings!.probe!.xmit, null);
     assert.equal(typeof m.probe_cpu_pct, 'number', 'probe_cpu_pct from the BPF run-time statistics');
     assert.ok(t.readings, 'the readings are saved with the trial');
   }

@@ -45,9 +45,9 @@ test('tcp-quick: TCP 1 and 8 streams, UDP, TCP beside a flood, through the wire:
       assert.equal(tr.status, 'ok', tr.error);
       const m = tr.metrics;
       const w = windowOf(tr);
-      const flow = tr.generator!.flow!;
+      const flow = tr.readings!.generator!.flow!;
       t.diagnostic(`${v.name} #${tr.repetition}: goodput ${(m.goodput_bps! / 1e9).toFixed(3)} Gbit/s, retransmits ${m.retransmits}, udp lost ${m.udp_lost_ratio}, tap ${(w.bytes * 8 / w.span / 1e9).toFixed(3)} Gbit/s ${Math.round(w.packets / w.span)} pps, lost_ratio ${m.lost_ratio?.toFixed(4)}, qdisc ${tr.readings!.qdisc!.kind} backlog mean ${m.qdisc_backlog_mean}`);
-      assert.equal(tr.generator!.tool, 'iperf3');
+      assert.equal(tr.readings!.generator!.tool, 'iperf3');
       assert.equal(tr.consumer!.tool, 'wire');
       assert.ok(m.goodput_bps! > 0, 'goodput above zero');
       assert.equal(tr.readings!.qdisc!.kind, 'pfifo_fast', 'qdisc default read back as what the kernel attached');

@@ -48,12 +48,12 @@ test('guest consumer with iperf3 under TCG: TCP 1 and 4 streams and UDP into the
     assert.equal(tr.status, 'ok', `${v.name}: ${tr.error}`);
     const m = tr.metrics;
     const w = windowOf(tr);
-    const flow = tr.generator!.flow!;
+    const flow = tr.readings!.generator!.flow!;
     const frame = w.bytes / w.packets;
     t.diagnostic(`${v.name}: goodput ${(m.goodput_bps! / 1e6).toFixed(1)} Mbit/s, retransmits ${m.retransmits}, udp lost ${m.udp_lost_ratio}, tap ${(w.bytes * 8 / w.span / 1e6).toFixed(1)} Mbit/s ${Math.round(w.packets / w.span)} pps (${frame.toFixed(0)} B/frame), tun drops ${m.drop_ratio}, occupancy mean ${m.occupancy_mean?.toFixed(4)}, QEMU CPU ${m.cpu_consumer_pct?.toFixed(0)}%`);
-    assert.equal(tr.generator!.tool, 'iperf3');
+    assert.equal(tr.readings!.generator!.tool, 'iperf3');
     assert.equal(tr.consumer!.tool, 'guest');
-    assert.match(tr.generator!.command.join(' '), /iperf3 --client 198\.18\.0\.2 /, 'the client connects to the guest\'s address');
+    assert.match(tr.readings!.generator!.command.join(' '), /iperf3 --client 198\.18\.0\.2 /, 'the client connects to the guest\'s address');
     assert.ok(m.goodput_bps! > 0, 'goodput above zero');
     assert.ok(w.packets > 100, `the flow crossed the lab tap: ${w.packets} frames in the window`);
     // No segmentation offload on the tap (the guest negotiated none): one frame per segment, so

@@ -60,8 +60,8 @@ test('guest consumer: the guest receives exactly the packets the tap accepted', 
   assert.equal(c.generator_packets, c.tx_packets + c.tx_dropped);
   for (const x of tr.crossCheck) assert.ok(x.ok, `${x.name}: ${x.probe} vs ${x.counter}`);
   // The sampler found the queue QEMU holds (the handshake duplicates QEMU's tap fd).
-  assert.equal(tr.probe?.queuesFound, 1, 'the queue held by QEMU was found');
-  assert.equal(tr.probe?.totals.drops, null, 'counters: tx_dropped is the drop count, no probe per drop');
+  assert.equal(tr.readings?.probe?.queuesFound, 1, 'the queue held by QEMU was found');
+  assert.equal(tr.readings?.probe?.totals.drops, null, 'counters: tx_dropped is the drop count, no probe per drop');
   assert.ok(existsSync(join(out, 'raw', 'trial-000-default.guest-console.log')), 'the guest console is kept');
   assert.equal(qemuLeft(), false, 'QEMU is gone after the trial');
   console.log(`guest: rx ${Math.round(tr.metrics.rx_pps ?? 0)} pps at an offered 5000 pps, ${c.tx_dropped} dropped at the tap`);

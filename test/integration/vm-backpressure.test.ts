@@ -50,7 +50,7 @@ test('backpressure-quick: stock vs backpressure tun on the patched kernel, fq_co
       // pktgen's own count: every packet it handed over was delivered or dropped at the tap
       // (fq_codel's own drops excepted, which pktgen is not told of).
       const c = tr.counters!;
-      const gen = tr.generator!;
+      const gen = tr.readings!.generator!;
       if (qdisc === 'noqueue') assert.equal((gen.packetsSent ?? NaN) + (gen.errors ?? 0), c.tx_packets + c.tx_dropped, `${where}: pktgen's count`);
       const tun = m(tr, 'tun_drop_pps');
       const stopped = m(tr, 'stopped_queue_drop_pps');

@@ -58,8 +58,8 @@ test("vm target: the quick profile runs inside a VM booted with Debian's kernel"
   // (bpftool), since bpftrace 0.17 cannot read module BTF, and the queue is read from the ring.
   assert.equal(result.environment.capabilities.sampler.offsets?.source, '/sys/kernel/btf/tun');
   for (const tr of trials(result)) {
-    assert.equal(tr.probe?.queuesFound, 1, 'the handshake found the queue');
-    assert.ok(Math.max(...tr.probe!.occupancySeries.values) > 0, 'occupancy read from the ring');
+    assert.equal(tr.readings?.probe?.queuesFound, 1, 'the handshake found the queue');
+    assert.ok(Math.max(...tr.readings!.probe!.occupancySeries.values) > 0, 'occupancy read from the ring');
   }
   console.log(`vm-quick: ${vm.accel}, boot ${vm.bootSeconds.toFixed(1)} s, whole VM ${vm.totalSeconds.toFixed(1)} s, xmit ${trials(result).map((x) => Math.round(x.metrics.xmit_pps ?? NaN)).join(' ')} pps`);
 });
@@ -78,19 +78,19 @@ test('queue-compare-quick: sk_receive_queue vs ring on the patched kernel, pktge
       // The reader's fdinfo says which queue it got: the switch really selected it.
       assert.equal(tr.queueMode, v.name);
       assert.equal(tr.probeBackend, 'kprobe');
-      assert.equal(tr.probe?.occupancySource, 'queue', 'occupancy read from the queue itself');
+      assert.equal(tr.readings?.probe?.occupancySource, 'queue', 'occupancy read from the queue itself');
       // The handshake read tun_file.skq through BTF: the queue found is in the named mode.
-      assert.deepEqual(tr.probe?.queuesByMode, v.name === 'skq' ? { ring: 0, skq: 1 } : { ring: 1, skq: 0 });
+      assert.deepEqual(tr.readings?.probe?.queuesByMode, v.name === 'skq' ? { ring: 0, skq: 1 } : { ring: 1, skq: 0 });
       // skq mode: occupancy is sk_receive_queue.qlen; ring mode: the ring's indexes.
-      assert.ok(Math.max(...tr.probe!.occupancySeries.values) > 0, `occupancy seen in ${v.name} mode`);
+      assert.ok(Math.max(...tr.readings!.probe!.occupancySeries.values) > 0, `occupancy seen in ${v.name} mode`);
       // The per-packet counts (kprobe:tun_net_xmit, skb_copy_datagram_iovec) close exactly too;
       // pktgen's drops are not traced (its skbs are shared), so no drops-by-reason check.
       // The sent/lost accounts ('sent = ...': the qdisc's count) close exactly as well.
       assert.deepEqual(tr.crossCheck.map((c) => c.name.split(' ')[0]), ['packets', 'sent', 'packets', 'packets', 'copies'], tr.crossCheck.map((c) => c.name).join('; '));
       // pktgen for real: every packet it sent was accepted or dropped by the tap.
-      assert.equal(tr.generator?.tool, 'pktgen');
-      assert.ok((tr.generator?.packetsSent ?? 0) > 1000, `pktgen sent ${tr.generator?.packetsSent}`);
-      assert.equal(tr.generator?.packetsSent, tr.counters!.tx_packets + tr.counters!.tx_dropped);
+      assert.equal(tr.readings!.generator?.tool, 'pktgen');
+      assert.ok((tr.readings!.generator?.packetsSent ?? 0) > 1000, `pktgen sent ${tr.readings!.generator?.packetsSent}`);
+      assert.equal(tr.readings!.generator?.packetsSent, tr.counters!.tx_packets + tr.counters!.tx_dropped);
     }
   }
   assertCrossChecks(result);
@@ -125,7 +125,7 @@ test('pktgen inside the VM sends the requested count (full level, fentry attach 
   const [tr] = trials(result);
   assert.ok(tr);
   assert.equal(tr.probeBackend, 'fentry');
-  assert.equal(tr.generator?.packetsSent, 20000, tr.generator?.output);
+  assert.equal(tr.readings!.generator?.packetsSent, 20000, tr.readings!.generator?.output);
   assert.equal(tr.counters!.tx_packets + tr.counters!.tx_dropped, 20000);
   assertCrossChecks(result);
 });

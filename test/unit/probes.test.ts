@@ -4,6 +4,7 @@
 // tx_queue_len 256, one counters trial and one full trial).
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
 import { UserError } from '../../src/errors.ts';
 import { chooseBackend } from '../../src/probes/backends.ts';
@@ -12,12 +13,14 @@ import { memberOffset, parseBtfRaw, tunOffsetsFrom, type TunOffsets } from '../.
 import { parseDropReasons } from '../../src/probes/drop-reasons.ts';
 import { functionRangesIn } from '../../src/probes/kallsyms.ts';
 import { parseProbeOutput } from '../../src/probes/parse.ts';
+import { readResult } from '../../src/result/read.ts';
 import { locationFilter, occupancyBuckets, renderScript } from '../../src/probes/render.ts';
 import { cutWindow, histogramDelta } from '../../src/probes/window.ts';
 import type { Result } from '../../src/types.ts';
 
 const fixture = (p: string) => readFileSync(new URL(`../fixtures/${p}`, import.meta.url), 'utf8');
-const run = JSON.parse(fixture('results/fixture-run/result.json')) as Result;
+// A schema-2 result (it held copies of readings.probe on its trials): read as every command reads it.
+const run: Result = readResult(fileURLToPath(new URL('../fixtures/results/fixture-run/result.json', import.meta.url)));
 
 const offsets: TunOffsets = {
   source: '/sys/kernel/btf/vmlinux',
@@ -200,8 +203,8 @@ test('window: a real counters trial cut again from its raw output gives the save
   const r = t.readings!;
   const p = parseProbeOutput(fixture('results/fixture-run/raw/trial-000-counters.bpftrace.jsonl'));
   // The probes mark the window just outside the counter reads.
-  const w = cutWindow(p, { backend: null, level: 'counters', sampleMs: 10, start: r.window.startNs - 1e6, end: r.window.endNs + 1e6, dropReasons: { FULL_RING: 80 }, bpf: t.probe!.bpf });
-  assert.ok(Math.abs(w.windowSeconds - t.probe!.windowSeconds) < 0.03);
+  const w = cutWindow(p, { backend: null, level: 'counters', sampleMs: 10, start: r.window.startNs - 1e6, end: r.window.endNs + 1e6, dropReasons: { FULL_RING: 80 }, bpf: r.probe!.bpf });
+  assert.ok(Math.abs(w.windowSeconds - r.probe!.windowSeconds) < 0.03);
   // This output is from before the counters level lost its per-drop program: its reasons are
   // not read at counters any more (drops are tx_dropped's alone).
   assert.equal(w.dropsTotal, null);

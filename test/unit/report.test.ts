@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { loadImage, createCanvas } from 'canvas';
-import { compareWithinResult } from '../../src/analysis/compare.ts';
-import { downsample } from '../../src/report/charts.ts';
+import { analyzeRun } from '../../src/analysis/analyze.ts';
+import { downsample } from '../../src/analysis/chart-series.ts';
 import { renderHtml, scriptJson } from '../../src/report/html.ts';
 import { buildReportModel } from '../../src/report/model.ts';
 import { writeReport } from '../../src/report/write.ts';
@@ -13,7 +13,7 @@ import { fixtureResult } from '../helpers/result-fixture.ts';
 
 const fixtureReport = (o = {}) => {
   const result = fixtureResult(o);
-  return { result, model: buildReportModel({ results: [result], comparison: compareWithinResult(result, { resamples: 500 }) }) };
+  return { result, model: buildReportModel({ analysis: analyzeRun(result), results: [result] }) };
 };
 
 test('report.html is one self-contained file: no external URL in src, href or CSS imports', () => {
@@ -39,7 +39,7 @@ test('a hostile variant name cannot break out of the page', () => {
   const result = fixtureResult({ variants: ['base', 'x'] });
   result.variants[1]!.name = evil;
   for (const t of result.variants[1]!.trials) t.variant = evil;
-  const html = renderHtml(buildReportModel({ results: [result], comparison: compareWithinResult(result, { resamples: 200 }) }));
+  const html = renderHtml(buildReportModel({ analysis: analyzeRun(result), results: [result] }));
   assert.ok(!html.includes(evil));
   assert.equal(html.split('</script>').length - 1, 3, 'only the three script elements of the page end a script');
   assert.equal(JSON.parse(scriptJson({ a: evil })).a, evil);
@@ -89,7 +89,7 @@ test('the title names the profile, the kernel(s), the host and when', async () =
   const { runTitle } = await import('../../src/report/model.ts');
   const r = fixtureResult();
   assert.equal(runTitle(r), `${r.profile.name} on 6.1.0-fixture (fixture), 2026-11-25 00:00 UTC`);
-  assert.equal(buildReportModel({ results: [r], comparison: compareWithinResult(r, { resamples: 200 }) }).title, `tunbench: ${runTitle(r)}`);
+  assert.equal(buildReportModel({ analysis: analyzeRun(r), results: [r] }).title, `tunbench: ${runTitle(r)}`);
   // Variants on two kernels (a --kernel run): each VM's name and release.
   r.environment.target = 'vm';
   r.variants = r.variants.slice(0, 1).flatMap((v) => [
@@ -102,7 +102,7 @@ test('the title names the profile, the kernel(s), the host and when', async () =
 test('every PNG decodes and is not blank; summary.md links only files that exist', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'tunbench-report-'));
   const result = fixtureResult({ full: true });
-  const paths = await writeReport({ results: [result], comparison: compareWithinResult(result, { resamples: 500 }) }, dir);
+  const paths = await writeReport({ analysis: analyzeRun(result), results: [result] }, dir);
   assert.equal(paths.pngs.length, 6);
   for (const p of paths.pngs) {
     const buf = readFileSync(p);
@@ -139,6 +139,6 @@ test('a failed trial is listed in the report with its reason', () => {
   const t = result.variants[1]!.trials[2]!;
   Object.assign(t, { status: 'failed', error: 'the generator exited during the window' });
   result.status = 'incomplete';
-  const html = renderHtml(buildReportModel({ results: [result], comparison: compareWithinResult(result, { resamples: 200 }) }));
+  const html = renderHtml(buildReportModel({ analysis: analyzeRun(result), results: [result] }));
   assert.match(html, new RegExp(`trial ${t.index} \\(slow, repetition 3\\) FAILED: the generator exited during the window`));
 });

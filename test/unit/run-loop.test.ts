@@ -19,7 +19,7 @@ const trialOf = (p: PlannedTrial, error?: string): TrialResult => ({
   index: p.index, variant: p.variant, repetition: p.repetition, warmup: p.warmup, overhead: p.overhead,
   startedAt: new Date().toISOString(), status: error ? 'failed' : 'ok', ...(error ? { error } : {}),
   windowSeconds: 1, probeLevel: p.probeLevel, probeBackend: null, metrics: emptyMetrics(),
-  counters: null, crossCheck: [], generator: null, consumer: null, probe: null, rawProbeFile: null,
+  counters: null, crossCheck: [], consumer: null, rawProbeFile: null,
 });
 
 const label = (t: { variant: string; warmup: boolean; repetition: number }): string => `${t.variant}${t.warmup ? 'w' : t.repetition}`;

@@ -9,7 +9,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { compareResults, compareWithinResult } from '../../src/analysis/compare.ts';
+import { analyze, analyzeRun } from '../../src/analysis/analyze.ts';
 import { gate } from '../../src/analysis/gate.ts';
+import { gateWithinRun } from '../../src/analysis/run-gate.ts';
+import type { Analysis } from '../../src/analysis/types.ts';
 import { UserError } from '../../src/errors.ts';
 import { readResult, readSaved } from '../../src/result/read.ts';
 import { SAVED } from '../../src/result/schema.ts';
@@ -38,10 +41,19 @@ test('accepts the saved fixture, a freshly written result, comparison, analysis 
   const cmp = compareResults(fresh, fresh, { force: false });
   writeSaved(SAVED.comparison, join(out, 'comparison.json'), cmp);
   assert.equal(readSaved(SAVED.comparison, join(out, 'comparison.json')).data !== null, true);
-  writeSaved(SAVED.analysis, join(out, 'analysis.json'), compareWithinResult(fresh));
   const g = gate({ comparison: cmp, maxRegression: 0.05, metrics: ['xmit_pps', 'rx_pps'] });
   writeSaved(SAVED.gate, join(out, 'gate.json'), g);
   readSaved(SAVED.gate, join(out, 'gate.json'));
+  // The Analysis of a run, of a run with its own gate, and of a gate between two results.
+  const self = gateWithinRun(fresh, fresh.profile.gate);
+  for (const [name, a] of [['run', analyzeRun(fresh)], ['run-gate', analyzeRun(fresh, { gate: self })], ['two', analyze({ results: [{ result: fresh, source: 'a' }, { result: fresh, source: 'b' }], comparison: cmp, gate: g })]] as const) {
+    writeSaved(SAVED.analysis, join(out, `analysis-${name}.json`), a);
+    const back = readSaved<Analysis>(SAVED.analysis, join(out, `analysis-${name}.json`)).data;
+    assert.equal(back.kind, 'tunbench-analysis');
+    assert.ok(!('comparison' in (back.gate ?? {})), `${name}: the gate's comparison is the analysis's own, saved once`);
+  }
+  // analysis.json of earlier versions held a bare comparison: refused by name, not misread (nothing reads it back today).
+  refuses(() => readSaved(SAVED.analysis, put('old-analysis.json', compareWithinResult(fresh))), /old-analysis\.json: a tunbench comparison, not a run's analysis/, 'a comparison as analysis.json');
 });
 
 test('tolerant where detail varies: unknown fields, new metric names, nulls for metrics not measured', () => {
@@ -59,7 +71,7 @@ test('refuses every class of bad result by path and part', () => {
   const noVariants = good(); noVariants.variants = [];
   const partial = good(); delete partial.variants[1].trials[0].metrics;
   const noGate = good(); delete noGate.profile.gate;
-  const future = good(); future.schemaVersion = 3;
+  const future = good(); future.schemaVersion = 4;
   const older = good(); older.schemaVersion = 1;
   const mistyped = good(); mistyped.variants[0].trials[0].metrics.xmit_pps = 'fast';
   const mistyped2 = good(); mistyped2.variants = 'many';
@@ -69,8 +81,8 @@ test('refuses every class of bad result by path and part', () => {
     ['no variants', put('novariants.json', noVariants), /variants: no variants/],
     ['partial trial', put('partial.json', partial), /variants\[1\]\.trials\[0\]\.metrics: missing/],
     ['no gate', put('nogate.json', noGate), /profile\.gate: missing/],
-    ['future', put('future.json', future), /future\.json: a tunbench result of schema version 3 \(tunbench 0\.1\.0 wrote it\), newer than this tunbench reads \(2\)/],
-    ['older', put('older.json', older), /older schema version 1/],
+    ['future', put('future.json', future), /future\.json: a tunbench result of schema version 4 \(tunbench 0\.1\.0 wrote it\), newer than this tunbench reads \(versions 2 to 3\)/],
+    ['older', put('older.json', older), /older schema version 1 \(tunbench 0\.1\.0 wrote it\); this tunbench reads versions 2 to 3/],
     ['mis-typed metric', put('mistyped.json', mistyped), /variants\[0\]\.trials\[0\]\.metrics\.xmit_pps: expected number, found the string 'fast'/],
     ['mis-typed variants', put('mistyped2.json', mistyped2), /variants: expected array, found the string 'many'/],
     ['truncated', put('trunc.json', text.slice(0, text.length / 2)), /trunc\.json: not complete JSON .*truncated/],

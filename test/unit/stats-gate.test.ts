@@ -135,7 +135,7 @@ test('Holm, effect sizes: known values', () => {
 test('like with like: a different probe backend, level, sample interval, cross-validation or occupancy source is a listed difference', () => {
   const mk = (backend: string, level: string, probes: Record<string, unknown>, occ?: string) => ({
     id: 'x', profile: { duration: 1, rampUp: 0, target: 'host', seed: 1 },
-    variants: [{ name: 'default', baseline: true, workload: {}, probes, trials: [{ status: 'ok', warmup: false, overhead: false, repetition: 0, probeBackend: backend, probeLevel: level, probe: occ ? { occupancySource: occ } : null, metrics: {} }] }],
+    variants: [{ name: 'default', baseline: true, workload: {}, probes, trials: [{ status: 'ok', warmup: false, overhead: false, repetition: 0, probeBackend: backend, probeLevel: level, readings: { probe: occ ? { occupancySource: occ } : null }, metrics: {} }] }],
   }) as unknown as Result;
   const a = mk('tracepoint', 'counters', { level: 'counters', backend: 'auto', sampleIntervalMs: 10, measureOverhead: false }, 'accepted-minus-read');
   const b = mk('fentry', 'counters', { level: 'counters', backend: 'auto', sampleIntervalMs: 20, measureOverhead: true }, 'queue');

@@ -10,12 +10,12 @@
 import { existsSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { UserError } from '../errors.ts';
-import { readResult, readSaved, resultPath } from '../result/read.ts';
-import { SAVED, type BaselineMeta } from '../result/schema.ts';
-import { RESULTS_DIR, checkOutputDir, makeDirs, writeSaved } from '../result/store.ts';
+import { readResult, readSaved, resultPath } from './read.ts';
+import { SAVED, type BaselineMeta } from './schema.ts';
+import { RESULTS_DIR, checkOutputDir, makeDirs, writeSaved } from './store.ts';
 import type { Result } from '../types.ts';
 
-export type { BaselineMeta } from '../result/schema.ts';
+export type { BaselineMeta } from './schema.ts';
 
 export const BASELINES_DIR = process.env.TUNBENCH_BASELINES ?? join(RESULTS_DIR, 'baselines');
 const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;

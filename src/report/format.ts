@@ -1,7 +1,8 @@
-// Text and Markdown tables of a comparison and a gate outcome.
+// Words and tables for a comparison and a gate outcome: a value in its unit, the text and
+// Markdown tables that compare and gate print, the gate's Markdown summary. Rendering only.
 import { METRICS } from '../metrics.ts';
-import type { Comparison, GateOutcome, MetricComparison } from './types.ts';
-import { changeWords, intervalWords, verdictDetail, verdictWord } from './verdict-words.ts';
+import type { Comparison, GateOutcome, MetricComparison } from '../analysis/types.ts';
+import { changeWords, intervalWords, verdictDetail, verdictWord } from '../analysis/verdict-words.ts';
 
 export function formatValue(metric: keyof typeof METRICS, v: number): string {
   if (!Number.isFinite(v)) return String(v);

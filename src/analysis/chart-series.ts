@@ -1,0 +1,91 @@
+// result(s) -> the numbers of every chart: per-trial rates, histograms merged over the measured
+// trials and turned into shares, the sampler's occupancy binned like the at-enqueue histogram,
+// time series averaged down, and median lock contention. Pure; src/report/charts.ts only gives
+// these numbers titles, axes and colours.
+import type { Histogram, ProbeSamples, TrialResult, VariantResult } from '../types.ts';
+import { mergeHistograms } from '../trial/metrics.ts';
+import { median } from './descriptive.ts';
+import { isMeasured } from './summary.ts';
+import type { ChartPoint, ChartSeries, HistogramShares } from './types.ts';
+
+/** A variant with the label and capacity the analysis gives it. */
+export interface LabelledVariant {
+  label: string;
+  variant: VariantResult;
+  capacity: number;
+}
+
+/** At most `max` points: every k-th point (k = ceil(n / max)), averaging each group so spikes keep their weight. */
+export function downsample(values: number[], max = 300): number[] {
+  if (values.length <= max) return values;
+  const k = Math.ceil(values.length / max);
+  const out: number[] = [];
+  for (let i = 0; i < values.length; i += k) {
+    const g = values.slice(i, i + k);
+    out.push(g.reduce((s, x) => s + x, 0) / g.length);
+  }
+  return out;
+}
+
+const measured = (v: VariantResult): TrialResult[] => v.trials.filter(isMeasured);
+const probeOf = (t: TrialResult): ProbeSamples | null => t.readings?.probe ?? null;
+const firstWithProbe = (v: VariantResult): TrialResult | undefined => measured(v).find((t) => probeOf(t) !== null);
+
+/** Occupancy samples binned like the at-enqueue histogram (about 64 buckets over capacity). */
+export function sampledHistogram(values: number[], capacity: number): Histogram {
+  const step = Math.max(1, Math.ceil((capacity + 1) / 64));
+  const counts = new Map<number, number>();
+  for (const v of values) counts.set(Math.floor(v / step) * step, (counts.get(Math.floor(v / step) * step) ?? 0) + 1);
+  return { buckets: [...counts.entries()].sort((x, y) => x[0] - y[0]).map(([min, count]) => ({ min, max: min + step - 1, count })) };
+}
+
+/** Each variant's histograms merged over its measured trials, as shares over the union of bucket starts (scaled). */
+function shares(vs: LabelledVariant[], pick: (t: TrialResult) => Histogram | null | undefined, scale: (lv: LabelledVariant, x: number) => number): HistogramShares {
+  const merged = vs.map((lv) => measured(lv.variant).map(pick).filter((h): h is Histogram => !!h).reduce((a, h) => mergeHistograms(a, h), { buckets: [] } as Histogram));
+  const buckets = [...new Set(vs.flatMap((lv, i) => merged[i]!.buckets.map((b) => scale(lv, b.min))))].sort((a, b) => a - b);
+  return {
+    buckets,
+    variants: vs.map((lv, i) => {
+      const total = merged[i]!.buckets.reduce((s, b) => s + b.count, 0) || 1;
+      const byKey = new Map(merged[i]!.buckets.map((b) => [scale(lv, b.min), b.count / total]));
+      return { label: lv.label, shares: buckets.map((k) => byKey.get(k) ?? 0) };
+    }),
+  };
+}
+
+/** A time series of the first measured trial with probes: at most 300 points, x in seconds into the window. */
+function timeSeries(vs: LabelledVariant[], pick: (p: ProbeSamples, lv: LabelledVariant) => number[], intervalMs: (p: ProbeSamples) => number): { label: string; points: ChartPoint[] }[] {
+  return vs.flatMap((lv) => {
+    const t = firstWithProbe(lv.variant);
+    const p = t ? probeOf(t) : null;
+    if (!p) return [];
+    const raw = pick(p, lv);
+    const ds = downsample(raw);
+    const step = (raw.length / Math.max(ds.length, 1)) * intervalMs(p) / 1000;
+    return [{ label: lv.label, points: ds.map((y, k) => ({ x: Number((k * step).toFixed(3)), y })) }];
+  });
+}
+
+export function chartSeries(vs: LabelledVariant[]): ChartSeries {
+  const atEnqueue = vs.some((lv) => measured(lv.variant).some((t) => probeOf(t)?.occupancyAtEnqueue));
+  const occupancy = shares(vs, (t) => {
+    const p = probeOf(t);
+    if (atEnqueue) return p?.occupancyAtEnqueue;
+    return p ? sampledHistogram(p.occupancySeries.values, t.readings?.capacity ?? 1 + Math.max(...p.occupancySeries.values, 0)) : null;
+  }, (lv, x) => x / lv.capacity);
+  const hasLatency = vs.some((lv) => measured(lv.variant).some((t) => (probeOf(t)?.latencyNs?.buckets.length ?? 0) > 0));
+  const med = (xs: number[]) => (xs.length ? median(xs) : 0);
+  const lock = (lv: LabelledVariant, k: 'lock_contention_xmit' | 'lock_contention_read') => med(measured(lv.variant).map((t) => t.metrics[k]).filter((x): x is number => x !== null && x !== undefined));
+  return {
+    ppsPerTrial: vs.map((lv) => ({
+      label: lv.label,
+      rx: measured(lv.variant).map((t, k) => ({ x: k + 1, y: t.metrics.rx_pps ?? 0 })),
+      xmit: measured(lv.variant).map((t, k) => ({ x: k + 1, y: t.metrics.xmit_pps ?? 0 })),
+    })),
+    occupancy: { ...occupancy, source: atEnqueue ? 'at-enqueue' : 'sampled' },
+    occupancyTime: timeSeries(vs, (p, lv) => p.occupancySeries.values.map((v) => v / lv.capacity), (p) => p.occupancySeries.intervalMs ?? 10),
+    latency: hasLatency ? shares(vs, (t) => probeOf(t)?.latencyNs, (_lv, x) => x) : null,
+    dropsTime: timeSeries(vs, (p) => p.series.drops, (p) => p.series.intervalMs ?? 10),
+    lockBySide: vs.map((lv) => ({ label: lv.label, xmit: lock(lv, 'lock_contention_xmit'), read: lock(lv, 'lock_contention_read') })),
+  };
+}
