@@ -118,6 +118,21 @@ export const METRICS = {
     definition: "TCP segments the iperf3 client retransmitted during its measured seconds, all streams (a count, not a rate; null for UDP and floods).",
     source: 'iperf3 --json: sum_sent.retransmits (Linux tcpi_total_retrans of each stream).',
   },
+  stream_fairness: {
+    unit: 'ratio', better: 'higher', level: 'off',
+    definition: "Jain's fairness index over the iperf3 streams' goodput, (Σx)² / (n·Σx²): 1 when every stream got the same, 1/n when one got everything (null for floods, or when no stream delivered anything).",
+    source: "iperf3 --json: each stream's receiver bits_per_second (end.streams[].receiver; UDP: the stream's rate less its lost share), over iperf3's measured seconds; src/trial/fairness.ts.",
+  },
+  stream_goodput_min_bps: {
+    unit: 'bps', better: 'higher', level: 'off',
+    definition: 'Goodput of the slowest iperf3 stream (bits per second at the receiver); with goodput_bps / streams, how far the worst stream falls below its fair share.',
+    source: "iperf3 --json: the least of the streams' receiver bits_per_second (as stream_fairness).",
+  },
+  stream_goodput_max_bps: {
+    unit: 'bps', better: 'higher', level: 'off',
+    definition: 'Goodput of the fastest iperf3 stream (bits per second at the receiver).',
+    source: "iperf3 --json: the greatest of the streams' receiver bits_per_second (as stream_fairness). Each stream's goodput and retransmits are kept in the trial's generator.flow.perStream.",
+  },
   udp_lost_ratio: {
     unit: 'ratio', better: 'lower', level: 'off',
     definition: 'UDP datagrams the server found missing / datagrams the client sent (iperf3 UDP flows; null otherwise).',

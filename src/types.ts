@@ -119,6 +119,18 @@ export interface FlowReport {
   udpLostPackets: number | null;
   congestion: string | null;
   tcpMss: number | null;
+  /** Each stream's figures from the end record (iperf3 end.streams, in its order); absent in
+   * results saved before they were kept. */
+  perStream?: FlowStreamReport[];
+}
+
+/** One iperf3 stream: what its receiver got, and (TCP) what its sender retransmitted. */
+export interface FlowStreamReport {
+  goodputBps: number;
+  receivedBytes: number;
+  sentBytes: number;
+  /** TCP only (null for UDP). */
+  retransmits: number | null;
 }
 
 export interface ConsumerReport {

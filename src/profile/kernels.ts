@@ -10,6 +10,7 @@ import { basename } from 'node:path';
 import { isKernelTree } from '../kernel/tree-build.ts';
 import { UserError } from '../errors.ts';
 import type { ResolvedVariant } from '../types.ts';
+import { expandSweep } from './plan.ts';
 import type { Profile, VmSettings } from './schema.ts';
 
 export interface KernelArg {
@@ -40,8 +41,10 @@ export function parseKernelArg(text: string): KernelArg {
 }
 
 /** The profile with its variants crossed with the kernels (target vm). */
-export function crossKernels(profile: Profile, kernels: KernelArg[]): Profile {
-  if (kernels.length === 0) return profile;
+export function crossKernels(input: Profile, kernels: KernelArg[]): Profile {
+  if (kernels.length === 0) return input;
+  // A sweep's variants are crossed like written-out ones (tcp-streams-8@stock, tcp-streams-8@bp).
+  const profile = expandSweep(input);
   const names = kernels.map((k) => k.name);
   const dup = names.find((n, i) => names.indexOf(n) !== i);
   if (dup) throw new UserError(`--kernel: the name '${dup}' is given twice; each kernel needs its own name`, { hint: 'e.g. --kernel base=debian --kernel cand=patched (the same kernel twice under two names is an A/A run)' });

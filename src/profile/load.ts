@@ -6,7 +6,8 @@ import { fileURLToPath } from 'node:url';
 import { parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { PROFILE_HINT, UserError } from '../errors.ts';
-import { ProfileSchema, WorkloadSchema, ProbesSchema, type Profile } from './schema.ts';
+import { ProfileSchema, WorkloadSchema, ProbesSchema, VariantSchema, type Profile } from './schema.ts';
+import { sweepVariants } from './sweep.ts';
 
 export const PROFILES_DIR = resolve(fileURLToPath(new URL('../../profiles', import.meta.url)));
 
@@ -151,10 +152,22 @@ export function parseProfile(text: string, file: string): Profile {
 
   // Each variant's overrides are validated merged onto the (already valid) base workload, so
   // any error found there comes from the override; paths are reported under the variant.
+  // A sweep's variants (src/profile/sweep.ts) are checked as if written out, reported under sweep.
   const problems: string[] = [];
   const names = new Set<string>();
+  const swept = sweepVariants(profile);
+  problems.push(...swept.problems.map((p) => `${file}: ${p}`));
+  swept.variants.forEach((v, i) => {
+    const where = swept.where[i]!;
+    if (!VariantSchema.shape.name.safeParse(v.name).success) problems.push(`${file}: ${where}: the variant name '${v.name}' is not a valid name (letters, digits, . _ @ -, at most 96); set sweep.prefix`);
+    if (names.has(v.name)) problems.push(`${file}: ${where}: duplicate variant name '${v.name}'`);
+    names.add(v.name);
+    const merged = mergeWorkload(profile.workload, v.workload);
+    const w = WorkloadSchema.safeParse(merged);
+    if (!w.success) problems.push(...formatIssues(file, w.error.issues, merged, ['workload']).map((l) => l.replace(`${file}: `, `${file}: ${where}: `)));
+  });
   profile.variants.forEach((v, i) => {
-    if (names.has(v.name)) problems.push(`${file}: variants[${i}].name: duplicate variant name '${v.name}'`);
+    if (names.has(v.name)) problems.push(`${file}: variants[${i}].name: duplicate variant name '${v.name}'${swept.variants.some((x) => x.name === v.name) ? ' (a swept variant has it: rename this one, or set sweep.prefix)' : ''}`);
     names.add(v.name);
     const merged = mergeWorkload(profile.workload, v.workload);
     const w = WorkloadSchema.safeParse(merged);

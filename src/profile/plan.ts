@@ -6,9 +6,24 @@ import type { Plan, PlannedTrial, ResolvedVariant } from '../types.ts';
 import { seededRandom } from '../analysis/random.ts';
 import { mergeWorkload } from './load.ts';
 import { ProbesSchema, WorkloadSchema, type Profile, type VmOverride, type VmSettings } from './schema.ts';
+import { sweepVariants } from './sweep.ts';
+
+/** The profile with its sweep written out as variants (src/profile/sweep.ts: swept variants
+ * first, the first swept value the baseline unless an explicit variant is), and no sweep left.
+ * A profile without a sweep is returned as it is. */
+export function expandSweep(profile: Profile): Profile {
+  if (!profile.sweep) return profile;
+  const swept = sweepVariants(profile);
+  if (swept.problems.length > 0) throw new Error(`invalid sweep (the profile loader reports these): ${swept.problems.join('; ')}`);
+  const explicitBaseline = profile.variants.some((v) => v.baseline);
+  const variants = [...swept.variants.map((v, i) => ({ ...v, baseline: !explicitBaseline && i === 0 })), ...profile.variants];
+  const { sweep: _sweep, ...rest } = profile;
+  return { ...rest, variants };
+}
 
 /** Variants with their workloads merged onto the profile's; a profile without variants has one, 'default'. */
-export function resolveVariants(profile: Profile): ResolvedVariant[] {
+export function resolveVariants(input: Profile): ResolvedVariant[] {
+  const profile = expandSweep(input);
   const onVm = profile.target === 'vm';
   if (profile.variants.length === 0) {
     return [{ name: 'default', baseline: true, workload: profile.workload, probes: profile.probes, ...(onVm ? { vm: profile.vm } : {}) }];

@@ -200,6 +200,17 @@ export const GateSchema = z.strictObject({
   maxRegression: z.number().min(0).max(1).default(0.05),
 });
 
+/** A sweep: each value of one axis is a variant of the one interleaved run, named PREFIX-VALUE
+ * (src/profile/sweep.ts says how it combines with explicit variants). */
+export const SweepSchema = z.strictObject({
+  /** iperf3 parallel streams (-P), one variant per value (generator iperf3). */
+  streams: z.array(z.number().int().min(1).max(128)).min(1).max(16).optional(),
+  /** Flood generator threads (trafgen cpus, pktgen threads), one variant per value, each thread
+   * into its own queue of a multi-queue tap (tap.queues = threads; consumer sink). */
+  threads: z.array(z.number().int().min(1).max(16)).min(1).max(16).optional(),
+  /** The swept variants' name prefix (default: the profile's name): PREFIX-8. */
+  prefix: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._@-]{0,80}$/, 'a name of letters, digits, . _ @ - (at most 81)').optional(),
+});
 
 export const ProfileSchema = z.strictObject({
   name: z.string().min(1).max(100),
@@ -223,6 +234,8 @@ export const ProfileSchema = z.strictObject({
   probes: ProbesSchema.default(ProbesSchema.parse({})),
   workload: WorkloadSchema.default(WorkloadSchema.parse({})),
   variants: z.array(VariantSchema).default([]),
+  /** Variants from the values of one axis (streams or threads), beside the explicit ones. */
+  sweep: SweepSchema.optional(),
   gate: GateSchema.default(GateSchema.parse({})),
 });
 
@@ -240,6 +253,7 @@ export type Workload = z.infer<typeof WorkloadSchema>;
 export type ProbeSettings = z.infer<typeof ProbesSchema>;
 export type ProbeLevel = ProbeSettings['level'];
 export type GateSettings = z.infer<typeof GateSchema>;
+export type Sweep = z.infer<typeof SweepSchema>;
 export type ProfileInput = z.input<typeof ProfileSchema>;
 export type Profile = z.infer<typeof ProfileSchema>;
 export type VmSettings = z.infer<typeof VmSchema>;

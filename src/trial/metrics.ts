@@ -11,6 +11,7 @@
 // Rates of kernel counters use the span between the two counter reads; probe counts (lock
 // waits) use the span between the first and last sampler tick inside the window.
 import { emptyMetrics, type TrialMetrics } from '../metrics.ts';
+import { jainIndex } from './fairness.ts';
 import type { CounterDeltas, CrossCheck, Histogram, QdiscCounters, TrialReadings } from '../types.ts';
 
 type Instant = 'quietBefore' | 'windowStart' | 'windowEnd' | 'quietAfter';
@@ -327,6 +328,12 @@ function flowAndQdiscMetrics(r: TrialReadings, m: TrialMetrics, span: number): v
     m.goodput_bps = f.goodputBps;
     m.retransmits = f.protocol === 'tcp' ? f.retransmits : null;
     m.udp_lost_ratio = f.protocol === 'udp' && f.udpSentPackets ? (f.udpLostPackets ?? 0) / f.udpSentPackets : null;
+    const per = (f.perStream ?? []).map((x) => x.goodputBps);
+    if (per.length > 0) {
+      m.stream_fairness = jainIndex(per);
+      m.stream_goodput_min_bps = Math.min(...per);
+      m.stream_goodput_max_bps = Math.max(...per);
+    }
   }
 }
 

@@ -151,3 +151,17 @@ test('flow metrics come from the iperf3 report; no generator check for flows (TC
   assert.equal(u.udp_lost_ratio, 0.01);
   assert.equal(u.retransmits, null);
 });
+
+test('per-stream goodput: fairness (Jain), slowest and fastest stream; none for a flood or a result without streams', () => {
+  const r = flood();
+  assert.equal(deriveMetrics(r).stream_fairness, null, 'a flood has no streams');
+  const perStream = [1e9, 1e9, 0.5e9, 0.5e9].map((g) => ({ goodputBps: g, receivedBytes: g / 8, sentBytes: g / 8, retransmits: 3 }));
+  r.generator = { tool: 'iperf3', packetsSent: null, errors: null, reportedPps: null, seconds: 1, command: [], output: '', flow: { protocol: 'tcp', streams: 4, seconds: 1, goodputBps: 3e9, receivedBytes: 3e9 / 8, sentBytes: 3e9 / 8, retransmits: 12, udpSentPackets: null, udpLostPackets: null, congestion: 'cubic', tcpMss: 1448, perStream } };
+  const m = deriveMetrics(r);
+  assert.equal(m.stream_fairness, 9 / (4 * 2.5), '(3)^2 / (4 (1+1+0.25+0.25)) in Gbit/s');
+  assert.equal(m.stream_goodput_min_bps, 0.5e9);
+  assert.equal(m.stream_goodput_max_bps, 1e9);
+  delete r.generator.flow!.perStream;
+  const old = deriveMetrics(r);
+  assert.deepEqual([old.stream_fairness, old.stream_goodput_min_bps, old.goodput_bps], [null, null, 3e9], 'a result saved before streams were kept');
+});

@@ -39,6 +39,7 @@ export function flowReportOf(r: Iperf3Report): FlowReport {
     udpLostPackets: r.udp ? r.udp.lostPackets : null,
     congestion: r.congestion,
     tcpMss: r.tcpMss,
+    perStream: r.perStream.map((x) => ({ goodputBps: x.goodputBps, receivedBytes: x.receivedBytes, sentBytes: x.sentBytes, retransmits: x.retransmits })),
   };
 }
 
