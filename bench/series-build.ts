@@ -23,7 +23,7 @@ const log = (l: string) => console.error(l);
 const fixture = await kernelSeriesRepo(undefined, log);
 if (!fixture) { console.error('bench: /usr/src/linux-source-6.1.tar.xz missing: apt-get install linux-source-6.1'); process.exit(2); }
 if (fixture.seconds) console.log(`fixture: made the two-commit repository in ${fixture.seconds.toFixed(0)} s (unpack, patch, git add; once)`);
-const dir = checkoutDir(fixture.repo);
+const dir = checkoutDir(realpathSync(fixture.repo)); // as the series command names it (the real path)
 
 // Cold: nothing of this checkout's builds left.
 if (existsSync(dir)) {
