@@ -9,8 +9,9 @@ import { gateWithinRun } from '../analysis/run-gate.ts';
 import type { GateOutcome, MetricComparison } from '../analysis/types.ts';
 import { comparisonLine } from '../analysis/verdict-words.ts';
 import { UserError } from '../errors.ts';
-import { buildCommit, checkGitTree, checkoutDir, resolveRange, seriesPlan, type SeriesKernel, type SeriesPlan } from '../kernel/series.ts';
+import { buildCommit, checkCleanTree, checkGitTree, checkoutDir, currentHead, resolveRange, restoreHead, seriesPlan, type SeriesKernel, type SeriesPlan } from '../kernel/series.ts';
 import { defaultTreeCache, missingBuildPackages } from '../kernel/tree-build.ts';
+import { onCleanup } from '../lab/cleanup.ts';
 import { crossKernels } from '../profile/kernels.ts';
 import { loadProfile } from '../profile/load.ts';
 import { ProfileSchema, type Profile } from '../profile/schema.ts';
@@ -38,6 +39,9 @@ build is cached (tunbench kernel list), so running a series again builds nothing
   --max-kernels N       kernels booted at once, BASE included (default: 4); a longer series
                         runs in groups, each with BASE
   --jobs N              make -j N for the builds (default: all CPUs)
+  --in-place            check the commits out in TREE itself (it must be clean; its HEAD is
+                        put back after the builds): reuses the objects of an earlier
+                        'tunbench kernel build TREE' (no cold build for BASE)
   --duration SECONDS    override the profile's window
   --repetitions N       override the profile's repetitions
   --progress MODE       tty, plain, json or quiet (as bench)
@@ -80,6 +84,7 @@ export async function main(args: string[]): Promise<number> {
       out: { type: 'string' },
       'max-kernels': { type: 'string', default: '4' },
       jobs: { type: 'string', short: 'j' },
+      'in-place': { type: 'boolean', default: false },
       duration: { type: 'string' },
       repetitions: { type: 'string' },
       progress: { type: 'string' },
@@ -106,6 +111,8 @@ export async function main(args: string[]): Promise<number> {
   const profile = applyOverrides(loaded.profile, { duration: num('--duration', values.duration), repetitions: num('--repetitions', values.repetitions) });
   crossChecked(profile, plan.groups[0]!.map((k) => ({ name: k.name, spec: '/dev/null' }))); // names and the crossing are valid
   if (process.arch !== 'x64') throw new UserError(`tunbench builds x86_64 kernels on an x86_64 host; this host is ${process.arch}`);
+  const inPlace = values['in-place'];
+  if (inPlace) await checkCleanTree(repo);
   const pkgs = missingBuildPackages();
   if (pkgs.length) throw new UserError(`building a kernel needs tools this machine lacks: Debian packages ${pkgs.join(' ')}`, { hint: `apt-get install ${pkgs.join(' ')}` });
 
@@ -115,24 +122,39 @@ export async function main(args: string[]): Promise<number> {
   say(`series: ${repo} ${range}: BASE ${base.sha.slice(0, 12)} and ${commits.length} commit(s); ${plan.groups.length} run(s) of at most ${maxKernels} kernels; folder ${seriesDir}`);
 
   // Builds, BASE first, then the commits in order: one checkout, one object folder.
-  const dir = checkoutDir(repo);
+  const dir = inPlace ? repo : checkoutDir(repo);
   const results = new Map<string, CommitResult>();
-  for (const k of [plan.base, ...plan.commits]) {
-    say(`series: building ${label(k)}`);
-    const b = await buildCommit(repo, k.sha, { dir, jobs, log: (l) => say(`  ${l}`) });
-    const r: CommitResult = { index: k.index, sha: k.sha, subject: k.subject, name: k.name, build: { ok: b.ok }, status: 'pass' };
-    if (b.ok) {
-      r.build = { ok: true, cached: b.build.cached, seconds: round1(b.build.seconds), release: b.build.release, image: b.build.image };
-      say(`series: ${label(k)}: ${b.build.cached ? 'cached build' : `built in ${Math.round(b.build.seconds)} s`}`);
-    } else {
-      const logCopy = join(seriesDir, `build-${k.index}-${k.sha.slice(0, 12)}.log`);
-      const logPath = /full log: (\S+)/.exec(b.reason)?.[1];
-      if (logPath && existsSync(logPath)) copyFileSync(logPath, logCopy);
-      r.build = { ok: false, reason: b.reason.split('\n').slice(0, 4).join(' ').replace(/\s+/g, ' '), ...(logPath ? { log: logCopy } : {}) };
-      r.status = 'does not build';
-      say(`series: ${label(k)}: does not build: ${r.build.reason}`);
+  const head = inPlace ? await currentHead(repo) : null;
+  // Interrupted (Ctrl-C) mid-build: TREE's HEAD is put back all the same.
+  const forgetHead = head ? onCleanup('series: HEAD of the tree', async () => { await restoreHead(repo, head); }) : () => undefined;
+  try {
+    await buildAll();
+  } finally {
+    forgetHead();
+    if (head) {
+      const problem = await restoreHead(repo, head);
+      if (problem) console.error(`tunbench: warning: ${problem}`);
+      else say(`series: ${repo}: ${head} checked out again`);
     }
-    results.set(k.name, r);
+  }
+  async function buildAll(): Promise<void> {
+    for (const k of [plan.base, ...plan.commits]) {
+      say(`series: building ${label(k)}`);
+      const b = await buildCommit(repo, k.sha, { dir, jobs, inPlace, log: (l) => say(`  ${l}`) });
+      const r: CommitResult = { index: k.index, sha: k.sha, subject: k.subject, name: k.name, build: { ok: b.ok }, status: 'pass' };
+      if (b.ok) {
+        r.build = { ok: true, cached: b.build.cached, seconds: round1(b.build.seconds), release: b.build.release, image: b.build.image };
+        say(`series: ${label(k)}: ${b.build.cached ? 'cached build' : `built in ${Math.round(b.build.seconds)} s`}`);
+      } else {
+        const logCopy = join(seriesDir, `build-${k.index}-${k.sha.slice(0, 12)}.log`);
+        const logPath = /full log: (\S+)/.exec(b.reason)?.[1];
+        if (logPath && existsSync(logPath)) copyFileSync(logPath, logCopy);
+        r.build = { ok: false, reason: b.reason.split('\n').slice(0, 4).join(' ').replace(/\s+/g, ' '), ...(logPath ? { log: logCopy } : {}) };
+        r.status = 'does not build';
+        say(`series: ${label(k)}: does not build: ${r.build.reason}`);
+      }
+      results.set(k.name, r);
+    }
   }
   const baseR = results.get(plan.base.name)!;
   if (!baseR.build.ok) return finish(seriesDir, plan, results, profile, `BASE ${plan.base.sha.slice(0, 12)} does not build: nothing to compare the series with`);

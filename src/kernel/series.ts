@@ -9,6 +9,8 @@
 // only the files a commit changed, so Kbuild recompiles those and what depends on them: the
 // second build of a one-file change costs minutes, not a cold build. Each commit's build is
 // cached by tree-build.ts under its commit (tree-<key>), so a series run again builds nothing.
+// --in-place checks the commits out in the user's own (clean) work tree instead, and puts its
+// HEAD back after: its object folder is the one `tunbench kernel build TREE` already filled.
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, realpathSync, rmSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
@@ -76,7 +78,9 @@ export async function checkGitTree(tree: string): Promise<string> {
   if (!statSync(abs).isDirectory()) throw new UserError(`not a folder: ${abs}`, { hint: HINT });
   const top = await git(abs, ['rev-parse', '--show-toplevel']);
   if (top.exitCode !== 0) throw new UserError(`${abs} is not a git work tree: a series is a range of commits, so TREE must be a git clone of Linux (${top.stderr.trim().split('\n')[0] ?? ''})`, { hint: `for a tree that is not under git, build each state with 'tunbench kernel build PATH' and pass the bzImages to 'tunbench bench --kernel NAME=PATH'` });
-  return realpathSync(top.stdout.trim());
+  const real = realpathSync(top.stdout.trim());
+  if (real !== realpathSync(abs)) throw new UserError(`${abs} is inside the git work tree ${real}, not the top of one: a series is a range of commits of TREE's own repository`, { hint: `give the top folder of your Linux clone (the one holding .git), not a folder inside ${real}` });
+  return real;
 }
 
 /** BASE..TIP resolved in `tree`: BASE's commit and the range's commits, oldest first. */
@@ -121,13 +125,41 @@ export async function checkoutCommit(repo: string, sha: string, dir: string, log
   if (cl.exitCode !== 0) throw new UserError(`git clean in ${dir} failed: ${cl.stderr.trim()}`, { hint: `remove ${dir} and run again` });
 }
 
+/** --in-place: TREE's own work tree is checked out in turn; it must be clean (untracked files too). */
+export async function checkCleanTree(tree: string): Promise<void> {
+  const st = await git(tree, ['status', '--porcelain', '--untracked-files=normal']);
+  if (st.exitCode !== 0) throw new UserError(`git status failed in ${tree}: ${st.stderr.trim()}`, { hint: HINT });
+  if (st.stdout.trim()) {
+    const files = st.stdout.split('\n').filter(Boolean);
+    throw new UserError(`--in-place checks out each commit in ${tree} itself, but it has local changes (${files.length}: ${files.slice(0, 3).map((l) => l.slice(3)).join(', ')}${files.length > 3 ? ', ...' : ''})`, { hint: 'commit or stash them, or leave --in-place away (the series is then built in a checkout of its own)' });
+  }
+}
+
+/** Where TREE's HEAD is (a branch, or a commit when detached), to be put back after --in-place. */
+export async function currentHead(tree: string): Promise<string> {
+  const ref = await git(tree, ['symbolic-ref', '-q', '--short', 'HEAD']);
+  if (ref.exitCode === 0 && ref.stdout.trim()) return ref.stdout.trim();
+  return (await git(tree, ['rev-parse', '--verify', 'HEAD'])).stdout.trim();
+}
+
+/** Put TREE's HEAD back (--in-place); a failure is said, not thrown (the builds are done). */
+export async function restoreHead(tree: string, head: string): Promise<string | null> {
+  const r = await git(tree, ['-c', 'advice.detachedHead=false', 'checkout', '--quiet', head]);
+  return r.exitCode === 0 ? null : `could not check ${head} out again in ${tree}: ${r.stderr.trim()} (run git -C ${tree} checkout ${head})`;
+}
+
 export type BuildOutcome = { ok: true; build: TreeBuild } | { ok: false; reason: string };
 
 /** Build one commit of the series in its checkout; a failed build is an outcome, not a throw. */
-export async function buildCommit(repo: string, sha: string, o: TreeBuildOptions & { dir?: string } = {}): Promise<BuildOutcome> {
-  const dir = o.dir ?? checkoutDir(repo, o.cacheDir);
+export async function buildCommit(repo: string, sha: string, o: TreeBuildOptions & { dir?: string; inPlace?: boolean } = {}): Promise<BuildOutcome> {
+  const dir = o.inPlace ? repo : o.dir ?? checkoutDir(repo, o.cacheDir);
   const log = o.log ?? (() => undefined);
-  await checkoutCommit(repo, sha, dir, log);
+  if (o.inPlace) {
+    const co = await git(repo, ['-c', 'advice.detachedHead=false', 'checkout', '--detach', '--quiet', sha]);
+    if (co.exitCode !== 0) throw new UserError(`git checkout ${sha} in ${repo} failed: ${co.stderr.trim()}`, { hint: 'leave --in-place away, or clean the tree' });
+  } else {
+    await checkoutCommit(repo, sha, dir, log);
+  }
   try {
     return { ok: true, build: await buildKernelTree(dir, o) };
   } catch (e) {

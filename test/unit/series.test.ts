@@ -3,13 +3,14 @@
 // 2 (not a git tree, a bad or empty range) before anything is built. On a fake Kbuild tree
 // (test/helpers/fake-kernel-tree.ts) under git: builds in milliseconds.
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { execa } from 'execa';
 import { UserError } from '../../src/errors.ts';
-import { buildCommit, checkoutDir, checkGitTree, kernelName, parseRange, resolveRange, seriesPlan } from '../../src/kernel/series.ts';
+import { buildCommit, checkCleanTree, checkoutDir, checkGitTree, currentHead, kernelName, parseRange, resolveRange, restoreHead, seriesPlan } from '../../src/kernel/series.ts';
+import { missingBuildPackages } from '../../src/kernel/tree-build.ts';
 import { fakeKernelTree } from '../helpers/fake-kernel-tree.ts';
 
 const git = (dir: string, args: string[]) => execa('git', ['-C', dir, '-c', 'user.name=t', '-c', 'user.email=t@t', '-c', 'commit.gpgsign=false', ...args]);
@@ -69,6 +70,7 @@ test('resolveRange: the commits of BASE..TIP oldest first; bad, unknown, reverse
   await assert.rejects(resolveRange(repo, 'HEAD~1..nosuch'), userError(/TIP 'nosuch' is not a commit/));
   await assert.rejects(checkGitTree(mkdtempSync(join(tmpdir(), 'tunbench-nogit-'))), userError(/is not a git work tree/));
   await assert.rejects(checkGitTree('/nonexistent/tree'), userError(/tree not found/));
+  await assert.rejects(checkGitTree(join(repo, 'arch')), userError(/is inside the git work tree .*, not the top of one/));
 });
 
 test('buildCommit: one checkout in turn, one object folder: the second commit builds incrementally, a broken one is an outcome, the user\'s tree untouched', async () => {
@@ -120,4 +122,44 @@ test('tunbench series: bad input is exit 2 with the fix and no stack trace, befo
   const help = await cli(['--help']);
   assert.equal(help.exitCode, 0);
   assert.match(help.stdout, /Exit codes: 0 every commit built/);
+});
+
+test('tunbench series: a commit that does not build is a result (exit 1, its reason and log), not an abort', async (t) => {
+  const missing = missingBuildPackages();
+  if (missing.length) return t.skip(`build tools missing (${missing.join(' ')}): the command refuses before building`);
+  const { repo } = await seriesRepo(0);
+  writeFileSync(join(repo, 'src.c'), 'BROKEN\n');
+  await git(repo, ['commit', '-q', '-am', 'a broken commit']);
+  const cache = mkdtempSync(join(tmpdir(), 'tunbench-scache-'));
+  const out = join(mkdtempSync(join(tmpdir(), 'tunbench-series-')), 's');
+  const r = await execa(process.execPath, ['bin/tunbench.js', 'series', repo, 'HEAD~1..HEAD', '--out', out, '--progress', 'quiet'], { reject: false, env: { TUNBENCH_KERNEL_CACHE: cache } });
+  assert.equal(r.exitCode, 1, r.stderr);
+  const sha = (await git(repo, ['rev-parse', 'HEAD'])).stdout.trim();
+  assert.match(r.stdout, new RegExp(`^commit 1 ${sha.slice(0, 12)} "a broken commit": does not build: make -j\\d+ bzImage failed \\(exit 2\\).*error: expected ';' before 'BROKEN'`, 'm'));
+  assert.match(r.stdout, /1 commit\(s\): 0 pass, 0 regression, 1 do not build, 0 do not boot, 0 cannot be judged \(exit 1\)/);
+  const s = JSON.parse(readFileSync(join(out, 'series.json'), 'utf8')) as { base: { build: { ok: boolean } }; commits: Array<{ status: string; build: { ok: boolean; log?: string } }>; exitCode: number };
+  assert.equal(s.base.build.ok, true);
+  assert.equal(s.commits[0]!.status, 'does not build');
+  assert.ok(s.commits[0]!.build.log && existsSync(s.commits[0]!.build.log), 'the failed build\'s log is kept in the series folder');
+  assert.match(readFileSync(s.commits[0]!.build.log, 'utf8'), /BROKEN/);
+  assert.ok(existsSync(join(out, 'series.md')));
+});
+
+test('buildCommit --in-place: the commits checked out in the clean tree itself, its own object folder, HEAD put back; a dirty tree refused', async () => {
+  const { repo, shas } = await seriesRepo(1);
+  const cacheDir = mkdtempSync(join(tmpdir(), 'tunbench-scache-'));
+  const head = await currentHead(repo);
+  assert.equal(head, 'main');
+  await checkCleanTree(repo);
+  const b0 = await buildCommit(repo, shas[0]!, { cacheDir, inPlace: true, checkTools: false, jobs: 1 });
+  const b1 = await buildCommit(repo, shas[1]!, { cacheDir, inPlace: true, checkTools: false, jobs: 1 });
+  assert.ok(b0.ok && b1.ok);
+  assert.match(readFileSync(b1.build.image, 'utf8'), /change 1/);
+  assert.doesNotMatch(readFileSync(b0.build.image, 'utf8'), /change 1/);
+  assert.equal(JSON.parse(readFileSync(join(b1.build.dir, 'meta.json'), 'utf8')).tree, realpathSync(repo), 'built in the tree itself');
+  assert.equal(await restoreHead(repo, head), null);
+  assert.equal(await currentHead(repo), 'main');
+  assert.equal((await git(repo, ['status', '--porcelain'])).stdout, '');
+  writeFileSync(join(repo, 'new-file.c'), '\n');
+  await assert.rejects(checkCleanTree(repo), userError(/--in-place .* has local changes \(1: new-file\.c\)/));
 });
