@@ -243,8 +243,8 @@ function commitLines(r: CommitResult, alpha: number): string[] {
   const m = moved(r);
   const lines = [`${head}: ${r.status === 'pass' ? 'pass' : r.status === 'regression' ? 'REGRESSION' : 'cannot judge'} (${built}; ${m.length ? `${m.length} of ${r.comparisons.length} metric comparisons moved` : `no metric moved beyond the noise threshold in ${r.comparisons.length} comparisons`})`];
   for (const c of m) lines.push(`    ${c.candidate}: ${comparisonLine(c, alpha)}`);
-  for (const f of r.gate?.failed ?? []) lines.push(`    gate FAIL: ${f}`);
   if (r.gate?.verdict === 'cannot-judge') for (const l of r.gate.lines) lines.push(`    gate cannot judge: ${l}`);
+  else for (const l of r.gate?.lines ?? []) lines.push(`    gate ${l}`);
   return lines;
 }
 
