@@ -14,8 +14,8 @@
 import { existsSync, readFileSync, realpathSync, rmSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
 import { join } from 'node:path';
-import { buildCommit, checkoutDir } from '../src/kernel/series.ts';
-import { defaultTreeCache, listTreeBuilds, objDirOf } from '../src/kernel/tree-build.ts';
+import { buildCommit, checkoutDir, objDirOf } from '../src/kernel/series.ts';
+import { defaultTreeCache, listTreeBuilds } from '../src/kernel/tree-build.ts';
 import { kernelSeriesRepo } from '../test/helpers/kernel-series-repo.ts';
 
 const jobs = Number(process.argv[2] ?? availableParallelism());

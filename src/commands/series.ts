@@ -149,7 +149,11 @@ export async function main(args: string[]): Promise<number> {
         const logCopy = join(seriesDir, `build-${k.index}-${k.sha.slice(0, 12)}.log`);
         const logPath = /full log: (\S+)/.exec(b.reason)?.[1];
         if (logPath && existsSync(logPath)) copyFileSync(logPath, logCopy);
-        r.build = { ok: false, reason: b.reason.split('\n').slice(0, 4).join(' ').replace(/\s+/g, ' '), ...(logPath ? { log: logCopy } : {}) };
+        // The failed step and the compiler's first error line (the whole excerpt is in the log).
+        const msg = b.reason.split('\n');
+        const firstError = msg.slice(1).find((l) => /\berror\b/i.test(l) && !/^\s*full log:/.test(l));
+        const reason = `${msg[0]!.replace(/; its last lines:$/, '')}${firstError ? `: ${firstError.trim()}` : msg.length > 1 ? `: ${msg[1]!.trim()}` : ''}`;
+        r.build = { ok: false, reason, ...(logPath ? { log: logCopy } : {}) };
         r.status = 'does not build';
         say(`series: ${label(k)}: does not build: ${r.build.reason}`);
       }
@@ -174,7 +178,20 @@ export async function main(args: string[]): Promise<number> {
       } catch (e) {
         const m = e instanceof UserError ? /the (\S+) VM failed (?:twice )?before/.exec(e.message) : null;
         const who = m ? kernels.find((k) => k.name === m[1]) : undefined;
-        if (!who) throw e;
+        if (!who) {
+          // Anything else (a VM that died mid-run, the run lock held, a failed trial's cause):
+          // this group cannot be judged; the other groups still run.
+          const why = e instanceof Error ? e.message.split('\n')[0]! : String(e);
+          say(`series: run ${gi + 1} failed: ${why}`);
+          for (const k of kernels) {
+            if (k.index === 0) continue;
+            const r = results.get(k.name)!;
+            r.status = 'cannot judge';
+            r.run = out;
+            r.gate = { verdict: 'cannot-judge', lines: [`the run failed: ${why}`], failed: [] };
+          }
+          break;
+        }
         const reason = (e as UserError).message;
         if (who.index === 0) {
           for (const k of kernels) if (k.index > 0) results.get(k.name)!.status = 'cannot judge';
@@ -239,7 +256,7 @@ function commitLines(r: CommitResult, alpha: number): string[] {
   if (!r.build.ok) return [`${head}: does not build: ${r.build.reason}${r.build.log ? ` (log: ${r.build.log})` : ''}`];
   const built = r.build.cached ? 'cached build' : `built in ${Math.round(r.build.seconds ?? 0)} s`;
   if (r.boot && !r.boot.ok) return [`${head}: does not boot: ${r.boot.reason} (${built})`];
-  if (!r.comparisons) return [`${head}: not run (${built}): ${r.status}`];
+  if (!r.comparisons) return [`${head}: ${r.status} (${built})${r.gate?.lines.length ? `: ${r.gate.lines.join('; ')}` : ''}`];
   const m = moved(r);
   const lines = [`${head}: ${r.status === 'pass' ? 'pass' : r.status === 'regression' ? 'REGRESSION' : 'cannot judge'} (${built}; ${m.length ? `${m.length} of ${r.comparisons.length} metric comparisons moved` : `no metric moved beyond the noise threshold in ${r.comparisons.length} comparisons`})`];
   for (const c of m) lines.push(`    ${c.candidate}: ${comparisonLine(c, alpha)}`);

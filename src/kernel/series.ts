@@ -18,6 +18,11 @@ import { execa } from 'execa';
 import { UserError } from '../errors.ts';
 import { buildKernelTree, defaultTreeCache, type TreeBuild, type TreeBuildOptions } from './tree-build.ts';
 
+/** The object folder tree-build.ts gives a tree (its real path): cache/obj-tree-<hash of the path>.
+ * Named here rather than exported from tree-build.ts, whose content is part of kernel/build.sh's
+ * cache key; test/unit/series.test.ts checks that the two agree. */
+export const objDirOf = (realTree: string, cache: string = defaultTreeCache()): string => join(cache, `obj-tree-${createHash('sha256').update(realTree).digest('hex').slice(0, 12)}`);
+
 const HINT = "see 'tunbench series --help': TREE is a git work tree of Linux, BASE..TIP a range of its commits (e.g. v6.1..my-series, or HEAD~3..HEAD)";
 
 /** `BASE..TIP` split; anything else (no `..`, `...`, an empty side) is bad input. */

@@ -248,7 +248,7 @@ export async function buildKernelTree(tree: string, o: TreeBuildOptions = {}): P
   const hit = readCached(dir, key, started);
   if (hit) { log(`kernel: ${real} (${what}): cached build ${dir}`); return hit; }
 
-  const obj = objDirOf(real, cache);
+  const obj = join(cache, `obj-tree-${sha(real).slice(0, 12)}`);
   mkdirSync(obj, { recursive: true });
   const unlock = await lockObj(obj, log);
   try {
@@ -328,9 +328,6 @@ export async function buildKernelTree(tree: string, o: TreeBuildOptions = {}): P
     unlock();
   }
 }
-
-/** The object folder of a tree (its real path) in a cache: cache/obj-tree-<hash of the path>. */
-export const objDirOf = (realTree: string, cache: string = defaultTreeCache()): string => join(cache, `obj-tree-${sha(realTree).slice(0, 12)}`);
 
 /** The cached tree builds, newest first. */
 export function listTreeBuilds(cacheDir: string = defaultTreeCache()): Array<TreeBuildMeta & { dir: string; image: string }> {

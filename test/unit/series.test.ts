@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { execa } from 'execa';
 import { UserError } from '../../src/errors.ts';
-import { buildCommit, checkCleanTree, checkoutDir, checkGitTree, currentHead, kernelName, parseRange, resolveRange, restoreHead, seriesPlan } from '../../src/kernel/series.ts';
+import { buildCommit, checkCleanTree, checkoutDir, checkGitTree, currentHead, kernelName, objDirOf, parseRange, resolveRange, restoreHead, seriesPlan } from '../../src/kernel/series.ts';
 import { missingBuildPackages } from '../../src/kernel/tree-build.ts';
 import { fakeKernelTree } from '../helpers/fake-kernel-tree.ts';
 
@@ -90,6 +90,7 @@ test('buildCommit: one checkout in turn, one object folder: the second commit bu
   // The fake Kbuild appends to builds.log in its object folder: both builds used the same one.
   const objs = (await execa('sh', ['-c', `ls -d ${cacheDir}/obj-tree-*`])).stdout.split('\n');
   assert.equal(objs.length, 1, `one object folder for the series: ${objs.join(' ')}`);
+  assert.equal(objDirOf(realpathSync(dir), cacheDir), objs[0], "objDirOf names the object folder tree-build.ts uses");
   assert.equal(readFileSync(join(objs[0]!, 'builds.log'), 'utf8'), 'built\nbuilt\n');
   const again = await buildCommit(repo, shas[0]!, o);
   assert.ok(again.ok && again.build.cached, 'BASE again: a cache hit');
