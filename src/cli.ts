@@ -12,6 +12,7 @@ const COMMANDS: Record<string, { summary: string; hidden?: boolean; load: () => 
   baseline: { summary: 'save or list named baselines', load: () => import('./commands/baseline.ts') },
   report: { summary: 'render the HTML/PNG/Markdown report of a result or comparison', load: () => import('./commands/report.ts') },
   kernel: { summary: 'build a kernel source tree for the VM target (cached), list builds', load: () => import('./commands/kernel.ts') },
+  series: { summary: 'build every commit of a kernel series and run each against its base (gate per commit)', load: () => import('./commands/series.ts') },
   calibrate: { summary: 'measure what the probes cost on this machine and kernel; store it for later runs', load: () => import('./commands/calibrate.ts') },
   'vm-worker': { summary: '(internal) run trials inside a worker VM of a multi-kernel run', load: () => import('./commands/vm-worker.ts'), hidden: true },
 };
