@@ -223,6 +223,21 @@ export const METRICS = {
     definition: 'CPU time the reader spends per packet it takes off the queue: the consumer\'s CPU time in the window over the packets it read in the window.',
     source: 'cpu_consumer_pct\'s CPU time (schedstat) / the consumer\'s own count of packets read in the window.',
   },
+  completion_ns: {
+    unit: 'ns', better: 'lower', level: 'off',
+    definition: 'A fixed transfer (workload.transfer): time from the generator\'s start until the sender had handed over its whole amount and the reader had taken the last packet it would get; null when it did not finish by the deadline (see transfer_dnf).',
+    source: "The harness's monotonic clock: the generator's start; its exit by itself (trafgen --num, pktgen count, iperf3 -n: all sent; iperf3 ends once the server has its bytes); the read of the tap's tx_packets (tun counts a packet as the reader copies it; one ip -s link every 20 ms after the sender's end, readable while the reader is stopped) at which it last moved before standing still for 200 ms with the reader running. Resolution about 30 ms; a reader that is never resumed (stall without forSeconds) leaves the sender's end.",
+  },
+  transfer_sender_ns: {
+    unit: 'ns', better: 'lower', level: 'off',
+    definition: 'A fixed transfer: time from the generator\'s start until it had sent its whole amount (it exited by itself); a sender blocked by a stopped queue or a stalled reader shows here; null when it had not by the deadline.',
+    source: "The harness's monotonic clock: the generator's start and its process's exit (pktgen: its blocking start write returning).",
+  },
+  transfer_dnf: {
+    unit: 'count', better: 'lower', level: 'off',
+    definition: 'A fixed transfer: 1 when it did not finish by its deadline (the sender had not sent everything, or the reader was still taking packets or still stopped), else 0; null without a transfer. The median over trials is 0 or 1; the reason is in the trial record.',
+    source: "The transfer's verdict (trials[].readings.transfer.verdict and reason).",
+  },
 } as const satisfies Record<string, MetricInfo>;
 
 export type MetricName = keyof typeof METRICS;

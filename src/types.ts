@@ -310,6 +310,30 @@ export interface TrialReadings {
   peerTap?: Record<'quietBefore' | 'quietAfter', DeviceCounters & { tNs: number }>;
   /** tun's own per-queue counts at the four instants (absent: a kernel without patch 0002). */
   tunQueues?: Partial<Record<'quietBefore' | 'windowStart' | 'windowEnd' | 'quietAfter', TunQueueState>>;
+  /** workload.transfer: the transfer's times and verdict (the window is the transfer). */
+  transfer?: TransferReadings;
+}
+
+/** A fixed transfer timed to completion (workload.transfer; src/trial/transfer.ts). Times are
+ * CLOCK_MONOTONIC ns. */
+export interface TransferReadings {
+  /** The amount asked for: packets (a flood) or bytes (iperf3). */
+  packets?: number;
+  bytes?: number;
+  deadlineSeconds: number;
+  /** The generator's start (the window's start). */
+  startNs: number;
+  /** When the generator exited by itself, having sent its amount; null: not by the deadline. */
+  senderDoneNs: number | null;
+  /** The reader's last count change after the sender finished (a snapshot's time); null when
+   * it took nothing after the sender's end, or never read (stall without resume). */
+  lastReadNs: number | null;
+  verdict: 'completed' | 'did-not-finish';
+  /** Why it did not finish, or what "completed" leaves out. */
+  reason?: string;
+  /** workload.stall: when the reader was stopped (SIGSTOP) and resumed (SIGCONT); a stall
+   * without forSeconds is resumed only once the transfer ended, to drain. */
+  stall?: { afterSeconds: number; forSeconds: number | null; stoppedNs: number | null; resumedNs: number | null };
 }
 
 export interface CrossCheck {

@@ -54,11 +54,34 @@ export function profileProblems(variants: ResolvedVariant[], usableCpus: number[
       if (b.type === 'pktgen' && b.burst > 1) add(`${where}workload.background.burst: ${b.burst} > 1 is rejected on a tap; set burst: 1`);
       if (b.type === 'pktgen' && b.clone_skb > 0) add(`${where}workload.background.clone_skb: ${b.clone_skb} > 0 is rejected on a tap; set clone_skb: 0`);
     }
+    for (const p of transferProblems(v.workload)) add(`${where}${p}`);
     if (c.type === 'guest') {
       if (v.workload.tap.queues !== 1) add(`${where}workload.tap.queues: ${v.workload.tap.queues}; consumer type guest reads a single-queue tap; set tap.queues: 1`);
       if (c.kernel !== undefined && !existsSync(c.kernel)) add(`${where}workload.consumer.kernel: ${c.kernel} does not exist; give the path of a bzImage, or leave kernel out (Debian's kernel is fetched)`);
     }
     if (usableCpus) for (const p of cpuProblems(v.workload, usableCpus, where)) add(p);
+  }
+  return out;
+}
+
+/** A fixed transfer's and a stall's constraints (workload.transfer, workload.stall). */
+export function transferProblems(w: ResolvedVariant['workload']): string[] {
+  const out: string[] = [];
+  const t = w.transfer;
+  const g = w.generator;
+  if (t) {
+    if ((t.packets === undefined) === (t.bytes === undefined)) out.push('workload.transfer: give exactly one of packets (a trafgen or pktgen flood) and bytes (an iperf3 flow)');
+    else if (t.packets !== undefined && g.type === 'iperf3') out.push('workload.transfer.packets: an iperf3 generator sends bytes; use transfer.bytes');
+    else if (t.bytes !== undefined && g.type !== 'iperf3') out.push(`workload.transfer.bytes: a ${g.type} generator sends packets; use transfer.packets`);
+    if (t.packets !== undefined && g.type === 'pktgen') {
+      if (g.count !== 0) out.push('workload.generator.count: leave it 0 with workload.transfer (transfer.packets sets pktgen\'s count)');
+      if (t.packets % g.threads !== 0) out.push(`workload.transfer.packets: ${t.packets} does not split evenly over ${g.threads} pktgen threads; make it a multiple of ${g.threads}`);
+    }
+  }
+  if (w.stall) {
+    if (!t) out.push('workload.stall: a stalled reader is timed against a fixed transfer; add workload.transfer (packets or bytes, deadlineSeconds)');
+    if (w.consumer.type !== 'sink') out.push(`workload.stall: the reader stalled is the sink's process; consumer ${w.consumer.type} is not supported; use consumer.type: sink`);
+    if (t && w.stall.afterSeconds >= t.deadlineSeconds) out.push(`workload.stall.afterSeconds: ${w.stall.afterSeconds} is not before the transfer's ${t.deadlineSeconds} s deadline`);
   }
   return out;
 }

@@ -113,6 +113,29 @@ export const WireSchema = z.strictObject({
 
 export const ConsumerSchema = z.discriminatedUnion('type', [SinkSchema, GuestSchema, WireSchema]);
 
+/** A fixed transfer (completion time): the generator sends a set amount and the trial ends
+ * when it is done, or at the deadline with the verdict "did not finish" (a result, not a
+ * failure). The window is the transfer itself: profile duration and rampUp do not apply. */
+export const TransferSchema = z.strictObject({
+  /** Packets to send in all, for a flood generator (trafgen --num over all its CPUs; pktgen
+   * count, split evenly over its threads). */
+  packets: z.number().int().min(1).max(1e12).optional(),
+  /** Bytes to send in all, for an iperf3 generator (iperf3 -n, all streams together). */
+  bytes: z.number().int().min(1).max(1e15).optional(),
+  /** Seconds from the generator's start after which an unfinished transfer is stopped and
+   * recorded as did not finish. */
+  deadlineSeconds: z.number().gt(0).max(3600).default(30),
+});
+
+/** A stalled reader (needs workload.transfer and consumer sink): the harness stops the reader
+ * process (SIGSTOP) afterSeconds into the transfer and resumes it (SIGCONT) forSeconds later;
+ * without forSeconds it is never resumed during the transfer (a tap that is up but never
+ * read) and is woken only after the transfer ended (or missed its deadline), to drain. */
+export const StallSchema = z.strictObject({
+  afterSeconds: z.number().min(0).max(3600).default(0),
+  forSeconds: z.number().gt(0).max(3600).optional(),
+});
+
 export const WorkloadSchema = z.strictObject({
   tap: TapSchema.default(TapSchema.parse({})),
   generator: GeneratorSchema.default(TrafgenSchema.parse({ type: 'trafgen' })),
@@ -121,6 +144,10 @@ export const WorkloadSchema = z.strictObject({
    * after it), e.g. trafgen filling the queue while iperf3 flows are measured. Its report is
    * kept in the trial's readings; the metrics count every packet through the tap. */
   background: FloodSchema.optional(),
+  /** A fixed transfer timed to completion, with a deadline (see TransferSchema). */
+  transfer: TransferSchema.optional(),
+  /** The reader stalls for a while, or for good (see StallSchema). */
+  stall: StallSchema.optional(),
 });
 
 export const ProbesSchema = z.strictObject({
@@ -250,6 +277,8 @@ export type SinkOptions = z.infer<typeof SinkSchema>;
 export type GuestOptions = z.infer<typeof GuestSchema>;
 export type ConsumerOptions = z.infer<typeof ConsumerSchema>;
 export type Workload = z.infer<typeof WorkloadSchema>;
+export type TransferOptions = z.infer<typeof TransferSchema>;
+export type StallOptions = z.infer<typeof StallSchema>;
 export type ProbeSettings = z.infer<typeof ProbesSchema>;
 export type ProbeLevel = ProbeSettings['level'];
 export type GateSettings = z.infer<typeof GateSchema>;

@@ -12,7 +12,8 @@
 // waits) use the span between the first and last sampler tick inside the window.
 import { emptyMetrics, type TrialMetrics } from '../metrics.ts';
 import { jainIndex } from './fairness.ts';
-import type { CounterDeltas, CrossCheck, Histogram, QdiscCounters, TrialReadings } from '../types.ts';
+import type { CounterDeltas, CrossCheck, Histogram, QdiscCounters, TransferReadings, TrialReadings } from '../types.ts';
+import { completionNs, senderNs } from './transfer.ts';
 
 type Instant = 'quietBefore' | 'windowStart' | 'windowEnd' | 'quietAfter';
 
@@ -235,6 +236,7 @@ export function deriveMetrics(r: TrialReadings): TrialMetrics {
   m.probe_process_cpu_pct = pct(r.cpuSeconds.probes ?? null);
   flowAndQdiscMetrics(r, m, span);
   perPacketCosts(r, m);
+  if (r.transfer) transferMetrics(r.transfer, m);
 
   const p = r.probe;
   if (!p) return m;
@@ -264,6 +266,13 @@ export function deriveMetrics(r: TrialReadings): TrialMetrics {
   }
   if (p.bpf) m.probe_cpu_pct = (p.bpf.runTimeNs / 1e9 / windowSeconds) * 100;
   return m;
+}
+
+/** A fixed transfer's completion time, the sender's time and the did-not-finish verdict. */
+export function transferMetrics(t: TransferReadings, m: TrialMetrics): void {
+  m.completion_ns = completionNs(t);
+  m.transfer_sender_ns = senderNs(t);
+  m.transfer_dnf = t.verdict === 'completed' ? 0 : 1;
 }
 
 /**

@@ -23,13 +23,14 @@ import { emptyMetrics } from '../metrics.ts';
 import type { Profile } from '../profile/schema.ts';
 import type { ProgressEvent } from '../progress.ts';
 import { startProbes, type RunningProbes } from '../probes/start.ts';
-import type { Capabilities, DeviceCounters, PlannedTrial, ProbeBackend, QdiscCounters, QdiscReadings, ResolvedVariant, TrialReadings, TrialResult } from '../types.ts';
+import type { Capabilities, DeviceCounters, GeneratorReport, PlannedTrial, ProbeBackend, QdiscCounters, QdiscReadings, ResolvedVariant, TrialReadings, TrialResult } from '../types.ts';
 import { startGuestConsumer } from '../workload/consumers/guest.ts';
 import { createWirePeer, startWire, type WirePeer } from '../workload/consumers/wire.ts';
 import { startIperf3Server, type RunningIperf3Server } from '../workload/generators/iperf3.ts';
 import { startSink, type RunningSink } from '../workload/consumers/sink.ts';
 import { startGenerator, type RunningGenerator } from '../workload/generators/start.ts';
 import { crossChecks, deriveMetrics, quietCounters } from './metrics.ts';
+import { runTransfer, TransferAborted } from './transfer.ts';
 
 export interface TrialContext {
   profile: Profile;
@@ -174,6 +175,7 @@ type WindowReadings = Pick<TrialReadings, 'capacity' | 'queues' | 'window' | 'cp
   qdiscSamples: QdiscReadings['samples'] | null;
   peerTap: Partial<NonNullable<TrialReadings['peerTap']>>;
   tunQueues: NonNullable<TrialReadings['tunQueues']>;
+  transfer?: TrialReadings['transfer'];
 };
 
 async function measure(planned: PlannedTrial, variant: ResolvedVariant, ctx: TrialContext, r: Running): Promise<WindowReadings> {
@@ -199,33 +201,68 @@ async function measure(planned: PlannedTrial, variant: ResolvedVariant, ctx: Tri
   if (r.peer) readings.peerTap.quietBefore = await peerTapAt(r.peer);
   const w = variant.workload;
   if (w.background) r.background = await startGenerator({ netns: lab.netns, dev: lab.tap, generator: w.background, sinkPid: consumer.pid });
-  r.gen = await startGenerator({
-    netns: lab.netns, dev: lab.tap, generator: w.generator, sinkPid: consumer.pid,
-    ...(r.flowServer ? { flow: { server: r.flowServer.address, port: r.flowServer.port, rampUpSeconds: ctx.profile.rampUp, durationSeconds: ctx.profile.duration } } : {}),
-  });
-  await watchfully(ctx.profile.rampUp * 1000, r, ctx.signal);
-
-  await r.probes?.markWindowStart();
-  readings.window.startNs = monotonicNs();
-  readings.tap.windowStart = await tapAt();
-  tunAt('windowStart');
-  readings.qdisc.windowStart = await qdiscAt();
-  readings.consumer.windowStart = await consumerAt();
-  r.qdiscSampler = await startQdiscSampler(lab.netns, lab.tap, QDISC_SAMPLE_MS);
-  const cpuGen0 = cpuSecondsOf(r.gen.pids);
-  const cpuCon0 = cpuSecondsOf([consumer.pid]);
-  const cpuProbes0 = r.probes ? cpuSecondsOf([r.probes.pid]) : null;
-  const windowMs = ctx.profile.duration * 1000;
-  let lastLive = readings.consumer.windowStart;
-  for (let elapsed = 0; elapsed < windowMs; ) {
-    const step = Math.min(1000, windowMs - elapsed);
-    await watchfully(step, r, ctx.signal);
-    elapsed += step;
-    if (elapsed < windowMs) {
-      const snap = await consumerAt();
-      const dt = (snap.tNs - lastLive.tNs) / 1e9;
-      ctx.progress({ event: 'live', index: planned.index, variant: variant.name, rxPps: dt > 0 ? (snap.packets - lastLive.packets) / dt : 0, secondsIntoWindow: elapsed / 1000 });
-      lastLive = snap;
+  const flow = r.flowServer ? { flow: { server: r.flowServer.address, port: r.flowServer.port, rampUpSeconds: ctx.profile.rampUp, durationSeconds: ctx.profile.duration } } : {};
+  const openWindow = async () => {
+    await r.probes?.markWindowStart();
+    readings.window.startNs = monotonicNs();
+    readings.tap.windowStart = await tapAt();
+    tunAt('windowStart');
+    readings.qdisc.windowStart = await qdiscAt();
+    readings.consumer.windowStart = await consumerAt();
+    r.qdiscSampler = await startQdiscSampler(lab.netns, lab.tap, QDISC_SAMPLE_MS);
+  };
+  let cpuGen0: number | null;
+  let cpuCon0: number | null;
+  let cpuProbes0: number | null;
+  if (w.transfer) {
+    // A fixed transfer: the window opens before the generator starts and closes at its end
+    // (or its deadline); no ramp-up.
+    await openWindow();
+    cpuCon0 = cpuSecondsOf([consumer.pid]);
+    cpuProbes0 = r.probes ? cpuSecondsOf([r.probes.pid]) : null;
+    const failed = new Promise<string>((resolveWhy) => {
+      void consumer.exited.then(() => resolveWhy('the consumer exited during the transfer'));
+      if (r.probes) void r.probes.exited.then(() => resolveWhy('the probes (bpftrace) exited during the transfer'), () => resolveWhy('the probes (bpftrace) exited during the transfer'));
+    });
+    cpuGen0 = null;
+    const start = async () => {
+      const gen = await startGenerator({ netns: lab.netns, dev: lab.tap, generator: w.generator, sinkPid: consumer.pid, transfer: w.transfer, ...flow });
+      r.gen = gen;
+      cpuGen0 = cpuSecondsOf(gen.pids);
+      return { exitedNs: gen.exitedNs ?? gen.exited.then(() => monotonicNs()) };
+    };
+    try {
+      readings.transfer = await runTransfer({
+        transfer: w.transfer, ...(w.stall ? { stall: w.stall } : {}),
+        p: { startGenerator: start, readerPid: consumer.pid, readerCount: async () => { const c = await tapAt(); return { tNs: c.tNs, packets: c.tx_packets }; }, failed, signal: ctx.signal },
+      });
+    } catch (e) {
+      if (e instanceof TransferAborted) {
+        if (e.interrupted) throw new UserError('interrupted');
+        throw new TrialFailure(e.message);
+      }
+      throw e;
+    }
+    if (readings.transfer.verdict !== 'completed') r.gen?.abort?.();
+  } else {
+    r.gen = await startGenerator({ netns: lab.netns, dev: lab.tap, generator: w.generator, sinkPid: consumer.pid, ...flow });
+    await watchfully(ctx.profile.rampUp * 1000, r, ctx.signal);
+    await openWindow();
+    cpuGen0 = cpuSecondsOf(r.gen.pids);
+    cpuCon0 = cpuSecondsOf([consumer.pid]);
+    cpuProbes0 = r.probes ? cpuSecondsOf([r.probes.pid]) : null;
+    const windowMs = ctx.profile.duration * 1000;
+    let lastLive = readings.consumer.windowStart!;
+    for (let elapsed = 0; elapsed < windowMs; ) {
+      const step = Math.min(1000, windowMs - elapsed);
+      await watchfully(step, r, ctx.signal);
+      elapsed += step;
+      if (elapsed < windowMs) {
+        const snap = await consumerAt();
+        const dt = (snap.tNs - lastLive.tNs) / 1e9;
+        ctx.progress({ event: 'live', index: planned.index, variant: variant.name, rxPps: dt > 0 ? (snap.packets - lastLive.packets) / dt : 0, secondsIntoWindow: elapsed / 1000 });
+        lastLive = snap;
+      }
     }
   }
   readings.tap.windowEnd = await tapAt();
@@ -233,11 +270,11 @@ async function measure(planned: PlannedTrial, variant: ResolvedVariant, ctx: Tri
   readings.qdisc.windowEnd = await qdiscAt();
   readings.consumer.windowEnd = await consumerAt();
   readings.window.endNs = monotonicNs();
-  const series = await r.qdiscSampler.stop();
+  const series = await r.qdiscSampler!.stop();
   r.qdiscSampler = null;
   readings.qdiscSamples = { intervalMs: QDISC_SAMPLE_MS, backlogPackets: series.samples.map((x) => x.root.backlogPackets), drops: series.samples.map((x) => x.root.drops), requeues: series.samples.map((x) => x.root.requeues) };
   await r.probes?.markWindowEnd();
-  const cpuGen1 = cpuSecondsOf(r.gen.pids);
+  const cpuGen1 = cpuSecondsOf(r.gen!.pids);
   const cpuCon1 = cpuSecondsOf([consumer.pid]);
   const cpuProbes1 = r.probes ? cpuSecondsOf([r.probes.pid]) : null;
   readings.cpuSeconds = {
@@ -246,6 +283,11 @@ async function measure(planned: PlannedTrial, variant: ResolvedVariant, ctx: Tri
     probes: cpuProbes0 !== null && cpuProbes1 !== null ? [cpuProbes0, cpuProbes1] : null,
   };
   return readings;
+}
+
+/** What a generator stopped at a transfer's deadline reports when it has no report of its own (iperf3 killed before its end record). */
+function unfinishedReport(_gen: RunningGenerator, e: unknown): GeneratorReport {
+  return { tool: 'iperf3', packetsSent: null, errors: null, reportedPps: null, seconds: null, command: [], output: `stopped at the transfer's deadline: ${e instanceof Error ? e.message : String(e)}`.slice(0, 2000) };
 }
 
 async function peerTapAt(peer: WirePeer): Promise<DeviceCounters & { tNs: number }> {
@@ -293,7 +335,7 @@ export async function runTrial(planned: PlannedTrial, variant: ResolvedVariant, 
     const partial = await measure(planned, variant, ctx, r);
 
     // finish: stop the generator, let the reader empty the queue, close the quiet span.
-    const generator = await r.gen!.stop();
+    const generator = partial.transfer?.verdict === 'did-not-finish' ? await r.gen!.stop().catch((e: unknown) => unfinishedReport(r.gen!, e)) : await r.gen!.stop();
     r.gen = null;
     const background = r.background ? await r.background.stop() : null;
     r.background = null;

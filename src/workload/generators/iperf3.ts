@@ -20,6 +20,9 @@ export interface Iperf3Options {
   duration: number;
   /** Seconds at the start left out of the end record (-O): the flow's ramp-up. */
   omit?: number;
+  /** A fixed transfer: send this many bytes in all (-n) instead of for `duration` seconds
+   * (then `duration` only bounds how long the client may run; no --omit). */
+  bytes?: number;
 }
 
 /** One stream's (or the sum's) figures from the end record. */
@@ -182,7 +185,8 @@ export function parseIperf3Json(text: string): Iperf3Report {
 export function iperf3ClientArgs(server: string, port: number, o: Iperf3Options): string[] {
   if (!Number.isInteger(o.streams) || o.streams < 1 || o.streams > 128) throw new UserError(`iperf3 streams ${o.streams}: expected an integer 1..128`);
   if (!(o.duration > 0)) throw new UserError(`iperf3 duration ${o.duration}: expected seconds > 0`);
-  const args = ['--client', server, '--port', String(port), '--json', '--time', String(o.duration), '--parallel', String(o.streams)];
+  if (o.bytes !== undefined && !(Number.isInteger(o.bytes) && o.bytes >= 1)) throw new UserError(`iperf3 bytes ${o.bytes}: expected an integer >= 1`);
+  const args = ['--client', server, '--port', String(port), '--json', ...(o.bytes !== undefined ? ['--bytes', String(o.bytes)] : ['--time', String(o.duration)]), '--parallel', String(o.streams)];
   if (o.protocol === 'udp') args.push('--udp');
   if (o.bitrate !== undefined) {
     if (!(o.bitrate >= 0)) throw new UserError(`iperf3 bitrate ${o.bitrate}: expected bits/s >= 0 (0 = unlimited)`);
@@ -192,7 +196,7 @@ export function iperf3ClientArgs(server: string, port: number, o: Iperf3Options)
     if (!Number.isInteger(o.length) || o.length < 1) throw new UserError(`iperf3 length ${o.length}: expected bytes >= 1`);
     args.push('--length', String(o.length));
   }
-  if (o.omit) args.push('--omit', String(o.omit));
+  if (o.omit && o.bytes === undefined) args.push('--omit', String(o.omit));
   return args;
 }
 

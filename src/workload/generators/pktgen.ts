@@ -158,6 +158,7 @@ export async function startPktgen(o: StartPktgenOptions): Promise<RunningGenerat
   return {
     pids: [],
     exited: running.then(() => undefined),
+    exitedNs: running.then(() => Number(process.hrtime.bigint())),
     stop() {
       stopped ??= (async () => {
         write(pgctrl, 'stop');

@@ -1,5 +1,6 @@
 // Start the profile's generator (or its background flood) in the lab.
 import { execa } from 'execa';
+import { UserError } from '../../errors.ts';
 import { assertLabNamespace } from '../../lab/lab.ts';
 import type { GeneratorOptions, Iperf3GeneratorOptions } from '../../profile/schema.ts';
 import type { FlowReport, GeneratorReport } from '../../types.ts';
@@ -18,6 +19,15 @@ export interface StartGeneratorOptions {
   sinkPid: number;
   /** iperf3: the server's address (behind the tap) and the trial's timing. */
   flow?: { server: string; port?: number; rampUpSeconds: number; durationSeconds: number };
+  /** A fixed transfer (workload.transfer): packets for a flood, bytes for iperf3; the
+   * generator ends by itself once it has sent them. */
+  transfer?: { packets?: number; bytes?: number; deadlineSeconds: number };
+}
+
+/** pktgen's count per thread for a transfer of `packets` over `threads` threads. */
+export function pktgenCountPerThread(packets: number, threads: number): number {
+  if (packets % threads !== 0) throw new UserError(`transfer.packets ${packets} does not split evenly over ${threads} pktgen threads`, { hint: 'make transfer.packets a multiple of generator.threads' });
+  return packets / threads;
 }
 
 /** iperf3 whole seconds (3.12 parses -t and -O with atoi): the omitted ramp-up covers the trial's,
@@ -45,13 +55,15 @@ export function flowReportOf(r: Iperf3Report): FlowReport {
 
 function startIperf3Generator(o: StartGeneratorOptions, g: Iperf3GeneratorOptions): RunningGenerator {
   if (!o.flow) throw new Error('iperf3 needs a server behind the tap (consumer wire)');
-  const t = iperf3Timing(o.flow.rampUpSeconds, o.flow.durationSeconds);
+  const bytes = o.transfer?.bytes;
+  // A transfer ends by its byte count; its duration only bounds the client (the trial's deadline comes first).
+  const t = bytes !== undefined ? { omit: 0, duration: Math.ceil(o.transfer!.deadlineSeconds) } : iperf3Timing(o.flow.rampUpSeconds, o.flow.durationSeconds);
   const started = Date.now();
   const client = startIperf3Client({
     netns: o.netns,
     server: o.flow.server,
     port: o.flow.port,
-    options: { protocol: g.protocol, streams: g.streams, duration: t.duration, omit: t.omit, ...(g.bitrate !== undefined ? { bitrate: g.bitrate } : {}), ...(g.length !== undefined ? { length: g.length } : {}) },
+    options: { protocol: g.protocol, streams: g.streams, duration: t.duration, omit: t.omit, ...(bytes !== undefined ? { bytes } : {}), ...(g.bitrate !== undefined ? { bitrate: g.bitrate } : {}), ...(g.length !== undefined ? { length: g.length } : {}) },
   });
   // Keep a failure for stop(); nothing here may become an unhandled rejection.
   const settled = client.result.then((r) => ({ ok: true as const, r }), (e: unknown) => ({ ok: false as const, e }));
@@ -59,6 +71,8 @@ function startIperf3Generator(o: StartGeneratorOptions, g: Iperf3GeneratorOption
   return {
     pids: client.pids,
     exited: client.exited,
+    exitedNs: client.exited.then(() => Number(process.hrtime.bigint())),
+    abort: () => client.kill(),
     stop() {
       // The test ends by itself (duration + omit); stop waits for its end record.
       stopped ??= (async () => {
@@ -85,8 +99,10 @@ function startIperf3Generator(o: StartGeneratorOptions, g: Iperf3GeneratorOption
 export async function startGenerator(o: StartGeneratorOptions): Promise<RunningGenerator> {
   assertLabNamespace(o.netns);
   const g = o.generator;
-  if (g.type === 'trafgen') return startTrafgen({ netns: o.netns, dev: o.dev, options: g });
+  const packets = o.transfer?.packets;
+  if (g.type === 'trafgen') return startTrafgen({ netns: o.netns, dev: o.dev, options: g, ...(packets !== undefined ? { num: packets } : {}) });
   if (g.type === 'iperf3') return startIperf3Generator(o, g);
   await execa('modprobe', ['pktgen'], { reject: false });
-  return startPktgen({ dev: o.dev, options: g, procRoot: `/proc/${o.sinkPid}/net/pktgen`, netns: o.netns });
+  const options = packets !== undefined ? { ...g, count: pktgenCountPerThread(packets, g.threads) } : g;
+  return startPktgen({ dev: o.dev, options, procRoot: `/proc/${o.sinkPid}/net/pktgen`, netns: o.netns });
 }

@@ -92,6 +92,8 @@ export interface StartTrafgenOptions {
   netns: string;
   dev: string;
   options: TrafgenOptions;
+  /** A fixed transfer: trafgen sends this many packets in all (--num) and exits. */
+  num?: number;
   binary?: string;
 }
 
@@ -103,6 +105,7 @@ export async function startTrafgen(o: StartTrafgenOptions): Promise<RunningGener
   const workers = o.options.cpus;
   const args = ['--dev', o.dev, '--conf', conf, '--cpus', String(workers), '--notouch-irq'];
   if (o.options.qdisc) args.push('--qdisc-path');
+  if (o.num !== undefined) args.push('--num', String(o.num));
   const rate = perWorkerRate(o.options.rate, workers);
   if (rate) args.push('--rate', rate);
   const command = ['ip', 'netns', 'exec', o.netns, o.binary ?? 'trafgen', ...args];
@@ -110,6 +113,7 @@ export async function startTrafgen(o: StartTrafgenOptions): Promise<RunningGener
   // Its own process group: trafgen forks workers, and a worker left behind would keep the
   // output pipe (and the tap) busy; the group is killed if a polite stop fails.
   const proc = execa(command[0]!, command.slice(1), { reject: false, all: true, buffer: true, detached: true, cleanup: true });
+  const exitedNs = proc.then(() => Number(process.hrtime.bigint()));
   const killGroup = (sig: NodeJS.Signals) => {
     try {
       process.kill(-proc.pid!, sig);
@@ -126,7 +130,9 @@ export async function startTrafgen(o: StartTrafgenOptions): Promise<RunningGener
   const deadline = Date.now() + 3000;
   while (proc.exitCode === null && childrenOf(proc.pid!).length < workers && Date.now() < deadline) await sleep(20);
   await sleep(100);
-  if (proc.exitCode !== null || childrenOf(proc.pid!).length === 0) {
+  // With --num a short transfer may already be done: a clean exit is its end, not a failure.
+  const doneAlready = o.num !== undefined && proc.exitCode === 0;
+  if (!doneAlready && (proc.exitCode !== null || childrenOf(proc.pid!).length === 0)) {
     killGroup('SIGKILL');
     await proc;
     rmSync(dir, { recursive: true, force: true });
@@ -135,12 +141,13 @@ export async function startTrafgen(o: StartTrafgenOptions): Promise<RunningGener
     });
   }
   const pid = proc.pid!;
-  const pids = [pid, ...childrenOf(pid)];
+  const pids = doneAlready ? [] : [pid, ...childrenOf(pid)];
   let stopped: Promise<GeneratorReport> | null = null;
   const exited = proc.then(() => undefined);
   return {
     pids,
     exited,
+    exitedNs,
     stop() {
       stopped ??= (async () => {
         // As ^C on a terminal does: the whole group, workers included (the parent alone
