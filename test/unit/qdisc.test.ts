@@ -3,7 +3,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { UserError } from '../../src/errors.ts';
-import { accountFlood, parseTcQdiscJson, qdiscDelta, setQdisc, startQdiscSampler, summariseSamples } from '../../src/lab/qdisc.ts';
+import { parseTcQdiscJson, setQdisc, startQdiscSampler, summariseSamples } from '../../src/lab/qdisc.ts';
+import { crossChecks, tapAccounts } from '../../src/trial/metrics.ts';
+import { readings, type At } from '../helpers/readings.ts';
 
 // `tc -j -s qdisc show dev TAP` on a single-queue tap mid-flood (trafgen -q, wire reading).
 const PFIFO_FAST_FLOOD = '[{"kind":"pfifo_fast","handle":"0:","root":true,"refcnt":2,"options":{"bands":3,"priomap":[1,2,2,2,1,2,0,0,1,1,1,1,1,1,1,1],"multiqueue":false},"bytes":164957824,"packets":2577466,"drops":0,"overlimits":0,"requeues":0,"backlog":0,"qlen":0}]';
@@ -34,12 +36,6 @@ test('tc JSON: garbage and an empty answer are errors that quote the text', () =
   assert.throws(() => parseTcQdiscJson('x', '[]'), /no qdisc/);
 });
 
-test('delta: counters subtract, backlog is the later reading and its change', () => {
-  const a = parseTcQdiscJson('x', PFIFO_FAST_FLOOD);
-  const b = parseTcQdiscJson('x', PFIFO_FAST_FLOOD.replace('"packets":2577466,"drops":0', '"packets":2600000,"drops":7').replace('"backlog":0,"qlen":0', '"backlog":640,"qlen":10'));
-  assert.deepEqual(qdiscDelta(a, b), { kind: 'pfifo_fast', sentPackets: 22534, sentBytes: 0, drops: 7, overlimits: 0, requeues: 0, backlogPackets: 10, backlogBytes: 640, backlogChange: 10 });
-});
-
 test('sample summary: mean and max backlog in packets; no samples gives nulls', () => {
   const root = parseTcQdiscJson('x', PFIFO_FAST_FLOOD).root;
   const s = summariseSamples([0, 4, 8].map((q, i) => ({ tMs: i * 100, root: { ...root, backlogPackets: q } })));
@@ -48,23 +44,43 @@ test('sample summary: mean and max backlog in packets; no samples gives nulls', 
   assert.deepEqual(summariseSamples([]), { samples: [], backlogMeanPackets: null, backlogMaxPackets: null });
 });
 
-const delta = (o: Partial<ReturnType<typeof qdiscDelta>>) => ({ kind: 'pfifo_fast', sentPackets: 0, sentBytes: 0, drops: 0, overlimits: 0, requeues: 0, backlogPackets: 0, backlogBytes: 0, backlogChange: 0, ...o });
+const zero: At = { tx_packets: 0, tx_dropped: 0, consumer: 0, q: {} };
 
 test('accounting closes on the figures of a real flood (trafgen --num 300000 on 2 CPUs, tx_queue_len 16)', () => {
-  // Measured here: qdisc sent 300000 (tun accepted + tun dropped), qdisc drops 19564 (resent by
-  // trafgen), tap tx_packets 31784 = the wire's count, tx_dropped 268216.
-  const a = accountFlood({ qdisc: delta({ sentPackets: 300000, drops: 19564 }), tap: { tx_packets: 31784, tx_dropped: 268216 }, delivered: 31784, senderResends: true });
-  assert.deepEqual(a, { attempts: 319564, delivered: 31784, qdiscDrops: 19564, tunDrops: 268216, queued: 0, residual: 0, senderVisibleDrops: 19564, sent: 300000, lost: 268216, lostRatio: 268216 / 300000 });
-  // The same counters from a sender that does not resend (a UDP socket): every drop is a loss.
-  const u = accountFlood({ qdisc: delta({ sentPackets: 300000, drops: 19564 }), tap: { tx_packets: 31784, tx_dropped: 268216 }, delivered: 31784, senderResends: false });
-  assert.deepEqual([u.sent, u.lost], [319564, 19564 + 268216]);
+  // Measured here: qdisc sent 300000 (tun accepted + tun dropped), qdisc drops 19564 (told to
+  // trafgen, which sent those frames again), tap tx_packets 31784 = the wire's count, tx_dropped 268216.
+  const end: At = { tx_packets: 31784, tx_dropped: 268216, consumer: 31784, q: { sentPackets: 300000, drops: 19564 } };
+  const r = readings('pfifo_fast', { quietBefore: zero, windowStart: zero, windowEnd: end, quietAfter: end }, 300000, 16);
+  const a = tapAccounts(r, 'quietBefore', 'quietAfter')!;
+  // Every attempt is sent and every drop lost, resent or not (lost_pps's definition).
+  assert.deepEqual([a.sentSource, a.sent, a.delivered, a.qdiscDrops, a.tunDrops, a.queued, a.lost], ['qdisc', 319564, 31784, 19564, 268216, 0, 287780]);
+  const checks = crossChecks(r);
+  for (const c of checks) assert.ok(c.ok, `${c.name}: ${c.probe} vs ${c.counter}`);
+  // trafgen's own count plus the drops it was told of is the accounting's sent.
+  const gen = checks.find((c) => /generator's count .*the qdisc's/.test(c.name))!;
+  assert.deepEqual([gen.probe, gen.counter], [300000 + 19564, 319564]);
+  // Had trafgen not been told of the qdisc's drops (fq_codel tells nobody), its count would not close.
+  const fq = readings('fq_codel', { quietBefore: zero, windowStart: zero, windowEnd: end, quietAfter: end }, 300000, 16);
+  assert.equal(crossChecks(fq).find((c) => /generator's count/.test(c.name))!.ok, false);
 });
 
-test('accounting: a consumer count that disagrees with the qdisc shows as a residual; noqueue counts attempts from tun', () => {
-  assert.equal(accountFlood({ qdisc: delta({ sentPackets: 1000 }), tap: { tx_packets: 990, tx_dropped: 5 }, delivered: 990, senderResends: false }).residual, 5);
-  assert.equal(accountFlood({ qdisc: delta({ sentPackets: 1000, backlogChange: 3, drops: 2 }), tap: { tx_packets: 990, tx_dropped: 6 }, delivered: 990, ringChange: 4, senderResends: false }).residual, 0);
-  const nq = accountFlood({ qdisc: delta({ kind: 'noqueue' }), tap: { tx_packets: 300000, tx_dropped: 2334093 }, delivered: 300000, senderResends: true });
-  assert.deepEqual([nq.attempts, nq.residual, nq.senderVisibleDrops, nq.qdiscDrops, nq.sent, nq.lost, nq.lostRatio], [2634093, 0, 2334093, 0, 300000, 0, 0]);
+test('accounting: a consumer count that disagrees with the tap fails its check; noqueue counts what was sent from tun', () => {
+  const end: At = { tx_packets: 990, tx_dropped: 5, consumer: 985, q: { sentPackets: 995 } };
+  const short = crossChecks(readings('pfifo_fast', { quietBefore: zero, windowStart: zero, windowEnd: end, quietAfter: end }));
+  assert.equal(short.find((c) => /^packets read/.test(c.name))!.ok, false);
+  assert.equal(short.find((c) => /^sent = delivered/.test(c.name))!.ok, false, 'the sum is off by the 5 the consumer missed');
+  // Backlog and ring: queued packets close the sum.
+  const held: At = { tx_packets: 990, tx_dropped: 6, consumer: 990, q: { sentPackets: 996, drops: 2, backlogPackets: 3 } };
+  const h = tapAccounts(readings('pfifo_fast', { quietBefore: zero, windowStart: zero, windowEnd: held, quietAfter: held }), 'quietBefore', 'quietAfter', 4)!;
+  assert.equal(h.sent, 996 + 2 + 3);
+  assert.equal(h.queued, 3 + 4);
+  // noqueue: tun's drops reach trafgen (NET_XMIT_DROP), which sends again: its 300000 frames all
+  // arrived, after 2334093 drops it was told of.
+  const nq: At = { tx_packets: 300000, tx_dropped: 2334093, consumer: 300000, q: {} };
+  const r = readings('noqueue', { quietBefore: zero, windowStart: zero, windowEnd: nq, quietAfter: nq }, 300000);
+  const a = tapAccounts(r, 'quietBefore', 'quietAfter')!;
+  assert.deepEqual([a.sentSource, a.sent, a.qdiscDrops, a.tunDrops, a.lost], ['tap', 2634093, 0, 2334093, 2334093]);
+  for (const c of crossChecks(r)) assert.ok(c.ok, `${c.name}: ${c.probe} vs ${c.counter}`);
 });
 
 test('setQdisc refuses an unknown kind before running tc; the sampler refuses a too short interval', async () => {
