@@ -6,7 +6,7 @@ import { Bench } from 'tinybench';
 import { bootstrapMedianCI } from '../src/analysis/bootstrap.ts';
 import { compareWithinResult } from '../src/analysis/compare.ts';
 import { mannWhitneyU } from '../src/analysis/mann-whitney.ts';
-import { seededRandom } from '../src/analysis/random.ts';
+import { seededRandom } from '../src/random.ts';
 import { summarize } from '../src/analysis/summary.ts';
 import { fixtureResult } from '../test/helpers/result-fixture.ts';
 

@@ -5,7 +5,7 @@
 //   npx tsx bench/sink-vs-minimal.ts [rounds=4] [seconds=3]
 import { execa } from 'execa';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { runCleanups } from '../src/lab/cleanup.ts';
+import { runCleanups } from '../src/process/cleanup.ts';
 import { startSink } from '../src/workload/consumers/sink.ts';
 import { acceptedPps, floodedLab, median, mpps } from './lab-flood.ts';
 

@@ -8,7 +8,7 @@
 //     lacks is reported as such.
 //   npx tsx bench/wire-vs-sink.ts [rounds=3] [seconds=3]
 import { readDeviceCounters } from '../src/lab/counters.ts';
-import { runCleanups } from '../src/lab/cleanup.ts';
+import { runCleanups } from '../src/process/cleanup.ts';
 import { setQdisc, supportedQdiscs, type QdiscKind } from '../src/lab/qdisc.ts';
 import { startSink } from '../src/workload/consumers/sink.ts';
 import { createWirePeer, startWire } from '../src/workload/consumers/wire.ts';

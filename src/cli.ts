@@ -1,7 +1,7 @@
 // tunbench command line: dispatches to src/commands/<name>.ts, each exporting
 // `main(args: string[]): Promise<number>` that returns the exit code.
 import { UserError, formatUserError, userErrorFromErrno } from './errors.ts';
-import { runCleanups } from './lab/cleanup.ts';
+import { runCleanups } from './process/cleanup.ts';
 import { didYouMean } from './suggest.ts';
 
 const COMMANDS: Record<string, { summary: string; hidden?: boolean; load: () => Promise<{ main(args: string[]): Promise<number> }> }> = {

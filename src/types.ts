@@ -234,9 +234,9 @@ export interface ProbeSamples {
   occupancySeries: { intervalMs: number; values: number[] };
   /** Per tick: how many queues would have refused a packet at that instant (ptr_ring's own full test). */
   fullSeries?: number[];
-  /** Stop/wake of the tap's tx queues (src/trial/stop-wake.ts), from each queue's stopped flag
+  /** Stop/wake of the tap's tx queues (src/probes/stop-wake.ts), from each queue's stopped flag
    * read at the ticks; absent where it was not read (results from before issue 23). */
-  txq?: import('./trial/stop-wake.ts').TxqStopWake;
+  txq?: import('./probes/stop-wake.ts').TxqStopWake;
   /** Packets the qdisc requeued and held (counted in its sent and its backlog) at the window's
    * first and last ticks, all queues (absent where not read). */
   heldAtStart?: number;

@@ -11,7 +11,7 @@ import type { MetricName } from '../metrics.ts';
 import type { Result, TrialResult } from '../types.ts';
 import { compareResults, compareWithinResult } from './compare.ts';
 import { gate } from './gate.ts';
-import { seededRandom } from './random.ts';
+import { seededRandom } from '../random.ts';
 
 export interface SpreadModel {
   /** Between-trial robust CV of one variant in one run (log-scale SD). */

@@ -7,7 +7,7 @@ import { createProgress, defaultProgressMode, type ProgressMode } from '../progr
 import { checkRunInput } from '../run/preflight.ts';
 import { runProfile } from '../run/run.ts';
 import { parseMetrics } from './gate.ts';
-import { crossKernels, parseKernelArg, type KernelArg } from '../profile/kernels.ts';
+import { crossKernels, parseKernelArg, type KernelArg } from '../kernel/specs.ts';
 import { gateWithinRun } from '../analysis/run-gate.ts';
 
 /** The profile crossed with named kernels, validated again. */

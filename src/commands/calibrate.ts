@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { costOf, describeCost } from '../analysis/probe-cost.ts';
 import { UserError } from '../errors.ts';
-import { calibrationKey, listCalibrations, saveCalibration, type StoredCalibration } from '../probes/calibration.ts';
+import { calibrationKey, listCalibrations, saveCalibration, type StoredCalibration } from '../result/calibration.ts';
 import { RESULTS_DIR, utcStamp } from '../result/store.ts';
 import type { Result } from '../types.ts';
 import { main as bench } from './bench.ts';

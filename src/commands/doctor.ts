@@ -5,7 +5,7 @@ import { gunzipSync } from 'node:zlib';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { UserError } from '../errors.ts';
-import { detectCapabilities } from '../lab/capabilities.ts';
+import { detectCapabilities } from '../doctor/capabilities.ts';
 import { formatProfilesHere, profilesHere } from '../doctor/profiles-here.ts';
 import type { Availability, Capabilities } from '../types.ts';
 
@@ -133,9 +133,9 @@ export function kernelFacts(c: Capabilities): KernelFacts {
 
 /** Boot the VM target's kernel and run doctor --json inside it. */
 async function doctorVm(kernelSpec: string, modulesDir: string | undefined, json: boolean): Promise<number> {
-  const { resolveVmKernel } = await import('../vm/target.ts');
-  const { runInVm, detectAccel } = await import('../vm/index.ts');
-  const { repoRoot } = await import('../vm/kernel-fetch.ts');
+  const { resolveVmKernel } = await import('../kernel/vm-kernel.ts');
+  const { runInVm, detectAccel } = await import('../qemu/index.ts');
+  const { repoRoot } = await import('../qemu/kernel-fetch.ts');
   const log = (l: string) => { if (!json) console.log(l); };
   const kernel = await resolveVmKernel({ kernel: kernelSpec, ...(modulesDir ? { modulesDir } : {}) }, log);
   const accel = await detectAccel(kernel);

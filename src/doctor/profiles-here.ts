@@ -5,9 +5,8 @@
 import { UserError } from '../errors.ts';
 import { loadProfile, listProfiles } from '../profile/load.ts';
 import { buildPlan, resolveVariants } from '../profile/plan.ts';
-import { chooseBackends } from '../run/preflight.ts';
 import type { Capabilities } from '../types.ts';
-import { missingRequirements, profileProblems } from '../lab/requirements.ts';
+import { chooseBackends, missingRequirements, profileProblems } from './requirements.ts';
 
 export interface ProfileHere {
   name: string;

@@ -15,8 +15,8 @@ import { availableParallelism } from 'node:os';
 import { delimiter, join, resolve } from 'node:path';
 import { execa } from 'execa';
 import { UserError } from '../errors.ts';
-import { pidAlive } from '../lab/reap.ts';
-import { repoRoot } from '../vm/kernel-fetch.ts';
+import { pidAlive } from '../process/pids.ts';
+import { repoRoot } from '../qemu/kernel-fetch.ts';
 import { isKernelTree, treeKey, type TreeKey } from './tree-key.ts';
 
 export { isKernelTree } from './tree-key.ts';

@@ -5,7 +5,7 @@ import { release } from 'node:os';
 import { execa } from 'execa';
 import { UserError } from '../errors.ts';
 import type { Tap } from '../profile/schema.ts';
-import { onCleanup } from './cleanup.ts';
+import { onCleanup } from '../process/cleanup.ts';
 import { ip } from './ip.ts';
 import { isLabName, newLabNames } from './names.ts';
 import { deleteNetns } from './reap.ts';

@@ -13,13 +13,14 @@
 import { createInterface } from 'node:readline';
 import { execa, type ResultPromise } from 'execa';
 import { UserError } from '../errors.ts';
-import { onCleanup } from './cleanup.ts';
+import { onCleanup } from '../process/cleanup.ts';
 import { ip } from './ip.ts';
 import { newLabNames } from './names.ts';
 import { deleteNetns } from './reap.ts';
 
-export const QDISC_KINDS = ['default', 'noqueue', 'pfifo_fast', 'fq_codel', 'fq'] as const;
-export type QdiscKind = (typeof QDISC_KINDS)[number];
+import { QDISC_KINDS, type QdiscKind } from '../profile/schema.ts';
+
+export { QDISC_KINDS, type QdiscKind };
 
 /** Kernel option and module behind each settable kind (for the fix in an error message). */
 const KERNEL_OPTION: Record<Exclude<QdiscKind, 'default'>, { config: string; module: string | null }> = {

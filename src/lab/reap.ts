@@ -3,15 +3,7 @@
 import { execa } from 'execa';
 import { ip, listNetns } from './ip.ts';
 import { ownerOf } from './names.ts';
-
-export function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
+import { pidAlive } from '../process/pids.ts';
 
 /** Kill every process inside a namespace, then delete it. */
 export async function deleteNetns(netns: string): Promise<void> {

@@ -6,7 +6,7 @@
 // per packet, so that is noise there.
 import { readFileSync, readdirSync, readlinkSync, writeFileSync } from 'node:fs';
 import { execa } from 'execa';
-import { onCleanup } from '../lab/cleanup.ts';
+import { onCleanup } from '../process/cleanup.ts';
 
 const SYSCTL = '/proc/sys/kernel/bpf_stats_enabled';
 

@@ -4,7 +4,7 @@
 import type { Histogram, ProbeBackend, ProbeSamples } from '../types.ts';
 import type { Counters, HistName, HistSnapshot, ParsedProbeOutput, Tick } from './parse.ts';
 import { reasonName } from './drop-reasons.ts';
-import { stopWake } from '../trial/stop-wake.ts';
+import { stopWake } from './stop-wake.ts';
 
 /** Subtract histogram a from b bucket by bucket (b later than a). */
 export function histogramDelta(a: Histogram | undefined, b: Histogram | undefined): Histogram {

@@ -3,7 +3,7 @@
 // recorded seed. Warm-up trials run first (one round per warm-up) and are marked; probe
 // overhead trials (a probes-off copy of each measured trial) sit right beside their twin.
 import type { Plan, PlannedTrial, ResolvedVariant } from '../types.ts';
-import { seededRandom } from '../analysis/random.ts';
+import { seededRandom } from '../random.ts';
 import { mergeWorkload } from './load.ts';
 import { ProbesSchema, WorkloadSchema, type Profile, type VmOverride, type VmSettings } from './schema.ts';
 import { sweepVariants } from './sweep.ts';

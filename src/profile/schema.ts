@@ -1,7 +1,10 @@
 // The profile schema: the one source of truth for what a profile may say. It validates
 // profiles (strict: unknown keys are errors) and yields profiles/profile.schema.json.
 import { z } from 'zod'; import { METRIC_NAMES, type MetricName } from '../metrics.ts';
-import { QDISC_KINDS } from '../lab/qdisc.ts';
+
+/** The root qdisc kinds a tap may be given (tap.qdisc); default leaves the kernel's own. */
+export const QDISC_KINDS = ['default', 'noqueue', 'pfifo_fast', 'fq_codel', 'fq'] as const;
+export type QdiscKind = (typeof QDISC_KINDS)[number];
 
 /** The tap device(s) of the lab. */
 export const TapSchema = z.strictObject({

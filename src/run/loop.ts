@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { UserError, userErrorFromErrno } from '../errors.ts';
 import { EtaEstimator } from '../eta.ts';
-import { onSignal } from '../lab/cleanup.ts';
+import { onSignal } from '../process/cleanup.ts';
 import { minimumPlanSeconds } from '../profile/plan.ts';
 import type { Profile } from '../profile/schema.ts';
 import type { ProgressEvent } from '../progress.ts';

@@ -1,18 +1,17 @@
 // What a run checks before it measures, once for the host and for 1..n VMs:
 //  - checkRunInput: the profile against this machine (or the VMs' CPUs) and the result folder,
 //    before the run lock, capability detection or any traffic (cheap, nothing attached);
-//  - chooseBackends: the full level's per-packet attach point of each variant;
+//  - chooseBackends (doctor/requirements.ts): the full level's per-packet attach point of each variant;
 //  - checkRequirements: each variant against the capabilities of where it runs;
 //  - runWarnings: what the result says about how it was measured.
 import { PROFILE_HINT, DOCTOR_HINT, UserError } from '../errors.ts';
 import { usableCpus } from '../lab/cpus.ts';
-import { missingRequirements, profileProblems } from '../lab/requirements.ts';
-import { chooseBackend } from '../probes/backends.ts';
-import { kernelSpecProblem, vmGroups } from '../profile/kernels.ts';
+import { missingRequirements, profileProblems } from '../doctor/requirements.ts';
+import { kernelSpecProblem, vmGroups } from '../kernel/specs.ts';
 import { resolveVariants } from '../profile/plan.ts';
 import type { Profile } from '../profile/schema.ts';
 import { checkOutputDir, resultDirFor } from '../result/store.ts';
-import type { Availability, Capabilities, Plan, ProbeBackend, ResolvedVariant } from '../types.ts';
+import type { Capabilities, ProbeBackend, ResolvedVariant } from '../types.ts';
 
 /**
  * Everything about a run that can be refused without the lock, capability detection or any
@@ -39,35 +38,6 @@ export function checkRunInput(profile: Profile, o: { variants?: ResolvedVariant[
     }
   }
   checkOutputDir(resultDirFor(profile.name, o.out, o.now).dir);
-}
-
-type Backends = Record<ProbeBackend, Availability>;
-
-/**
- * The full level's attach point per variant (null where no trial of it runs at the full level):
- * a pinned one where the variant runs, or with backend auto the best one that every kernel of
- * the run offers, so every side pays the same probes. An auto variant with no attach point
- * anywhere gets null (the requirement check then says why).
- */
-export function chooseBackends(variants: ResolvedVariant[], plan: Plan | null, capsOf: (variant: string) => { probeBackends: Backends }, allCaps: Array<{ probeBackends: Backends }>): Map<string, ProbeBackend | null> {
-  const common = {} as Backends;
-  for (const b of ['tracepoint', 'kprobe', 'fentry'] as const) {
-    const missing = allCaps.map((c) => c.probeBackends[b]).find((a) => !a.available);
-    common[b] = missing ? { available: false, reason: allCaps.length > 1 ? `not on every kernel of the run (${missing.reason})` : missing.reason } : { available: true, reason: allCaps.length > 1 ? 'on every kernel of the run' : allCaps[0]!.probeBackends[b].reason };
-  }
-  const out = new Map<string, ProbeBackend | null>();
-  for (const v of variants) {
-    const full = plan ? plan.trials.some((t) => t.variant === v.name && t.probeLevel === 'full') : v.probes.level === 'full';
-    if (!full) { out.set(v.name, null); continue; }
-    if (v.probes.backend !== 'auto') { out.set(v.name, chooseBackend(capsOf(v.name).probeBackends, v.probes.backend)); continue; }
-    try {
-      out.set(v.name, chooseBackend(common, 'auto'));
-    } catch (e) {
-      if (!(e instanceof UserError)) throw e;
-      out.set(v.name, null);
-    }
-  }
-  return out;
 }
 
 /** Each variant against the capabilities where it runs; one UserError listing every miss. */

@@ -3,11 +3,11 @@
 // traffic: the profile against this machine's CPUs and the result folder (cheap, nothing
 // attached), then the run lock, and only then capability detection (it attaches bpftrace
 // programs, which would disturb a run that is measuring) and the requirement check.
-import { onCleanup } from '../lab/cleanup.ts';
-import { acquireRunLock } from '../lab/lock.ts';
+import { onCleanup } from '../process/cleanup.ts';
+import { acquireRunLock } from '../process/lock.ts';
 import { buildPlan, resolveVariants } from '../profile/plan.ts';
 import type { Profile } from '../profile/schema.ts';
-import { calibrationKey, findCalibration } from '../probes/calibration.ts';
+import { calibrationKey, findCalibration } from '../result/calibration.ts';
 import type { ProgressEvent } from '../progress.ts';
 import { newResultDir } from '../result/store.ts';
 import { startHostExecutor } from './executors/host.ts';

@@ -1,18 +1,18 @@
 // The guest side of the VM executor (tunbench vm-worker, started inside each VM by
-// src/vm/worker-vm.ts): detects this kernel's capabilities once, then runs the trials the host
-// asks for, one at a time, and exits when told to (src/vm/worker-channel.ts has the protocol).
+// src/run/executors/worker-vm.ts): detects this kernel's capabilities once, then runs the trials the host
+// asks for, one at a time, and exits when told to (src/run/executors/worker-channel.ts has the protocol).
 // The host keeps the run's result.json; this process writes only its responses and the
 // trials' raw probe files.
 import { existsSync, readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { UserError } from '../errors.ts';
-import { detectCapabilities } from '../lab/capabilities.ts';
-import { acquireRunLock } from '../lab/lock.ts';
+import { detectCapabilities } from '../doctor/capabilities.ts';
+import { acquireRunLock } from '../process/lock.ts';
 import { ProfileSchema } from '../profile/schema.ts';
 import { writeJsonAtomic } from '../result/store.ts';
 import { runTrial } from '../trial/run-trial.ts';
 import type { TrialResult } from '../types.ts';
-import { channelFiles, workerMarker, type WorkerRequest, type WorkerResponse } from '../vm/worker-channel.ts';
+import { channelFiles, workerMarker, type WorkerRequest, type WorkerResponse } from './executors/worker-channel.ts';
 
 export async function serveTrials(o: { channel: string; profileFile: string; out: string }): Promise<number> {
   const files = channelFiles(o.channel);

@@ -12,7 +12,7 @@
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { UserError } from '../errors.ts';
-import { onCleanup } from '../lab/cleanup.ts';
+import { onCleanup } from '../process/cleanup.ts';
 import { planCpus, cpuSecondsOf } from '../lab/cpus.ts';
 import { readDeviceCounters } from '../lab/counters.ts';
 import { createLab, type Lab } from '../lab/lab.ts';

@@ -1,7 +1,7 @@
 // A contender for the run lock (test/unit/lock.test.ts): tries `rounds` times to take the
 // lock at argv[2]; while it holds it, logs "start"/"end" lines to argv[3] around a short hold.
 import { appendFileSync } from 'node:fs';
-import { acquireRunLock } from '../../src/lab/lock.ts';
+import { acquireRunLock } from '../../src/process/lock.ts';
 import { UserError } from '../../src/errors.ts';
 
 const [lock, log, roundsArg, holdArg] = process.argv.slice(2);

@@ -8,7 +8,7 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { execa } from 'execa';
-import { acquireRunLock } from '../../src/lab/lock.ts';
+import { acquireRunLock } from '../../src/process/lock.ts';
 import { tmp } from '../helpers/cli.ts';
 
 const dir = tmp('tunbench-bisect');

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { execa } from 'execa';
 import { listTreeBuilds, missingBuildPackages, type TreeBuild } from '../../src/kernel/tree-build.ts';
-import { bzImageRelease } from '../../src/vm/kernel-fetch.ts';
+import { bzImageRelease } from '../../src/qemu/kernel-fetch.ts';
 import { fakeKernelTree } from '../helpers/fake-kernel-tree.ts';
 import { tmp } from '../helpers/cli.ts';
 

@@ -9,7 +9,7 @@ import { execa } from 'execa';
 import { UserError } from '../../src/errors.ts';
 import { listNetns } from '../../src/lab/ip.ts';
 import { assertLabNamespace, createLab } from '../../src/lab/lab.ts';
-import { acquireRunLock } from '../../src/lab/lock.ts';
+import { acquireRunLock } from '../../src/process/lock.ts';
 import { reapStaleLabs } from '../../src/lab/reap.ts';
 
 async function tapExists(netns: string, tap: string): Promise<boolean> {

@@ -12,7 +12,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { execa } from 'execa';
-import { acquireRunLock } from '../../src/lab/lock.ts';
+import { acquireRunLock } from '../../src/process/lock.ts';
 import { CLI, tmp } from '../helpers/cli.ts';
 
 const FIXTURE = 'test/fixtures/results/fixture-run/result.json';

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
-import { fetchDebianKernel, kernelFromPath, runInVm } from '../../src/vm/index.ts';
+import { fetchDebianKernel, kernelFromPath, runInVm } from '../../src/qemu/index.ts';
 import { UserError } from '../../src/errors.ts';
 import { tmp } from '../helpers/cli.ts';
 

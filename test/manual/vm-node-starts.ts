@@ -7,10 +7,10 @@
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fetchDebianKernel } from '../../src/vm/kernel-fetch.ts';
-import { qemuBinary } from '../../src/vm/qemu.ts';
-import { runInVm } from '../../src/vm/run-in-vm.ts';
-import { qemuVersion } from '../../src/vm/tcg-threading.ts';
+import { fetchDebianKernel } from '../../src/qemu/kernel-fetch.ts';
+import { qemuBinary } from '../../src/qemu/qemu.ts';
+import { runInVm } from '../../src/qemu/run-in-vm.ts';
+import { qemuVersion } from '../../src/qemu/tcg-threading.ts';
 
 const [boots, starts, cpus] = [Number(process.argv[2] ?? 1), Number(process.argv[3] ?? 16), Number(process.argv[4] ?? 2)];
 const kernel = await fetchDebianKernel();

@@ -12,7 +12,7 @@ import { test } from 'node:test';
 import { parseTcQdiscJson } from '../../src/lab/qdisc.ts';
 import { checkBackpressure, parseNetDevTxDropped, parseTunFdinfo, sumTunQueues } from '../../src/lab/tun-fdinfo.ts';
 import { crossChecks, deriveMetrics, dropsByPlace, qdiscDropsToldToSender, tapAccounts } from '../../src/trial/metrics.ts';
-import { stopWake } from '../../src/trial/stop-wake.ts';
+import { stopWake } from '../../src/probes/stop-wake.ts';
 import type { TrialReadings } from '../../src/types.ts';
 import { readings, type At } from '../helpers/readings.ts';
 

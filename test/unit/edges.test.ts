@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { UserError } from '../../src/errors.ts';
 import { cpuProblems, formatCpuList, parseCpuList, usableCpus } from '../../src/lab/cpus.ts';
-import { profileProblems } from '../../src/lab/requirements.ts';
+import { profileProblems } from '../../src/doctor/requirements.ts';
 import { parseProfile } from '../../src/profile/load.ts';
 import { resolveVariants } from '../../src/profile/plan.ts';
 import { checkOutputDir } from '../../src/result/store.ts';

@@ -2,7 +2,7 @@
 // requirements they bring, and the sent/lost accounting and flow metrics computed from readings.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { missingRequirements, profileProblems } from '../../src/lab/requirements.ts';
+import { missingRequirements, profileProblems } from '../../src/doctor/requirements.ts';
 import { parseProfile } from '../../src/profile/load.ts';
 import { resolveVariants } from '../../src/profile/plan.ts';
 import { crossChecks, deriveMetrics, tapAccounts } from '../../src/trial/metrics.ts';

@@ -6,11 +6,11 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { test } from 'node:test';
 import { UserError } from '../../src/errors.ts';
-import { guestIperf3Problem, missingRequirements } from '../../src/lab/requirements.ts';
+import { guestIperf3Problem, missingRequirements } from '../../src/doctor/requirements.ts';
 import { parseProfile } from '../../src/profile/load.ts';
 import { resolveVariants } from '../../src/profile/plan.ts';
 import type { Capabilities } from '../../src/types.ts';
-import { binaryWithLibraries, parseLdd } from '../../src/vm/initramfs.ts';
+import { binaryWithLibraries, parseLdd } from '../../src/qemu/initramfs.ts';
 import { GUEST_FLOW, guestInitScript, guestQemuArgs, noSegmentationOffloadProps, procNetTcpAddress } from '../../src/workload/consumers/guest.ts';
 
 const LDD_IPERF3 = `	linux-vdso.so.1 (0x00007fd1044f0000)

@@ -10,14 +10,14 @@ import { test } from 'node:test';
 import { gateWithinRun, severalKernels } from '../../src/analysis/run-gate.ts';
 import { applyOverrides, main as bench } from '../../src/commands/bench.ts';
 import { UserError } from '../../src/errors.ts';
-import { crossKernels, kernelLabel, parseKernelArg, vmGroups } from '../../src/profile/kernels.ts';
+import { crossKernels, kernelLabel, parseKernelArg, vmGroups } from '../../src/kernel/specs.ts';
 import { parseProfile } from '../../src/profile/load.ts';
 import { buildPlan, resolveVariants, variantVm } from '../../src/profile/plan.ts';
 import { ProfileSchema } from '../../src/profile/schema.ts';
 import type { VariantEnvironment } from '../../src/types.ts';
-import { chooseBackends } from '../../src/run/preflight.ts';
-import { connectQmp } from '../../src/vm/qmp.ts';
-import { watchdogSeconds } from '../../src/vm/watchdog.ts';
+import { chooseBackends } from '../../src/doctor/requirements.ts';
+import { connectQmp } from '../../src/qemu/qmp.ts';
+import { watchdogSeconds } from '../../src/qemu/watchdog.ts';
 import { fixtureCaps, fixtureResult } from '../helpers/result-fixture.ts';
 
 const cross = (yaml: string, kernels: string[]) => ProfileSchema.parse(crossKernels(parseProfile(yaml, 'p'), kernels.map(parseKernelArg)));
@@ -160,7 +160,7 @@ test('bench --bisect: anything that cannot run or judge is 125 (skip), never 2',
 });
 
 test('a kernel spec that is neither debian, patched, a file nor a kernel tree is refused before any boot', async () => {
-  const { kernelSpecProblem } = await import('../../src/profile/kernels.ts');
+  const { kernelSpecProblem } = await import('../../src/kernel/specs.ts');
   assert.equal(kernelSpecProblem('debian'), null);
   assert.match(kernelSpecProblem('/nonexistent/bzImage') ?? '', /does not exist/);
   assert.match(kernelSpecProblem(tmpdir()) ?? '', /not a kernel source tree/);

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { UserError } from '../../src/errors.ts';
-import { acquireRunLock } from '../../src/lab/lock.ts';
+import { acquireRunLock } from '../../src/process/lock.ts';
 
 const WORKER = join(import.meta.url.replace('file://', '').replace(/\/unit\/lock\.test\.ts$/, ''), 'helpers', 'lock-worker.ts');
 

@@ -7,7 +7,7 @@ import type { MetricName } from '../../src/metrics.ts';
 import { mad, median, quantileSorted, stddev } from '../../src/analysis/descriptive.ts';
 import { mannWhitneyU } from '../../src/analysis/mann-whitney.ts';
 import { outlierIndexes, outlierWarnings } from '../../src/analysis/outliers.ts';
-import { seededRandom } from '../../src/analysis/random.ts';
+import { seededRandom } from '../../src/random.ts';
 
 function normal(rand: () => number): number {
   // Box-Muller

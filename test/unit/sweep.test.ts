@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { UserError } from '../../src/errors.ts';
-import { crossKernels } from '../../src/profile/kernels.ts';
+import { crossKernels } from '../../src/kernel/specs.ts';
 import { parseProfile } from '../../src/profile/load.ts';
 import { buildPlan, resolveVariants } from '../../src/profile/plan.ts';
 

@@ -1,13 +1,13 @@
 // The QEMU runner's decisions without booting anything: QEMU version -> TCG threading, crash
-// signs in a guest console -> one more boot or not, and the src/vm import graph.
+// signs in a guest console -> one more boot or not, and the src/qemu import graph.
 import assert from 'node:assert/strict';
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { bootFailure, crashSign, describeCrash, parsesOnHost } from '../../src/vm/crash.ts';
-import { qemuArgs, qemuErrorLine } from '../../src/vm/run-in-vm.ts';
-import { accelArg, chooseTcgThreading, parseQemuVersion } from '../../src/vm/tcg-threading.ts';
+import { bootFailure, crashSign, describeCrash, parsesOnHost } from '../../src/qemu/crash.ts';
+import { qemuArgs, qemuErrorLine } from '../../src/qemu/run-in-vm.ts';
+import { accelArg, chooseTcgThreading, parseQemuVersion } from '../../src/qemu/tcg-threading.ts';
 import { guestQemuArgs } from '../../src/workload/consumers/guest.ts';
 
 const v72 = 'QEMU emulator version 7.2.22 (Debian 1:7.2+dfsg-7+deb12u18+b3)\nCopyright (c) 2003-2022 Fabrice Bellard and the QEMU Project developers\n';
@@ -150,8 +150,8 @@ test("QEMU's own error line is found in the console log, both of its prefixes", 
   assert.equal(qemuErrorLine(join(dir, 'absent.log')), null);
 });
 
-test('src/vm has no import cycle (accel.ts and run-in-vm.ts in particular), dynamic imports included', () => {
-  const dir = 'src/vm';
+test('src/qemu has no import cycle (accel.ts and run-in-vm.ts in particular), dynamic imports included', () => {
+  const dir = 'src/qemu';
   const graph = new Map<string, string[]>();
   for (const f of readdirSync(dir).filter((x) => x.endsWith('.ts'))) {
     const src = readFileSync(join(dir, f), 'utf8');

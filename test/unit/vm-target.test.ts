@@ -4,7 +4,7 @@ import { applyOverrides } from '../../src/commands/bench.ts';
 import { UserError } from '../../src/errors.ts';
 import { ProfileSchema } from '../../src/profile/schema.ts';
 import { guestQemuArgs, parseGuestLine } from '../../src/workload/consumers/guest.ts';
-import { modulesFor, resolveVmKernel } from '../../src/vm/target.ts';
+import { modulesFor, resolveVmKernel } from '../../src/kernel/vm-kernel.ts';
 
 const base = ProfileSchema.parse({ name: 't' });
 

@@ -1,10 +1,11 @@
 // The host executor: trials run on this machine's kernel, in labs this process builds.
-import { detectCapabilities } from '../../lab/capabilities.ts';
+import { detectCapabilities } from '../../doctor/capabilities.ts';
 import { reapStaleLabs } from '../../lab/reap.ts';
 import { runTrial } from '../../trial/run-trial.ts';
 import type { Capabilities, ProbeBackend } from '../../types.ts';
 import type { Executor, RunContext, Started } from '../loop.ts';
-import { chooseBackends, checkRequirements } from '../preflight.ts';
+import { chooseBackends } from '../../doctor/requirements.ts';
+import { checkRequirements } from '../preflight.ts';
 
 export async function startHostExecutor(c: RunContext): Promise<Started> {
   const caps: Capabilities = await detectCapabilities();

@@ -1,25 +1,26 @@
 // The VM executor (target: vm), for one kernel or several: each distinct VM (kernel, CPUs,
 // memory, command line) is booted once with tunbench's worker inside it (src/run/worker.ts),
 // kept up, paused while the others measure, and given one planned trial at a time
-// (src/vm/worker-vm.ts). A VM that fails before its worker is ready (old QEMUs corrupt TCG
+// (src/run/executors/worker-vm.ts). A VM that fails before its worker is ready (old QEMUs corrupt TCG
 // guests at random) is booted once more. Each variant records the kernel it ran on, that
 // kernel's capabilities and the probe backend it used; with backend auto, the best one that
 // every kernel of the run offers, so every side pays the same probes.
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { UserError } from '../../errors.ts';
-import { onCleanup } from '../../lab/cleanup.ts';
-import { vmGroups, type VmGroup } from '../../profile/kernels.ts';
+import { onCleanup } from '../../process/cleanup.ts';
+import { vmGroups, type VmGroup } from '../../kernel/specs.ts';
 import type { Capabilities, VariantEnvironment } from '../../types.ts';
-import { detectAccel } from '../../vm/accel.ts';
-import { bootFailure } from '../../vm/crash.ts';
-import type { VmKernel } from '../../vm/kernel-fetch.ts';
-import { VmRunError } from '../../vm/run-in-vm.ts';
-import { modulesFor, resolveVmKernel } from '../../vm/target.ts';
-import { watchdogSeconds } from '../../vm/watchdog.ts';
-import { bootWorkerVm, keepFirstConsole, WorkerBootError, type WorkerVm } from '../../vm/worker-vm.ts';
+import { detectAccel } from '../../qemu/accel.ts';
+import { bootFailure } from '../../qemu/crash.ts';
+import type { VmKernel } from '../../qemu/kernel-fetch.ts';
+import { VmRunError } from '../../qemu/run-in-vm.ts';
+import { modulesFor, resolveVmKernel } from '../../kernel/vm-kernel.ts';
+import { watchdogSeconds } from '../../qemu/watchdog.ts';
+import { bootWorkerVm, keepFirstConsole, WorkerBootError, type WorkerVm } from './worker-vm.ts';
 import type { Executor, RunContext, Started } from '../loop.ts';
-import { chooseBackends, checkRequirements } from '../preflight.ts';
+import { chooseBackends } from '../../doctor/requirements.ts';
+import { checkRequirements } from '../preflight.ts';
 
 const readText = (file: string): string => { try { return readFileSync(file, 'latin1'); } catch { return ''; } };
 

@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
 import { execa } from 'execa';
 import { UserError } from '../../errors.ts';
-import { onCleanup } from '../../lab/cleanup.ts';
+import { onCleanup } from '../../process/cleanup.ts';
 import { ip } from '../../lab/ip.ts';
 import { assertLabNamespace } from '../../lab/lab.ts';
 import { newLabNames } from '../../lab/names.ts';

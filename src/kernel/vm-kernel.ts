@@ -4,10 +4,10 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { UserError } from '../errors.ts';
-import { buildKernelTree, isKernelTree } from '../kernel/tree-build.ts';
+import { buildKernelTree, isKernelTree } from './tree-build.ts';
 import { resolveVariants } from '../profile/plan.ts';
 import type { Profile, VmSettings } from '../profile/schema.ts';
-import { fetchDebianKernel, kernelFromPath, repoRoot, type VmKernel } from './kernel-fetch.ts';
+import { fetchDebianKernel, kernelFromPath, repoRoot, type VmKernel } from '../qemu/kernel-fetch.ts';
 
 /** vm.kernel: 'debian' (apt package), 'patched' (kernel/build.sh), a kernel source tree (built), or a bzImage path. */
 export async function resolveVmKernel(vm: Pick<VmSettings, 'kernel' | 'modulesDir'>, log: (s: string) => void = () => undefined): Promise<VmKernel> {

@@ -7,15 +7,15 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync } 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { UserError } from '../errors.ts';
-import { writeJsonAtomic } from '../result/store.ts';
-import type { VmSettings } from '../profile/schema.ts';
-import type { Capabilities, PlannedTrial, ProbeBackend, ResolvedVariant, TrialResult, VmEnvironment } from '../types.ts';
-import type { VmKernel } from './kernel-fetch.ts';
-import { repoRoot } from './kernel-fetch.ts';
-import { connectQmp, type Qmp } from './qmp.ts';
-import { runInVm, VmRunError, type VmRunResult } from './run-in-vm.ts';
-import { IN_VM_ENV } from '../in-vm.ts';
+import { UserError } from '../../errors.ts';
+import { writeJsonAtomic } from '../../result/store.ts';
+import type { VmSettings } from '../../profile/schema.ts';
+import type { Capabilities, PlannedTrial, ProbeBackend, ResolvedVariant, TrialResult, VmEnvironment } from '../../types.ts';
+import type { VmKernel } from '../../qemu/kernel-fetch.ts';
+import { repoRoot } from '../../qemu/kernel-fetch.ts';
+import { connectQmp, type Qmp } from '../../qemu/qmp.ts';
+import { runInVm, VmRunError, type VmRunResult } from '../../qemu/run-in-vm.ts';
+import { IN_VM_ENV } from '../../in-vm.ts';
 import { channelFiles, type WorkerReady, type WorkerRequest, type WorkerResponse } from './worker-channel.ts';
 
 /** runInVm's wall-clock limit where the inactivity watchdog (watchdog.ts) guards instead: a week. */

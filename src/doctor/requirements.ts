@@ -7,9 +7,11 @@
 // Every problem is listed with how to fix it, and the run stops with exit code 2.
 import { existsSync } from 'node:fs';
 import type { ProbeLevel } from '../profile/schema.ts';
-import type { Capabilities, ProbeBackend, ResolvedVariant } from '../types.ts';
+import { UserError } from '../errors.ts';
+import { chooseBackend } from '../probes/backends.ts';
+import type { Availability, Capabilities, Plan, ProbeBackend, ResolvedVariant } from '../types.ts';
 import { guestIperf3Files } from '../workload/consumers/guest.ts';
-import { cpuProblems } from './cpus.ts';
+import { cpuProblems } from '../lab/cpus.ts';
 
 /** Why the guest consumer cannot carry iperf3 (the binary or a library it loads is missing), or null. */
 export function guestIperf3Problem(files: () => unknown = guestIperf3Files): string | null {
@@ -143,6 +145,35 @@ export function missingRequirements(caps: Capabilities, variants: ResolvedVarian
         const why = guestIperf3Problem(guestFiles);
         need(why === null, `iperf3 inside the guest consumer (variant ${v.name}): ${why}`);
       }
+    }
+  }
+  return out;
+}
+
+type Backends = Record<ProbeBackend, Availability>;
+
+/**
+ * The full level's attach point per variant (null where no trial of it runs at the full level):
+ * a pinned one where the variant runs, or with backend auto the best one that every kernel of
+ * the run offers, so every side pays the same probes. An auto variant with no attach point
+ * anywhere gets null (the requirement check then says why).
+ */
+export function chooseBackends(variants: ResolvedVariant[], plan: Plan | null, capsOf: (variant: string) => { probeBackends: Backends }, allCaps: Array<{ probeBackends: Backends }>): Map<string, ProbeBackend | null> {
+  const common = {} as Backends;
+  for (const b of ['tracepoint', 'kprobe', 'fentry'] as const) {
+    const missing = allCaps.map((c) => c.probeBackends[b]).find((a) => !a.available);
+    common[b] = missing ? { available: false, reason: allCaps.length > 1 ? `not on every kernel of the run (${missing.reason})` : missing.reason } : { available: true, reason: allCaps.length > 1 ? 'on every kernel of the run' : allCaps[0]!.probeBackends[b].reason };
+  }
+  const out = new Map<string, ProbeBackend | null>();
+  for (const v of variants) {
+    const full = plan ? plan.trials.some((t) => t.variant === v.name && t.probeLevel === 'full') : v.probes.level === 'full';
+    if (!full) { out.set(v.name, null); continue; }
+    if (v.probes.backend !== 'auto') { out.set(v.name, chooseBackend(capsOf(v.name).probeBackends, v.probes.backend)); continue; }
+    try {
+      out.set(v.name, chooseBackend(common, 'auto'));
+    } catch (e) {
+      if (!(e instanceof UserError)) throw e;
+      out.set(v.name, null);
     }
   }
   return out;

@@ -8,9 +8,9 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { ProbeCost } from '../analysis/probe-cost.ts';
-import { RESULTS_DIR, writeJsonAtomic } from '../result/store.ts';
+import { RESULTS_DIR, writeJsonAtomic } from './store.ts';
 import type { ProbeCalibrationRef } from '../types.ts';
-import { PROBES_DIR } from './render.ts';
+import { PROBES_DIR } from '../probes/render.ts';
 
 export const CALIBRATIONS_DIR = join(RESULTS_DIR, 'calibrations');
 
@@ -48,7 +48,7 @@ function machineId(): string {
 
 export function probesHash(): string {
   const h = createHash('sha256');
-  for (const f of [join(PROBES_DIR, 'sampler.bt'), join(PROBES_DIR, 'per-packet.bt'), new URL('./render.ts', import.meta.url).pathname]) {
+  for (const f of [join(PROBES_DIR, 'sampler.bt'), join(PROBES_DIR, 'per-packet.bt'), new URL('../probes/render.ts', import.meta.url).pathname]) {
     h.update(existsSync(f) ? readFileSync(f) : '');
   }
   return h.digest('hex').slice(0, 12);

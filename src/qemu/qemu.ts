@@ -1,10 +1,10 @@
 // Run one QEMU process: console (serial on stdio) written to a file and scanned line by line,
-// killed on timeout or after a stretch without console output (the inactivity watchdog), and registered with the run's cleanup (src/lab/cleanup.ts), so SIGINT,
+// killed on timeout or after a stretch without console output (the inactivity watchdog), and registered with the run's cleanup (src/process/cleanup.ts), so SIGINT,
 // SIGTERM and SIGHUP of this process kill it before the process exits. Always time-bounded.
 import { spawn } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import { UserError } from '../errors.ts';
-import { onCleanup } from '../lab/cleanup.ts';
+import { onCleanup } from '../process/cleanup.ts';
 
 export interface QemuRunOptions {
   args: string[];

@@ -8,7 +8,7 @@ import type { Availability, Capabilities, TunQueue } from '../types.ts';
 import { sinkBinaryPath } from '../workload/consumers/sink.ts';
 import { wireBinaryPath } from '../workload/consumers/wire.ts';
 import { requireIperf3 } from '../workload/generators/iperf3.ts';
-import { QDISC_KINDS, qdiscProblem, supportedQdiscs } from './qdisc.ts';
+import { QDISC_KINDS, qdiscProblem, supportedQdiscs } from '../lab/qdisc.ts';
 import { detectProbeBackends } from '../probes/backends.ts';
 import { readDropReasons } from '../probes/drop-reasons.ts';
 import { readTunOffsets, type TunOffsets } from '../probes/btf-offsets.ts';

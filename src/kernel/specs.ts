@@ -7,11 +7,11 @@
 // base kernel keep the profile's own comparisons (baseline, compareTo).
 import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
 import { basename } from 'node:path';
-import { isKernelTree } from '../kernel/tree-build.ts';
+import { isKernelTree } from './tree-build.ts';
 import { UserError } from '../errors.ts';
 import type { ResolvedVariant } from '../types.ts';
-import { expandSweep } from './plan.ts';
-import type { Profile, VmSettings } from './schema.ts';
+import { expandSweep } from '../profile/plan.ts';
+import type { Profile, VmSettings } from '../profile/schema.ts';
 
 export interface KernelArg {
   name: string;

@@ -6,7 +6,7 @@
 //   response-N.json   guest -> host: the trial's result, or the error that stopped it
 // Every file is written whole (tmp + rename), so a reader never sees half of one.
 import { join } from 'node:path';
-import type { Capabilities, PlannedTrial, ProbeBackend, ResolvedVariant, TrialResult } from '../types.ts';
+import type { Capabilities, PlannedTrial, ProbeBackend, ResolvedVariant, TrialResult } from '../../types.ts';
 
 export interface WorkerReady {
   caps: Capabilities;

@@ -19,7 +19,7 @@
 import { closeSync, linkSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmdirSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { UserError } from '../errors.ts';
-import { pidAlive } from './reap.ts';
+import { pidAlive } from './pids.ts';
 
 export const LOCK_PATH = process.env.TUNBENCH_LOCK ?? '/run/lock/tunbench.lock';
 
