@@ -152,7 +152,9 @@ export async function main(args: string[]): Promise<number> {
         // The failed step and the compiler's first error line (the whole excerpt is in the log).
         const msg = b.reason.split('\n');
         const firstError = msg.slice(1).find((l) => /\berror\b/i.test(l) && !/^\s*full log:/.test(l));
-        const reason = `${msg[0]!.replace(/; its last lines:$/, '')}${firstError ? `: ${firstError.trim()}` : msg.length > 1 ? `: ${msg[1]!.trim()}` : ''}`;
+        const text = `${msg[0]!.replace(/; its last lines:$/, '')}${firstError ? `: ${firstError.trim()}` : msg.length > 1 ? `: ${msg[1]!.trim()}` : ''}`;
+        // The build log is read as latin1: gcc's UTF-8 quotes come back as two or three letters each.
+        const reason = /[\u0080-\u00ff]/.test(text) && !/[^\u0000-\u00ff]/.test(text) ? Buffer.from(text, 'latin1').toString('utf8') : text;
         r.build = { ok: false, reason, ...(logPath ? { log: logCopy } : {}) };
         r.status = 'does not build';
         say(`series: ${label(k)}: does not build: ${r.build.reason}`);
