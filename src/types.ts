@@ -231,7 +231,9 @@ export interface ProbeSamples {
   /** 'queue': read from the ring (or sk_receive_queue) itself. Older results: accepted-minus-read. */
   occupancySource?: 'queue' | 'accepted-minus-read';
   /** Occupancy at each tick of the window, in packets, all queues summed. */
-  occupancySeries: { intervalMs: number; values: number[] };
+  /** Queue occupancy at every sampler tick in the window; tMs: each tick's time in ms after the
+   * window's first tick (absent in results from before it was kept: the nominal interval then). */
+  occupancySeries: { intervalMs: number; values: number[]; tMs?: number[] };
   /** Per tick: how many queues would have refused a packet at that instant (ptr_ring's own full test). */
   fullSeries?: number[];
   /** Stop/wake of the tap's tx queues (src/probes/stop-wake.ts), from each queue's stopped flag
@@ -255,7 +257,8 @@ export interface ProbeSamples {
   reads: number | null;
   /** 'full': occupancy seen by each packet entering tun_net_xmit, read from its queue. */
   occupancyAtEnqueue: Histogram | null;
-  /** Per-interval counts for time-series charts (xmit, drops and reads at 'full' only). */
+  /** Per-interval counts for time-series charts (xmit, drops and reads at 'full' only): the k-th
+   * spans ticks k and k+1 (occupancySeries.tMs). */
   series: { intervalMs: number; xmit: number[]; drops: number[]; reads: number[] };
   /** Contended acquisitions of the queue's own locks (lock:contention_* filtered by address),
    * counted over `seconds` (the span of the sampler's snapshots nearest the window's edges;

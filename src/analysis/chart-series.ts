@@ -15,18 +15,6 @@ export interface LabelledVariant {
   capacity: number;
 }
 
-/** At most `max` points: every k-th point (k = ceil(n / max)), averaging each group so spikes keep their weight. */
-export function downsample(values: number[], max = 300): number[] {
-  if (values.length <= max) return values;
-  const k = Math.ceil(values.length / max);
-  const out: number[] = [];
-  for (let i = 0; i < values.length; i += k) {
-    const g = values.slice(i, i + k);
-    out.push(g.reduce((s, x) => s + x, 0) / g.length);
-  }
-  return out;
-}
-
 const measured = (v: VariantResult): TrialResult[] => v.trials.filter(isMeasured);
 const probeOf = (t: TrialResult): ProbeSamples | null => t.readings?.probe ?? null;
 const firstWithProbe = (v: VariantResult): TrialResult | undefined => measured(v).find((t) => probeOf(t) !== null);
@@ -53,16 +41,53 @@ function shares(vs: LabelledVariant[], pick: (t: TrialResult) => Histogram | nul
   };
 }
 
-/** A time series of the first measured trial with probes: at most 300 points, x in seconds into the window. */
-function timeSeries(vs: LabelledVariant[], pick: (p: ProbeSamples, lv: LabelledVariant) => number[], intervalMs: (p: ProbeSamples) => number): { label: string; points: ChartPoint[] }[] {
+/** Each tick's time in ms after the window's first: the sampler's own (late ticks placed where
+ * they fell), or the nominal interval for results that did not keep them. */
+export function tickTimesMs(p: ProbeSamples): number[] {
+  const n = p.occupancySeries.values.length;
+  const t = p.occupancySeries.tMs;
+  if (t && t.length === n) return t;
+  const step = p.occupancySeries.intervalMs ?? 10;
+  return [...Array(n).keys()].map((k) => k * step);
+}
+
+/** Occupancy at each tick, averaged down to at most MAX points (x: mean time of each group, s). */
+export function gaugePoints(values: number[], tMs: number[], max = 300): ChartPoint[] {
+  const k = Math.max(1, Math.ceil(values.length / max));
+  const out: ChartPoint[] = [];
+  for (let i = 0; i < values.length; i += k) {
+    const n = Math.min(k, values.length - i);
+    let x = 0;
+    let y = 0;
+    for (let j = i; j < i + n; j++) { x += tMs[j]!; y += values[j]!; }
+    out.push({ x: Number((x / n / 1000).toFixed(3)), y: y / n });
+  }
+  return out;
+}
+
+/** Counts per tick interval (the k-th between ticks k and k+1) as rates per second over each
+ * group of at most MAX points: the group's count over the group's own span (x: its end, s).
+ * Late ticks merge intervals; dividing by the real span keeps a merged one from showing as a burst. */
+export function ratePoints(counts: number[], tMs: number[], max = 300): ChartPoint[] {
+  const k = Math.max(1, Math.ceil(counts.length / max));
+  const out: ChartPoint[] = [];
+  for (let i = 0; i < counts.length; i += k) {
+    const n = Math.min(k, counts.length - i);
+    let c = 0;
+    for (let j = i; j < i + n; j++) c += counts[j]!;
+    const span = (tMs[i + n]! - tMs[i]!) / 1000;
+    if (span > 0) out.push({ x: Number((tMs[i + n]! / 1000).toFixed(3)), y: c / span });
+  }
+  return out;
+}
+
+/** A time series of the first measured trial with probes, on the sampler's tick times. */
+function timeSeries(vs: LabelledVariant[], points: (p: ProbeSamples, lv: LabelledVariant, tMs: number[]) => ChartPoint[]): { label: string; points: ChartPoint[] }[] {
   return vs.flatMap((lv) => {
     const t = firstWithProbe(lv.variant);
     const p = t ? probeOf(t) : null;
     if (!p) return [];
-    const raw = pick(p, lv);
-    const ds = downsample(raw);
-    const step = (raw.length / Math.max(ds.length, 1)) * intervalMs(p) / 1000;
-    return [{ label: lv.label, points: ds.map((y, k) => ({ x: Number((k * step).toFixed(3)), y })) }];
+    return [{ label: lv.label, points: points(p, lv, tickTimesMs(p)) }];
   });
 }
 
@@ -83,9 +108,9 @@ export function chartSeries(vs: LabelledVariant[]): ChartSeries {
       xmit: measured(lv.variant).map((t, k) => ({ x: k + 1, y: t.metrics.xmit_pps ?? 0 })),
     })),
     occupancy: { ...occupancy, source: atEnqueue ? 'at-enqueue' : 'sampled' },
-    occupancyTime: timeSeries(vs, (p, lv) => p.occupancySeries.values.map((v) => v / lv.capacity), (p) => p.occupancySeries.intervalMs ?? 10),
+    occupancyTime: timeSeries(vs, (p, lv, tMs) => gaugePoints(p.occupancySeries.values.map((v) => v / lv.capacity), tMs)),
     latency: hasLatency ? shares(vs, (t) => probeOf(t)?.latencyNs, (_lv, x) => x) : null,
-    dropsTime: timeSeries(vs, (p) => p.series.drops, (p) => p.series.intervalMs ?? 10),
+    dropsTime: timeSeries(vs, (p, _lv, tMs) => ratePoints(p.series.drops, tMs)),
     lockBySide: vs.map((lv) => ({ label: lv.label, xmit: lock(lv, 'lock_contention_xmit'), read: lock(lv, 'lock_contention_read') })),
   };
 }

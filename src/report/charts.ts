@@ -105,9 +105,9 @@ export function buildCharts(s: ChartSeries): ChartSpec[] {
   const charts: (ChartSpec | null)[] = [
     ppsPerTrial(s),
     occupancyHistogram(s),
-    timeChart(s, s.occupancyTime, 'occupancy-time', 'Queue occupancy over time', 'Occupancy read from the queue itself at every sample interval (ptr_ring producer - consumer_head, or sk_receive_queue qlen in skq mode), as a fraction of capacity, first measured trial of each variant (averaged down to at most 300 points).', 'fraction of capacity'),
+    timeChart(s, s.occupancyTime, 'occupancy-time', 'Queue occupancy over time', 'Occupancy read from the queue itself at every sampler tick (ptr_ring producer - consumer_head, or sk_receive_queue qlen in skq mode), as a fraction of capacity, placed at the tick\'s own time, first measured trial of each variant (averaged down to at most 300 points).', 'fraction of capacity'),
     latency(s),
-    timeChart(s, s.dropsTime, 'drops-time', 'Drops over time', 'Packets dropped by tun_net_xmit per sample interval, first measured trial of each variant.', 'drops per interval'),
+    timeChart(s, s.dropsTime, 'drops-time', 'Drops over time', 'Packets dropped by tun_net_xmit per second, each count over the real time between its sampler ticks (a late tick does not show as a burst), first measured trial of each variant.', 'drops per second'),
     lockBySide(s),
   ];
   return charts.filter((c): c is ChartSpec => c !== null);

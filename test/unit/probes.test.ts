@@ -233,6 +233,12 @@ test('window: the full level adds per-packet counts, occupancy at enqueue and la
   const w = cutWindow(p, { backend: 'tracepoint', level: 'full', sampleMs: 10, start: r.window.startNs, end: r.window.endNs, dropReasons: { FULL_RING: 80 }, bpf: null });
   assert.ok(w.xmit! > w.reads!, 'a flood: more packets enter tun_net_xmit than are read');
   assert.equal(w.series.xmit.length, w.occupancySeries.values.length - 1);
+  // Every tick's own time, from 0 at the window's first tick, increasing, ending at the window's span.
+  const tMs = w.occupancySeries.tMs!;
+  assert.equal(tMs.length, w.occupancySeries.values.length);
+  assert.equal(tMs[0], 0);
+  assert.ok(tMs.every((x, i) => i === 0 || x > tMs[i - 1]!));
+  assert.ok(Math.abs(tMs.at(-1)! / 1000 - w.windowSeconds) < 0.001, `last tick ${tMs.at(-1)} ms vs window ${w.windowSeconds} s`);
   assert.ok((w.latencyNs?.buckets.length ?? 0) > 0);
   assert.ok((w.occupancyAtEnqueue?.buckets.length ?? 0) > 0);
   assert.equal(w.totals.xmit, t.counters!.tx_packets + t.counters!.tx_dropped, 'every packet entering tun_net_xmit was read or dropped');

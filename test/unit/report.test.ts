@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { loadImage, createCanvas } from 'canvas';
 import { analyzeRun } from '../../src/analysis/analyze.ts';
-import { downsample } from '../../src/analysis/chart-series.ts';
+import { gaugePoints, ratePoints, tickTimesMs } from '../../src/analysis/chart-series.ts';
 import { renderHtml, scriptJson } from '../../src/report/html.ts';
 import { buildReportModel } from '../../src/report/model.ts';
 import { writeReport } from '../../src/report/write.ts';
@@ -127,11 +127,32 @@ test('every PNG decodes and is not blank; summary.md links only files that exist
   assert.doesNotMatch(md, /bootstrap/, 'no method word the tool does not use');
 });
 
-test('time series are averaged down to at most 300 points', () => {
-  const d = downsample(Array.from({ length: 1000 }, (_, i) => i));
+test('time series are averaged down to at most 300 points, on the ticks\' own times', () => {
+  const t = Array.from({ length: 1000 }, (_, i) => i * 10);
+  const d = gaugePoints(Array.from({ length: 1000 }, (_, i) => i), t);
   assert.equal(d.length, 250, 'groups of ceil(1000 / 300) = 4');
-  assert.equal(d[0], 1.5, 'mean of 0, 1, 2, 3');
-  assert.deepEqual(downsample([1, 2, 3]), [1, 2, 3]);
+  assert.deepEqual(d[0], { x: 0.015, y: 1.5 }, 'mean of 0, 1, 2, 3 at the mean of 0, 10, 20, 30 ms');
+  assert.deepEqual(gaugePoints([1, 2, 3], [0, 10, 20]), [{ x: 0, y: 1 }, { x: 0.01, y: 2 }, { x: 0.02, y: 3 }]);
+});
+
+test('late ticks: the time axis ends where the window did and a merged interval is no burst', () => {
+  // A 10 ms sampler whose ticks came late (a busy machine): at 0, 10, 20, 80 (60 ms late), 90 ms.
+  // 1,000 drops per 10 ms throughout, so 6,000 in the 20..80 interval.
+  const tMs = [0, 10, 20, 80, 90];
+  const drops = [1000, 1000, 6000, 1000];
+  const r = ratePoints(drops, tMs);
+  assert.deepEqual(r.map((p) => p.x), [0.01, 0.02, 0.08, 0.09], 'x at each interval\'s end, on the ticks\' times');
+  assert.deepEqual(r.map((p) => p.y), [100_000, 100_000, 100_000, 100_000], 'a steady 100,000 drops/s, the merged interval included');
+  // Occupancy samples sit at their own times: the last at 0.09 s, not at 4 x 10 ms = 0.04 s.
+  assert.equal(gaugePoints([1, 2, 3, 4, 5], tMs).at(-1)!.x, 0.09);
+  // Grouped: a group's count over the group's own span.
+  const many = ratePoints(Array(900).fill(10), Array.from({ length: 901 }, (_, i) => i * 10 + (i > 450 ? 100 : 0)));
+  assert.equal(many.length, 300);
+  assert.ok(many.every((p) => p.y <= 1000 + 1e-9), 'no group above the true 1,000/s');
+  // Results that kept no tick times: the nominal interval.
+  const p = { occupancySeries: { intervalMs: 10, values: [0, 0, 0] } } as unknown as Parameters<typeof tickTimesMs>[0];
+  assert.deepEqual(tickTimesMs(p), [0, 10, 20]);
+  assert.deepEqual(tickTimesMs({ ...p, occupancySeries: { intervalMs: 10, values: [0, 0, 0], tMs: [0, 13, 41] } }), [0, 13, 41]);
 });
 
 test('a failed trial is listed in the report with its reason', () => {
