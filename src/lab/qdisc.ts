@@ -29,6 +29,10 @@ const KERNEL_OPTION: Record<Exclude<QdiscKind, 'default'>, { config: string; mod
   fq: { config: 'CONFIG_NET_SCH_FQ', module: 'sch_fq' },
 };
 
+/** The counts a qdisc keeps (tc -s), one definition for a reading (QdiscStats), a delta
+ * (QdiscDelta) and a saved record (QdiscCounters, src/types.ts). */
+export type QdiscCountField = 'kind' | 'sentPackets' | 'sentBytes' | 'drops' | 'overlimits' | 'requeues' | 'backlogPackets' | 'backlogBytes';
+
 /** One qdisc as `tc -j -s qdisc show` reports it. */
 export interface QdiscStats {
   kind: string;
@@ -188,18 +192,11 @@ export async function requireQdisc(kind: QdiscKind): Promise<void> {
 }
 
 /** Counter changes between two readings of the root qdisc (backlog: the later reading's). */
-export interface QdiscDelta {
-  kind: string;
-  sentPackets: number;
-  sentBytes: number;
-  drops: number;
-  overlimits: number;
-  requeues: number;
-  backlogPackets: number;
-  backlogBytes: number;
+/** Counts over a span (after minus before); backlogs as read after. */
+export type QdiscDelta = Pick<QdiscStats, QdiscCountField> & {
   /** Backlog (packets) after minus before: packets the window left queued in the qdisc. */
   backlogChange: number;
-}
+};
 
 export function qdiscDelta(before: QdiscState, after: QdiscState): QdiscDelta {
   const a = after.root;

@@ -9,7 +9,7 @@ import { usableCpus } from '../lab/cpus.ts';
 import { missingRequirements, profileProblems } from '../lab/requirements.ts';
 import { chooseBackend } from '../probes/backends.ts';
 import { kernelSpecProblem, vmGroups } from '../profile/kernels.ts';
-import { resolveVariants } from '../profile/plan.ts';
+import { buildPlan } from '../profile/plan.ts';
 import type { Profile } from '../profile/schema.ts';
 import { checkOutputDir, resultDirFor } from '../result/store.ts';
 import type { Availability, Capabilities, Plan, ProbeBackend, ResolvedVariant } from '../types.ts';
@@ -21,7 +21,7 @@ import type { Availability, Capabilities, Plan, ProbeBackend, ResolvedVariant } 
  * kernelFlag: the VMs' kernels came from --kernel (named so in messages) rather than vm.kernel.
  */
 export function checkRunInput(profile: Profile, o: { variants?: ResolvedVariant[]; out?: string; now?: Date; kernelFlag?: boolean } = {}): void {
-  const variants = o.variants ?? resolveVariants(profile);
+  const variants = o.variants ?? buildPlan(profile).variants;
   if (profile.target === 'vm') {
     const problems = [...new Set(variants.flatMap((v) => profileProblems([v], [...Array((v.vm ?? profile.vm).cpus).keys()])))];
     for (const g of vmGroups(variants, profile.vm)) {
