@@ -5,6 +5,8 @@
 import type { TrialMetrics } from './metrics.ts';
 import type { Profile, ProbeLevel, ProbeSettings, VmSettings, Workload } from './profile/schema.ts';
 import type { TunOffsets } from './probes/btf-offsets.ts';
+import type { QdiscCountField, QdiscStats } from './lab/qdisc.ts';
+import type { Iperf3Report } from './workload/generators/iperf3.ts';
 
 /** 3: each fact saved once: a trial's probe samples and generator report live in its readings
  * only (version 2 also held a copy of each on the trial). */
@@ -102,27 +104,17 @@ export interface GeneratorReport {
   flow?: FlowReport;
 }
 
-/** What an iperf3 test reported (src/workload/generators/iperf3.ts parses it). */
-export interface FlowReport {
-  protocol: 'tcp' | 'udp';
-  streams: number;
-  /** Seconds its end record covers (the omitted ramp-up excluded). */
-  seconds: number;
-  /** Bits per second delivered to the server. */
-  goodputBps: number;
-  receivedBytes: number;
-  sentBytes: number;
-  /** TCP: segments retransmitted by the client over the measured seconds; null for UDP. */
-  retransmits: number | null;
+/** What an iperf3 test reported, as a trial saves it: its figures from iperf3's JSON end record
+ * (Iperf3Report, src/workload/generators/iperf3.ts: seconds exclude the omitted ramp-up,
+ * goodput is the receiver's, retransmits TCP only), the UDP loss flattened. */
+export type FlowReport = Pick<Iperf3Report, 'protocol' | 'streams' | 'seconds' | 'goodputBps' | 'receivedBytes' | 'sentBytes' | 'retransmits' | 'congestion' | 'tcpMss'> & {
   /** UDP: datagrams sent and those the server found missing; null for TCP. */
   udpSentPackets: number | null;
   udpLostPackets: number | null;
-  congestion: string | null;
-  tcpMss: number | null;
   /** Each stream's figures from the end record (iperf3 end.streams, in its order); absent in
    * results saved before they were kept. */
   perStream?: FlowStreamReport[];
-}
+};
 
 /** One iperf3 stream: what its receiver got, and (TCP) what its sender retransmitted. */
 export interface FlowStreamReport {
@@ -147,21 +139,13 @@ export interface ConsumerReport {
   toLab?: { packets: number; bytes: number; written: number; writeErrors: number };
 }
 
-/** The root qdisc's counters at one instant (tc -s; src/lab/qdisc.ts). */
-export interface QdiscCounters {
-  kind: string;
-  sentPackets: number;
-  sentBytes: number;
-  drops: number;
-  overlimits: number;
-  requeues: number;
-  backlogPackets: number;
-  backlogBytes: number;
+/** The root qdisc's counters at one instant (tc -s; src/lab/qdisc.ts), as a trial saves them. */
+export type QdiscCounters = Pick<QdiscStats, QdiscCountField> & {
   /** fq_codel's drop_overlimit (tc -s xstats): its drops at enqueue, at its limit; the rest of
    * its drops are CoDel's at dequeue. Absent for qdiscs that do not split their drops. */
   dropsOverlimit?: number | null;
   tNs: number;
-}
+};
 
 /** Each lab queue's tun state from the reader's /proc/PID/fdinfo (a kernel with tunbench's
  * patch 0002), summed over the queues: one read per instant, no program anywhere. */
@@ -418,14 +402,8 @@ export interface VariantEnvironment {
   vm: VmEnvironment;
 }
 
-export interface VariantResult {
-  name: string;
-  baseline: boolean;
-  compareTo?: string;
-  description?: string;
-  workload: Workload;
-  probes: ProbeSettings;
-  vm?: VmSettings;
+/** A variant as the plan resolved it (name, workload, probes, vm), with where it ran and its trials. */
+export interface VariantResult extends ResolvedVariant {
   environment?: VariantEnvironment;
   trials: TrialResult[];
 }

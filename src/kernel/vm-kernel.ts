@@ -5,8 +5,8 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { UserError } from '../errors.ts';
 import { buildKernelTree, isKernelTree } from './tree-build.ts';
-import { resolveVariants } from '../profile/plan.ts';
-import type { Profile, VmSettings } from '../profile/schema.ts';
+import type { ResolvedVariant } from '../types.ts';
+import type { VmSettings } from '../profile/schema.ts';
 import { fetchDebianKernel, kernelFromPath, repoRoot, type VmKernel } from '../qemu/kernel-fetch.ts';
 
 /** vm.kernel: 'debian' (apt package), 'patched' (kernel/build.sh), a kernel source tree (built), or a bzImage path. */
@@ -33,11 +33,11 @@ export async function resolveVmKernel(vm: Pick<VmSettings, 'kernel' | 'modulesDi
   return kernelFromPath(vm.kernel, vm.modulesDir ?? null);
 }
 
-/** Modules the guest must load at boot for this profile (only for kernels with loadable modules). */
-export function modulesFor(profile: Profile, kernel: VmKernel): string[] {
+/** Modules the guest must load at boot for these variants, the plan's (only for kernels with loadable modules). */
+export function modulesFor(variants: readonly ResolvedVariant[], kernel: VmKernel): string[] {
   if (!kernel.modulesDir) return [];
   const mods = new Set<string>();
-  for (const v of resolveVariants(profile)) {
+  for (const v of variants) {
     if (v.workload.generator.type === 'pktgen') mods.add('pktgen');
     if (v.workload.consumer.type === 'guest') mods.add('virtio_net');
   }

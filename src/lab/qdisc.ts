@@ -30,6 +30,10 @@ const KERNEL_OPTION: Record<Exclude<QdiscKind, 'default'>, { config: string; mod
   fq: { config: 'CONFIG_NET_SCH_FQ', module: 'sch_fq' },
 };
 
+/** The counts a qdisc keeps (tc -s), one definition for a reading (QdiscStats), a delta
+ * (QdiscDelta) and a saved record (QdiscCounters, src/types.ts). */
+export type QdiscCountField = 'kind' | 'sentPackets' | 'sentBytes' | 'drops' | 'overlimits' | 'requeues' | 'backlogPackets' | 'backlogBytes';
+
 /** One qdisc as `tc -j -s qdisc show` reports it. */
 export interface QdiscStats {
   kind: string;

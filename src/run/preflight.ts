@@ -8,7 +8,7 @@ import { PROFILE_HINT, DOCTOR_HINT, UserError } from '../errors.ts';
 import { usableCpus } from '../lab/cpus.ts';
 import { missingRequirements, profileProblems } from '../doctor/requirements.ts';
 import { kernelSpecProblem, vmGroups } from '../kernel/specs.ts';
-import { resolveVariants } from '../profile/plan.ts';
+import { buildPlan } from '../profile/plan.ts';
 import type { Profile } from '../profile/schema.ts';
 import { checkOutputDir, resultDirFor } from '../result/store.ts';
 import type { Capabilities, ProbeBackend, ResolvedVariant } from '../types.ts';
@@ -20,7 +20,7 @@ import type { Capabilities, ProbeBackend, ResolvedVariant } from '../types.ts';
  * kernelFlag: the VMs' kernels came from --kernel (named so in messages) rather than vm.kernel.
  */
 export function checkRunInput(profile: Profile, o: { variants?: ResolvedVariant[]; out?: string; now?: Date; kernelFlag?: boolean } = {}): void {
-  const variants = o.variants ?? resolveVariants(profile);
+  const variants = o.variants ?? buildPlan(profile).variants;
   if (profile.target === 'vm') {
     const problems = [...new Set(variants.flatMap((v) => profileProblems([v], [...Array((v.vm ?? profile.vm).cpus).keys()])))];
     for (const g of vmGroups(variants, profile.vm)) {

@@ -5,7 +5,7 @@
 // programs, which would disturb a run that is measuring) and the requirement check.
 import { onCleanup } from '../process/cleanup.ts';
 import { acquireRunLock } from '../process/lock.ts';
-import { buildPlan, resolveVariants } from '../profile/plan.ts';
+import { buildPlan } from '../profile/plan.ts';
 import type { Profile } from '../profile/schema.ts';
 import { calibrationKey, findCalibration } from '../result/calibration.ts';
 import type { ProgressEvent } from '../progress.ts';
@@ -29,8 +29,9 @@ export interface RunOptions {
 
 export async function runProfile(o: RunOptions): Promise<RunOutcome> {
   const { profile } = o;
-  const variants = resolveVariants(profile);
-  const plan = buildPlan(profile, variants);
+  // The plan is the one place variants are resolved (profile/plan.ts); everything takes them from it.
+  const plan = buildPlan(profile);
+  const variants = plan.variants;
   const now = new Date();
   checkRunInput(profile, { variants, out: o.out, now, ...(o.kernelFlag ? { kernelFlag: true } : {}) });
   // The lock before capability detection; released by the cleanup stack too (SIGINT, SIGTERM).

@@ -112,8 +112,8 @@ function generatorCpuCount(g: { type: string; cpus?: number; threads?: number } 
 
 
 function qdiscCounters(s: QdiscState): QdiscCounters {
-  const q = s.root;
-  return { kind: q.kind, sentPackets: q.sentPackets, sentBytes: q.sentBytes, drops: q.drops, overlimits: q.overlimits, requeues: q.requeues, backlogPackets: q.backlogPackets, backlogBytes: q.backlogBytes, ...(q.dropsOverlimit !== null ? { dropsOverlimit: q.dropsOverlimit } : {}), tNs: monotonicNs() };
+  const { handle: _h, parent: _p, root: _r, dropsOverlimit, ...counts } = s.root;
+  return { ...counts, ...(dropsOverlimit !== null ? { dropsOverlimit } : {}), tNs: monotonicNs() };
 }
 
 function rawName(planned: PlannedTrial, variant: ResolvedVariant): string {

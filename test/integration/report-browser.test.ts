@@ -2,7 +2,8 @@
 // no console errors, no network request, every chart canvas drawn, the verdict shown.
 // The screenshot is kept as test-artifacts/report.png.
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { execa } from 'execa';
@@ -20,6 +21,10 @@ test('report.html of a real run opens offline with every chart drawn and no erro
   const run = await execa(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'bench', '--profile', 'quick', '--out', out, '--progress', 'quiet'], { reject: false, all: true });
   assert.equal(run.exitCode, 0, run.all);
   assert.ok(existsSync(join(out, 'report.html')) && existsSync(join(out, 'summary.md')));
+  // The report renders the run's Analysis, saved beside result.json.
+  const analysis = JSON.parse(readFileSync(join(out, 'analysis.json'), 'utf8'));
+  assert.equal(analysis.kind, 'tunbench-analysis');
+  assert.equal(analysis.charts.ppsPerTrial[0].rx.length, 3, 'quick: 3 measured trials charted');
 
   const browser = await chromium.launch({
     executablePath: CHROMIUM,

@@ -103,6 +103,36 @@ test('report of a comparison: hollow, truncated and future comparisons are refus
   }
 });
 
+// ---------------------------------------------------------------- schema-2 results
+const V2 = 'test/fixtures/results/schema-2/result.json';
+
+test('a schema-2 result (trial-level copies of probe and generator) is read by report, compare, gate and baseline save', async () => {
+  const rep = join(dir, 'v2-report');
+  const r = await cli(['report', V2, '--out', rep]);
+  assert.equal(r.exitCode, 0, r.stderr);
+  const analysis = JSON.parse(readFileSync(join(rep, 'analysis.json'), 'utf8'));
+  assert.equal(analysis.kind, 'tunbench-analysis');
+  assert.deepEqual(analysis.variants.map((v: { label: string; trials: number }) => [v.label, v.trials]), [['ring', 3], ['small-ring', 3]]);
+  assert.equal(analysis.charts.occupancyTime.length, 2, 'the probe samples are charted from readings.probe');
+  assert.match(readFileSync(join(rep, 'report.html'), 'utf8'), /small-ring/);
+  // compare and gate: the version-2 file against a version-3 copy of the same run (baseline save writes version 3).
+  assert.equal((await cli(['baseline', 'save', 'v2-saved', V2])).exitCode, 0);
+  const v3 = JSON.parse(readFileSync(join(baselines, 'v2-saved', 'result.json'), 'utf8'));
+  assert.equal(v3.schemaVersion, 3);
+  assert.ok(v3.variants.every((v: { trials: object[] }) => v.trials.every((t) => !('probe' in t) && !('generator' in t))));
+  const cmpOut = join(dir, 'v2-compare');
+  const c = await cli(['compare', V2, 'v2-saved', '--out', cmpOut, '--json', '--no-report']);
+  assert.equal(c.exitCode, 0, c.stderr);
+  const cmp = JSON.parse(c.stdout);
+  assert.deepEqual(cmp.differences, [], 'the same run in both versions measured the same thing');
+  assert.equal(cmp.comparisons.find((x: { metric: string; candidate: string }) => x.metric === 'rx_pps' && x.candidate === 'B:ring').ratio, 1);
+  const g = await cli(['gate', '--baseline', 'v2-saved', '--candidate', V2, '--out', join(dir, 'v2-gate')]);
+  // 3 trials a side: the one-sided test cannot reach alpha / 3, so the gate cannot judge (exit 2), and says why.
+  assert.equal(g.exitCode, 2, g.stderr);
+  assert.match(g.stdout, /tunbench gate: CANNOT JUDGE[\s\S]*run at least \d+ trials a side/);
+  assert.doesNotMatch(`${g.stdout}${g.stderr}`, /TypeError|schema version|internal error/);
+});
+
 // ---------------------------------------------------------------- bad output paths
 const regularFile = put('a-file', 'x');
 const roMount = join(dir, 'ro');

@@ -6,7 +6,12 @@ import { test } from 'node:test';
 import { loadImage, createCanvas } from 'canvas';
 import { analyzeRun } from '../../src/analysis/analyze.ts';
 import { gaugePoints, ratePoints, tickTimesMs } from '../../src/analysis/chart-series.ts';
+import type { Analysis } from '../../src/analysis/types.ts';
 import { renderHtml, scriptJson } from '../../src/report/html.ts';
+import { renderMarkdown } from '../../src/report/markdown.ts';
+import { readSaved } from '../../src/result/read.ts';
+import { SAVED } from '../../src/result/schema.ts';
+import { writeRunAnalysis } from '../../src/result/store.ts';
 import { buildReportModel } from '../../src/report/model.ts';
 import { writeReport } from '../../src/report/write.ts';
 import { fixtureResult } from '../helpers/result-fixture.ts';
@@ -162,4 +167,17 @@ test('a failed trial is listed in the report with its reason', () => {
   result.status = 'incomplete';
   const html = renderHtml(buildReportModel({ analysis: analyzeRun(result), results: [result] }));
   assert.match(html, new RegExp(`trial ${t.index} \\(slow, repetition 3\\) FAILED: the generator exited during the window`));
+});
+
+test('the report renders its Analysis and computes nothing: analysis.json read back gives the same page and summary', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tunbench-analysis-'));
+  for (const result of [fixtureResult({ full: true }), fixtureResult({ variants: ['a', 'b', 'c'], trials: 8 })]) {
+    const analysis = analyzeRun(result);
+    writeRunAnalysis(dir, analysis);
+    const back = readSaved<Analysis>(SAVED.analysis, dir).data;
+    const page = (a: Analysis) => renderHtml(buildReportModel({ analysis: a, results: [result] }));
+    const md = (a: Analysis) => renderMarkdown(buildReportModel({ analysis: a, results: [result] }), new Map());
+    assert.equal(page(back), page(analysis));
+    assert.equal(md(back), md(analysis));
+  }
 });

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { applyOverrides } from '../../src/commands/bench.ts';
 import { UserError } from '../../src/errors.ts';
+import { buildPlan } from '../../src/profile/plan.ts';
 import { ProfileSchema } from '../../src/profile/schema.ts';
 import { guestQemuArgs, parseGuestLine } from '../../src/workload/consumers/guest.ts';
 import { modulesFor, resolveVmKernel } from '../../src/kernel/vm-kernel.ts';
@@ -18,10 +19,10 @@ test('--kernel implies the vm target; --target alone switches it; bad values are
 
 test('modules the guest loads: pktgen and virtio_net only when the profile needs them, none for a built-in kernel', () => {
   const k = { image: '/x', modulesDir: '/m', release: 'r', source: 'path' as const };
-  assert.deepEqual(modulesFor(base, k), []);
+  assert.deepEqual(modulesFor(buildPlan(base).variants, k), []);
   const p = ProfileSchema.parse({ name: 't', workload: { generator: { type: 'pktgen' }, consumer: { type: 'guest' } } });
-  assert.deepEqual(modulesFor(p, k).sort(), ['pktgen', 'virtio_net']);
-  assert.deepEqual(modulesFor(p, { ...k, modulesDir: null }), []);
+  assert.deepEqual(modulesFor(buildPlan(p).variants, k).sort(), ['pktgen', 'virtio_net']);
+  assert.deepEqual(modulesFor(buildPlan(p).variants, { ...k, modulesDir: null }), []);
 });
 
 test('a vm kernel path that is not a bzImage is a clear error', async () => {

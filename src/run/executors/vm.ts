@@ -80,7 +80,7 @@ export async function startVmExecutor(c: RunContext): Promise<Started> {
       c.log(`vm ${g.name}: booting ${kernel.release} (${accel.accel}: ${accel.reason}), ${g.vm.cpus} CPUs, ${g.vm.memoryMiB} MiB${g.vm.cmdline ? `, cmdline '${g.vm.cmdline}'` : ''}; for variants ${g.variants.join(', ')}; a guest silent for ${watchdog} s is killed (inactivity watchdog)`);
       const vm = await bootWithRetry({
         name: g.name, vm: g.vm, kernel, accel: accel.accel, dir, profileFile,
-        extraModules: modulesFor({ ...profile, variants: profile.variants.filter((v) => g.variants.includes(v.name)) }, kernel),
+        extraModules: modulesFor(variants.filter((v) => g.variants.includes(v.name)), kernel),
         watchdogSeconds: watchdog, log: c.log,
       }, warn);
       vms.push(vm);
