@@ -200,7 +200,7 @@ async function measure(planned: PlannedTrial, variant: ResolvedVariant, ctx: Tri
   const w = variant.workload;
   if (w.background) r.background = await startGenerator({ netns: lab.netns, dev: lab.tap, generator: w.background, sinkPid: consumer.pid });
   r.gen = await startGenerator({
-    netns: lab.netns, dev: lab.tap, generator: w.generator, sinkPid: consumer.pid,
+    netns: lab.netns, dev: lab.tap, generator: w.generator, sinkPid: consumer.pid, queues: lab.queues,
     ...(r.flowServer ? { flow: { server: r.flowServer.address, port: r.flowServer.port, rampUpSeconds: ctx.profile.rampUp, durationSeconds: ctx.profile.duration } } : {}),
   });
   await watchfully(ctx.profile.rampUp * 1000, r, ctx.signal);
