@@ -87,3 +87,37 @@ test('sweep.streams [1, 4] through the wire: per-stream goodput, fairness and re
     }
   }
 });
+
+test('sweep.threads [1, 2]: trafgen threads into a 2-queue tap steered by CPU, each queue read, every count closes', async (t) => {
+  if (process.getuid?.() !== 0) return t.skip('not root');
+  const dir = mkdtempSync(join(tmpdir(), 'tunbench-threads-'));
+  writeFileSync(join(dir, 'threads.yaml'), `name: threads
+duration: 1
+rampUp: 0.5
+repetitions: 1
+warmupTrials: 0
+probes: { level: counters }
+workload:
+  tap: { txQueueLen: 256 }
+  generator: { type: trafgen, packetSize: 64, qdisc: true }
+  consumer: { type: sink, mode: blocking, cpu: -1 }
+sweep: { threads: [1, 2] }
+`);
+  const out = join(dir, 'out');
+  const r = await execa(process.execPath, [...CLI, 'bench', '--progress', 'plain', '--no-report', '--profile', join(dir, 'threads.yaml'), '--out', out], { reject: false, all: true, timeout: 120_000 });
+  assert.equal(r.exitCode, 0, r.all);
+  const result = JSON.parse(readFileSync(join(out, 'result.json'), 'utf8')) as Result;
+  assert.deepEqual(result.variants.map((v) => [v.name, v.workload.tap.queues, v.workload.tap.steering ?? 'flow']), [['threads-1', 1, 'flow'], ['threads-2', 2, 'cpu']]);
+  for (const v of result.variants) {
+    const tr = v.trials[0]!;
+    assert.equal(tr.status, 'ok', tr.error);
+    const per = tr.consumer!.perQueue;
+    t.diagnostic(`${v.name}: per queue ${per.join(' / ')} packets read, offered ${Math.round(tr.metrics.offered_pps ?? 0)} pps, lost ${((tr.metrics.lost_ratio ?? 0) * 100).toFixed(1)}%`);
+    assert.equal(per.length, v.workload.tap.queues);
+    assert.equal(per.reduce((a, b) => a + b, 0), tr.consumer!.packets);
+    // Steered by CPU, each of the two trafgen workers (pinned to CPUs 0 and 1) fills its own queue.
+    for (const q of per) assert.ok(q > 1000, `every queue read: ${per.join(' / ')}`);
+    for (const c of tr.crossCheck) assert.ok(c.ok, `${v.name}: ${c.name}: ${c.probe} vs ${c.counter}`);
+    assert.ok(tr.crossCheck.some((c) => c.name.startsWith('packets sent')), 'the generator\'s count checked against the accounts');
+  }
+});

@@ -57,8 +57,8 @@ test('an explicit baseline: true takes the baseline from the sweep', () => {
 
 test('sweep.threads: trafgen cpus and pktgen threads, each into its own queue of a multi-queue tap', () => {
   const trafgen = resolveVariants(parseProfile('name: flood\nworkload: { generator: { type: trafgen, qdisc: true } }\nsweep: { threads: [1, 2] }\n', 'p.yaml'));
-  assert.deepEqual(trafgen.map((v) => [v.name, v.baseline, v.workload.generator.type === 'trafgen' ? v.workload.generator.cpus : null, v.workload.tap.queues]), [
-    ['flood-1', true, 1, 1], ['flood-2', false, 2, 2],
+  assert.deepEqual(trafgen.map((v) => [v.name, v.baseline, v.workload.generator.type === 'trafgen' ? v.workload.generator.cpus : null, v.workload.tap.queues, v.workload.tap.steering]), [
+    ['flood-1', true, 1, 1, undefined], ['flood-2', false, 2, 2, 'cpu'],
   ]);
   const pktgen = resolveVariants(parseProfile('name: pg\nworkload: { generator: { type: pktgen } }\nsweep: { threads: [1, 4] }\n', 'p.yaml'));
   assert.deepEqual(pktgen.map((v) => [v.name, v.workload.generator.type === 'pktgen' ? v.workload.generator.threads : null, v.workload.tap.queues]), [['pg-1', 1, 1], ['pg-4', 4, 4]]);

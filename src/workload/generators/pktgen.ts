@@ -31,7 +31,7 @@ export function pktgenTapProblems(o: PktgenOptions): string[] {
  * The command sequence, in order: reset, bind one device per thread (dev@N as the samples
  * do for multi-thread runs), configure each device. `count 0` runs until stopped.
  */
-export function pktgenCommands(dev: string, o: PktgenOptions, queues = 1): PktgenCommand[] {
+export function pktgenCommands(dev: string, o: PktgenOptions): PktgenCommand[] {
   const cmds: PktgenCommand[] = [{ file: 'pgctrl', command: 'reset' }];
   for (let t = 0; t < o.threads; t++) {
     const name = o.threads > 1 ? `${dev}@${t}` : dev;
@@ -49,12 +49,6 @@ export function pktgenCommands(dev: string, o: PktgenOptions, queues = 1): Pktge
     set('dst_mac ff:ff:ff:ff:ff:ff');
     set('udp_dst_min 9');
     set('udp_dst_max 9');
-    // A multi-queue tap: each thread its own flow (tun picks a queue by the flow hash in
-    // queue_xmit mode; start_xmit takes QUEUE_MAP_CPU's queue, the thread's CPU).
-    if (queues > 1 && o.threads > 1) {
-      set(`udp_src_min ${9 + t}`);
-      set(`udp_src_max ${9 + t}`);
-    }
   }
   return cmds;
 }
@@ -100,8 +94,6 @@ export function parsePktgenDevice(device: string, text: string): PktgenDeviceRes
 export interface StartPktgenOptions {
   dev: string;
   options: PktgenOptions;
-  /** Queues of the tap: with more than one, each thread sends its own flow. */
-  queues?: number;
   /** /proc/net/pktgen of the lab namespace, e.g. /proc/<sink pid>/net/pktgen. */
   procRoot: string;
   /** The lab namespace. pgctrl acts on the WRITER's network namespace (pgctrl_write uses
@@ -132,7 +124,7 @@ export async function startPktgen(o: StartPktgenOptions): Promise<RunningGenerat
     else writeFileSync(p, `${t}\n`);
   });
   const read = o.read ?? ((p: string) => readFileSync(p, 'utf8'));
-  const cmds = pktgenCommands(o.dev, o.options, o.queues ?? 1);
+  const cmds = pktgenCommands(o.dev, o.options);
   for (const c of cmds) {
     const path = join(o.procRoot, c.file);
     try {

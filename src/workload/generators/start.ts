@@ -14,8 +14,6 @@ export interface StartGeneratorOptions {
   netns: string;
   dev: string;
   generator: GeneratorOptions;
-  /** Queues of the tap (default 1): with more, a flood's threads each send their own flow. */
-  queues?: number;
   /** A process inside the lab namespace: pktgen is reached through /proc/<pid>/net/pktgen. */
   sinkPid: number;
   /** iperf3: the server's address (behind the tap) and the trial's timing. */
@@ -87,8 +85,8 @@ function startIperf3Generator(o: StartGeneratorOptions, g: Iperf3GeneratorOption
 export async function startGenerator(o: StartGeneratorOptions): Promise<RunningGenerator> {
   assertLabNamespace(o.netns);
   const g = o.generator;
-  if (g.type === 'trafgen') return startTrafgen({ netns: o.netns, dev: o.dev, options: g, ...(o.queues ? { queues: o.queues } : {}) });
+  if (g.type === 'trafgen') return startTrafgen({ netns: o.netns, dev: o.dev, options: g });
   if (g.type === 'iperf3') return startIperf3Generator(o, g);
   await execa('modprobe', ['pktgen'], { reject: false });
-  return startPktgen({ dev: o.dev, options: g, ...(o.queues ? { queues: o.queues } : {}), procRoot: `/proc/${o.sinkPid}/net/pktgen`, netns: o.netns });
+  return startPktgen({ dev: o.dev, options: g, procRoot: `/proc/${o.sinkPid}/net/pktgen`, netns: o.netns });
 }

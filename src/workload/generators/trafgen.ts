@@ -21,15 +21,8 @@ const UDP = 8;
  * trafgen packet configuration for one UDP frame of exactly `packetSize` bytes (Ethernet
  * header included, no FCS), broadcast destination, documentation addresses 198.18.0.1 ->
  * 198.19.0.1 (RFC 2544 benchmarking range), discard port 9, IPv4 header checksum by trafgen.
- * With `flows` > 1 (a multi-queue tap: tun picks a queue by the flow hash), worker i sends its
- * own flow, source port 9 + i (trafgen's `cpu(i):` prefix).
  */
-export function trafgenConfig(packetSize: number, flows = 1): string {
-  if (flows <= 1) return trafgenFrame(packetSize, 9);
-  return Array.from({ length: flows }, (_, i) => `cpu(${i}): ${trafgenFrame(packetSize, 9 + i)}`).join('');
-}
-
-function trafgenFrame(packetSize: number, sourcePort: number): string {
+export function trafgenConfig(packetSize: number): string {
   if (packetSize < ETH + IPV4 + UDP) throw new UserError(`packetSize ${packetSize} is below the ${ETH + IPV4 + UDP} bytes of the headers`);
   const ipLen = packetSize - ETH;
   const udpLen = ipLen - IPV4;
@@ -42,7 +35,7 @@ function trafgenFrame(packetSize: number, sourcePort: number): string {
     '  c16(0x0800),',
     `  0x45, 0x00, c16(${ipLen}), c16(0), c16(0x4000), 64, 17, csumip(14, 33),`,
     '  198, 18, 0, 1,  198, 19, 0, 1,',
-    `  c16(${sourcePort}), c16(9), c16(${udpLen}), c16(0),`,
+    `  c16(9), c16(9), c16(${udpLen}), c16(0),`,
     payload > 0 ? `  fill(0x00, ${payload}),` : '',
     '}',
     '',
@@ -99,8 +92,6 @@ export interface StartTrafgenOptions {
   netns: string;
   dev: string;
   options: TrafgenOptions;
-  /** Queues of the tap: with more than one, each worker sends its own flow (see trafgenConfig). */
-  queues?: number;
   binary?: string;
 }
 
@@ -108,8 +99,8 @@ export async function startTrafgen(o: StartTrafgenOptions): Promise<RunningGener
   assertLabNamespace(o.netns);
   const dir = mkdtempSync(join(tmpdir(), 'tunbench-trafgen-'));
   const conf = join(dir, 'packet.cfg');
+  writeFileSync(conf, trafgenConfig(o.options.packetSize));
   const workers = o.options.cpus;
-  writeFileSync(conf, trafgenConfig(o.options.packetSize, (o.queues ?? 1) > 1 ? workers : 1));
   const args = ['--dev', o.dev, '--conf', conf, '--cpus', String(workers), '--notouch-irq'];
   if (o.options.qdisc) args.push('--qdisc-path');
   const rate = perWorkerRate(o.options.rate, workers);
