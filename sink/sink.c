@@ -5,7 +5,11 @@
  * caller's namespace).
  *
  *   tunbench-sink --dev NAME [--queues N] [--multi-queue] [--mode blocking|poll|busy-poll]
- *                 [--batch B] [--delay-ns D] [--cpu C]
+ *                 [--batch B] [--delay-ns D] [--cpu C] [--steer-cpu]
+ *
+ * --steer-cpu (a multi-queue tap): attach a steering program (TUNSETSTEERINGEBPF, a two-
+ * instruction socket filter) that puts each packet on queue (sending CPU % queues), so a
+ * generator thread pinned to CPU i fills queue i alone, instead of tun's flow hash.
  *
  * One reader thread per queue. Output, JSON lines on stdout:
  *   {"event":"ready","pid":P,"queues":N}            every queue fd attached (tap has carrier)
@@ -16,6 +20,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/bpf.h>
 #include <linux/if.h>
 #include <linux/if_tun.h>
 #include <poll.h>
@@ -29,6 +34,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/signalfd.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -56,6 +62,7 @@ static struct {
 	int batch;
 	uint64_t delay_ns;
 	int cpu;
+	int steer_cpu;
 } opt = { .queues = 1, .mode = MODE_BLOCKING, .batch = 64, .cpu = -1 };
 
 static struct reader readers[MAX_QUEUES];
@@ -76,7 +83,7 @@ static void die(const char *what, int err)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: tunbench-sink --dev NAME [--queues N] [--multi-queue] [--mode blocking|poll|busy-poll] [--batch B] [--delay-ns D] [--cpu C]\n");
+	fprintf(stderr, "usage: tunbench-sink --dev NAME [--queues N] [--multi-queue] [--mode blocking|poll|busy-poll] [--batch B] [--delay-ns D] [--cpu C] [--steer-cpu]\n");
 	exit(2);
 }
 
@@ -163,6 +170,27 @@ static int attach(int queue)
 	return fd;
 }
 
+/* Queue = the sending CPU (tun takes the program's return value modulo the number of queues). */
+static void steer_by_cpu(int fd)
+{
+	struct bpf_insn prog[] = {
+		{ .code = BPF_JMP | BPF_CALL, .imm = BPF_FUNC_get_smp_processor_id },
+		{ .code = BPF_JMP | BPF_EXIT },
+	};
+	union bpf_attr attr;
+	memset(&attr, 0, sizeof(attr));
+	attr.prog_type = BPF_PROG_TYPE_SOCKET_FILTER;
+	attr.insns = (uint64_t)(uintptr_t)prog;
+	attr.insn_cnt = sizeof(prog) / sizeof(prog[0]);
+	attr.license = (uint64_t)(uintptr_t)"GPL";
+	int pfd = (int)syscall(SYS_bpf, BPF_PROG_LOAD, &attr, sizeof(attr));
+	if (pfd < 0)
+		die("bpf(BPF_PROG_LOAD) of the steering program", errno);
+	if (ioctl(fd, TUNSETSTEERINGEBPF, &pfd) < 0)
+		die("TUNSETSTEERINGEBPF", errno);
+	close(pfd); /* tun holds its own reference */
+}
+
 static void report(const char *event, uint64_t t0)
 {
 	uint64_t packets = 0, bytes = 0, t = now_ns();
@@ -200,6 +228,7 @@ int main(int argc, char **argv)
 		const char *a = argv[i];
 		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
 		if (!strcmp(a, "--multi-queue")) { opt.multi_queue = 1; continue; }
+		if (!strcmp(a, "--steer-cpu")) { opt.steer_cpu = 1; continue; }
 		if (!v)
 			usage();
 		if (!strcmp(a, "--dev")) opt.dev = v;
@@ -240,6 +269,8 @@ int main(int argc, char **argv)
 		readers[q].fd = attach(q);
 		readers[q].cpu = opt.cpu >= 0 ? (int)((opt.cpu + q) % ncpu) : -1;
 	}
+	if (opt.steer_cpu)
+		steer_by_cpu(readers[0].fd);
 	uint64_t t0 = now_ns();
 	for (int q = 0; q < opt.queues; q++)
 		if (pthread_create(&readers[q].thread, NULL, read_loop, &readers[q]))

@@ -48,6 +48,7 @@ export function profileProblems(variants: ResolvedVariant[], usableCpus: number[
       if (g.protocol === 'tcp' && g.bitrate !== undefined && g.bitrate > 0) add(`${where}workload.generator.bitrate: for TCP flows leave bitrate out (tunbench measures what TCP achieves; a paced TCP flow never fills the queue)`);
       if (c.type === 'wire' && v.workload.tap.queues !== 1) add(`${where}workload.tap.queues: ${v.workload.tap.queues}; the wire forwards a single-queue tap; set tap.queues: 1`);
     } else if (c.type === 'wire' && v.workload.tap.queues !== 1) add(`${where}workload.tap.queues: ${v.workload.tap.queues}; consumer type wire reads a single-queue tap; set tap.queues: 1`);
+    if (v.workload.tap.steering === 'cpu' && c.type !== 'sink') add(`${where}workload.tap.steering: cpu is a steering program the sink attaches; consumer type ${c.type} does not; drop steering or set workload.consumer.type: sink`);
     const b = v.workload.background;
     if (b) {
       if (g.type !== 'iperf3') add(`${where}workload.background: a background flood runs beside measured flows; with a ${g.type} generator set the flood as the generator itself (or make the generator iperf3)`);

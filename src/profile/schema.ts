@@ -13,6 +13,11 @@ export const TapSchema = z.strictObject({
   mtu: z.number().int().min(68).max(65535).default(1500),
   /** Number of queues; > 1 makes a multi-queue tap with one reader per queue. */
   queues: z.number().int().min(1).max(16).default(1),
+  /** How tun picks a packet's queue on a multi-queue tap: absent (or 'flow') tun's own flow hash
+   * (tun_automq_select_queue: one flow, one queue); 'cpu' a steering program the sink attaches
+   * (TUNSETSTEERINGEBPF: queue = sending CPU % queues), so generator thread i, pinned to CPU i,
+   * fills queue i alone. sweep.threads sets it. Consumer sink only. */
+  steering: z.enum(['flow', 'cpu']).optional(),
   /** Which queue the tap's readers get: the kernel's default, or (on a kernel with tunbench's
    * tun patch, see kernel/) the ptr_ring or the old sk_receive_queue, set through
    * /sys/module/tun/parameters/queue_mode before the queue is attached. */

@@ -3,7 +3,8 @@
 //   sweep: { streams: [1, 2, 4, 8, 16] }   iperf3 parallel streams (-P): variants NAME-1 .. NAME-16
 //   sweep: { threads: [1, 2] }              flood generator threads (trafgen cpus, pktgen threads),
 //                                           each into its own queue of a multi-queue tap
-//                                           (tap.queues = threads, IFF_MULTI_QUEUE)
+//                                           (tap.queues = threads, IFF_MULTI_QUEUE; above one,
+//                                           tap.steering: cpu, so thread i fills queue i)
 //
 // NAME is sweep.prefix, else the profile's name. How a sweep combines with explicit variants:
 // the swept variants come first, then the profile's own variants, all in one plan (one
@@ -69,7 +70,7 @@ export function sweepVariants(profile: Profile): SweptVariants {
     }
     values.forEach((n, i) => {
       const gen = g.type === 'trafgen' ? { cpus: n } : { threads: n };
-      out.variants.push({ name: `${prefix}-${n}`, baseline: false, description: `${g.type}, ${n} thread${n === 1 ? '' : 's'} into a ${n}-queue tap (sweep.threads)`, workload: { generator: gen, tap: { queues: n } } });
+      out.variants.push({ name: `${prefix}-${n}`, baseline: false, description: `${g.type}, ${n} thread${n === 1 ? '' : 's'} into a ${n}-queue tap (sweep.threads)`, workload: { generator: gen, tap: n > 1 ? { queues: n, steering: 'cpu' } : { queues: n } } });
       out.where.push(`sweep.threads[${i}]`);
     });
   }

@@ -128,7 +128,7 @@ async function setUp(planned: PlannedTrial, variant: ResolvedVariant, ctx: Trial
   const generatorCount = Math.max(generatorCpuCount(w.generator), generatorCpuCount(w.background));
   const c = w.consumer;
   const cpus = planCpus(generatorCount, c.type === 'sink' || c.type === 'wire' ? c.cpu : 'auto');
-  if (c.type === 'sink') r.consumer = await startSink({ netns: lab.netns, dev: lab.tap, queues: lab.queues, options: c, cpu: cpus.consumer });
+  if (c.type === 'sink') r.consumer = await startSink({ netns: lab.netns, dev: lab.tap, queues: lab.queues, options: c, cpu: cpus.consumer, ...(w.tap.steering === 'cpu' ? { steerCpu: true } : {}) });
   else if (c.type === 'wire') {
     r.peer = await createWirePeer({ labNetns: lab.netns, labTap: lab.tap, mtu: w.tap.mtu, txQueueLen: c.peerTxQueueLen });
     r.consumer = await startWire({ netns: lab.netns, dev: lab.tap, peer: r.peer, cpu: cpus.consumer, batch: c.batch });

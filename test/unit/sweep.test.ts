@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { UserError } from '../../src/errors.ts';
+import { profileProblems } from '../../src/doctor/requirements.ts';
 import { crossKernels } from '../../src/kernel/specs.ts';
 import { parseProfile } from '../../src/profile/load.ts';
 import { buildPlan, resolveVariants } from '../../src/profile/plan.ts';
@@ -57,8 +58,8 @@ test('an explicit baseline: true takes the baseline from the sweep', () => {
 
 test('sweep.threads: trafgen cpus and pktgen threads, each into its own queue of a multi-queue tap', () => {
   const trafgen = resolveVariants(parseProfile('name: flood\nworkload: { generator: { type: trafgen, qdisc: true } }\nsweep: { threads: [1, 2] }\n', 'p.yaml'));
-  assert.deepEqual(trafgen.map((v) => [v.name, v.baseline, v.workload.generator.type === 'trafgen' ? v.workload.generator.cpus : null, v.workload.tap.queues]), [
-    ['flood-1', true, 1, 1], ['flood-2', false, 2, 2],
+  assert.deepEqual(trafgen.map((v) => [v.name, v.baseline, v.workload.generator.type === 'trafgen' ? v.workload.generator.cpus : null, v.workload.tap.queues, v.workload.tap.steering]), [
+    ['flood-1', true, 1, 1, undefined], ['flood-2', false, 2, 2, 'cpu'],
   ]);
   const pktgen = resolveVariants(parseProfile('name: pg\nworkload: { generator: { type: pktgen } }\nsweep: { threads: [1, 4] }\n', 'p.yaml'));
   assert.deepEqual(pktgen.map((v) => [v.name, v.workload.generator.type === 'pktgen' ? v.workload.generator.threads : null, v.workload.tap.queues]), [['pg-1', 1, 1], ['pg-4', 4, 4]]);
@@ -90,4 +91,11 @@ test('sweep errors are plain and name the field', () => {
   assert.match(errorOf('name: x\nworkload: { generator: { type: trafgen } }\nsweep: { threads: [1, 17] }\n'), /sweep\.threads\[1\]/);
   assert.match(errorOf('name: my profile\nworkload: { generator: { type: iperf3 }, consumer: { type: wire } }\nsweep: { streams: [1] }\n'), /sweep\.streams\[0\]: the variant name 'my profile-1' is not a valid name.*set sweep\.prefix/);
   assert.match(errorOf(`${streams}variants:\n  - { name: a, baseline: true }\n  - { name: b, baseline: true }\n`), /more than one variant has baseline: true/);
+});
+
+test('tap.steering: cpu is the sink\'s program: refused before traffic with another consumer', () => {
+  const probs = (consumer: string) => profileProblems(resolveVariants(parseProfile(`name: x\nworkload: { tap: { steering: cpu }, generator: { type: iperf3 }, consumer: { type: ${consumer} } }\n`, 'p.yaml')), [0, 1]);
+  assert.ok(probs('wire').some((p) => /workload\.tap\.steering: cpu is a steering program the sink attaches; consumer type wire/.test(p)), probs('wire').join('; '));
+  const sinkOk = profileProblems(resolveVariants(parseProfile('name: x\nworkload: { tap: { queues: 2, steering: cpu }, generator: { type: trafgen, cpus: 2 }, consumer: { type: sink } }\n', 'p.yaml')), [0, 1]);
+  assert.ok(!sinkOk.some((p) => /steering/.test(p)), sinkOk.join('; '));
 });

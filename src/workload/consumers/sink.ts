@@ -45,6 +45,8 @@ export interface StartSinkOptions {
   options: SinkOptions;
   /** Resolved CPU for queue 0 (queue i on cpu + i), or null for no pinning. */
   cpu: number | null;
+  /** tap.steering 'cpu': the sink attaches a steering program, queue = sending CPU % queues. */
+  steerCpu?: boolean;
   binary?: string;
 }
 
@@ -62,6 +64,7 @@ export function sinkArgs(o: StartSinkOptions): string[] {
   const s = o.options;
   const args = ['--dev', o.dev, '--queues', String(o.queues), '--mode', s.mode, '--batch', String(s.batch), '--delay-ns', String(s.delayNs), '--cpu', String(o.cpu ?? -1)];
   if (o.queues > 1) args.push('--multi-queue');
+  if (o.steerCpu) args.push('--steer-cpu');
   return args;
 }
 
