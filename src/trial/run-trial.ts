@@ -341,6 +341,11 @@ export async function runTrial(planned: PlannedTrial, variant: ResolvedVariant, 
     r.gen = null;
     const background = r.background ? await r.background.stop() : null;
     r.background = null;
+    const tr = partial.transfer;
+    const got = base.generator.flow?.receivedBytes;
+    if (tr?.bytes !== undefined && tr.verdict === 'completed' && got !== undefined && got < tr.bytes) {
+      tr.reason = `iperf3's server counted ${Math.round(got)} of the ${tr.bytes} bytes: iperf3 ends its test once the sender has written them and its server closes on what is still in flight; the completion is the last frame through the lab tap`;
+    }
     const drained = await drain(r.consumer!);
     partial.tap.quietAfter = { ...(await readDeviceCounters(r.lab!.netns, r.lab!.tap)), tNs: monotonicNs() };
     partial.qdisc.quietAfter = qdiscCounters(await readQdisc(r.lab!.netns, r.lab!.tap));
