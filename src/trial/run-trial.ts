@@ -18,6 +18,7 @@ import { readDeviceCounters } from '../lab/counters.ts';
 import { createLab, type Lab } from '../lab/lab.ts';
 import { assertQueueMode } from '../lab/queue-mode.ts';
 import { assertBackpressure, readTunQueues } from '../lab/tun-fdinfo.ts';
+import { setNetemDelay } from '../lab/netem.ts';
 import { modprobeQdisc, readQdisc, setQdisc, startQdiscSampler, type QdiscSampler, type QdiscState } from '../lab/qdisc.ts';
 import { emptyMetrics } from '../metrics.ts';
 import type { Profile } from '../profile/schema.ts';
@@ -131,6 +132,7 @@ async function setUp(planned: PlannedTrial, variant: ResolvedVariant, ctx: Trial
   if (c.type === 'sink') r.consumer = await startSink({ netns: lab.netns, dev: lab.tap, queues: lab.queues, options: c, cpu: cpus.consumer });
   else if (c.type === 'wire') {
     r.peer = await createWirePeer({ labNetns: lab.netns, labTap: lab.tap, mtu: w.tap.mtu, txQueueLen: c.peerTxQueueLen });
+    if ((c.rttMs ?? 0) > 0) await setNetemDelay(r.peer.netns, r.peer.tap, c.rttMs!);
     r.consumer = await startWire({ netns: lab.netns, dev: lab.tap, peer: r.peer, cpu: cpus.consumer, batch: c.batch });
     if (w.generator.type === 'iperf3') {
       r.server = await startIperf3Server({ netns: r.peer.netns, bind: r.peer.peerAddress });

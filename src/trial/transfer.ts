@@ -88,6 +88,7 @@ export async function runTransfer(o: { transfer: TransferOptions; stall?: StallO
     rec.stall.resumedNs = monotonicNs();
   };
   const timers: NodeJS.Timeout[] = [];
+  if (stall?.afterSeconds === 0) stopReader(); // before the generator starts
   if (stall) {
     const at = (ns: number, f: () => void) => timers.push(setTimeout(f, Math.max(0, (ns - monotonicNs()) / 1e6)));
     at(startNs + stall.afterSeconds * 1e9, stopReader);

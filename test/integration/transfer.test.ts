@@ -133,3 +133,28 @@ test('a stall without a transfer stops the run before any traffic: exit 2, the f
   assert.match(r.all, /workload.stall: a stalled reader is timed against a fixed transfer; add workload.transfer/);
   assert.doesNotMatch(r.all, /\n\s+at .*\.ts:\d+/, 'no stack trace');
 });
+
+test('tcp-delay: a TCP transfer over an added RTT (netem on the wire\'s peer tap) where the kernel has sch_netem; exit 2 with the reason where it does not', async (t) => {
+  if (why) return t.skip(why);
+  const { netemProblem } = await import('../../src/lab/netem.ts');
+  const missing = await netemProblem();
+  const out = join(tmp(), 'out');
+  const r = await bench(['--profile', 'tcp-delay', '--variants', 'rtt-0,rtt-60', '--repetitions', '1', '--out', out]);
+  if (missing) {
+    // This project's development host: no CONFIG_NET_SCH_NETEM.
+    assert.equal(r.exitCode, 2, r.all);
+    assert.match(r.all, /netem for consumer.rttMs 60 \(variant rtt-60\): this kernel cannot attach qdisc netem \(needs CONFIG_NET_SCH_NETEM\)/);
+    assert.doesNotMatch(r.all, /\[1\/2\]/, 'refused before any trial');
+    return;
+  }
+  assert.equal(r.exitCode, 0, r.all);
+  const result = load(out);
+  const [zero, sixty] = ['rtt-0', 'rtt-60'].map((n) => result.variants.find((v) => v.name === n)!.trials[0]!);
+  for (const tr of [zero!, sixty!]) {
+    assert.equal(tr.status, 'ok', tr.error);
+    assert.equal(tr.readings!.transfer!.verdict, 'completed');
+    for (const c of tr.crossCheck) assert.ok(c.ok, `${c.name}: ${c.probe} vs ${c.counter}`);
+  }
+  // At least a handful of round trips of 60 ms (handshake, slow start) on top of rtt-0's time.
+  assert.ok(sixty!.metrics.completion_ns! > zero!.metrics.completion_ns! + 2 * 60e6, `${sixty!.metrics.completion_ns} vs ${zero!.metrics.completion_ns}`);
+});
