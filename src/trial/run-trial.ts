@@ -344,6 +344,11 @@ export async function runTrial(planned: PlannedTrial, variant: ResolvedVariant, 
     const background = r.background ? await r.background.stop() : null;
     r.background = null;
     const tr = partial.transfer;
+    // A generator that exited early (an error) has not completed the transfer: the trial fails.
+    const sent = base.generator.packetsSent;
+    if (tr?.packets !== undefined && tr.verdict === 'completed' && sent !== null && sent < tr.packets) {
+      throw new TrialFailure(`the generator exited having sent ${sent} of the transfer's ${tr.packets} packets: ${base.generator.output.trim().split('\n').slice(-2).join(' / ') || 'no output'}`);
+    }
     const got = base.generator.flow?.receivedBytes;
     if (tr?.bytes !== undefined && tr.verdict === 'completed' && got !== undefined && got < tr.bytes) {
       tr.reason = `iperf3's server counted ${Math.round(got)} of the ${tr.bytes} bytes: iperf3 ends its test once the sender has written them and its server closes on what is still in flight; the completion is the last frame through the lab tap`;
