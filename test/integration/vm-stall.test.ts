@@ -36,7 +36,7 @@ test('stall-vm-quick: a reader stopped for 1 s, stock vs backpressure tun: drops
     const x = tr.readings!.transfer!;
     assert.equal(x.verdict, 'completed', `${where}: ${x.reason ?? ''}`);
     const stalled = (x.stall!.resumedNs! - x.stall!.stoppedNs!) / 1e9;
-    assert.ok(stalled >= 0.95, `${where}: the reader was stopped ${stalled} s`);
+    assert.ok(stalled >= 0.99 && stalled < 1.5, `${where}: the reader was stopped ${stalled} s`);
     // pktgen sent the whole amount, and the quiet span's accounts hold it all.
     assert.equal(tr.generator!.packetsSent, 200_000, `${where}: pktgen's count`);
     const m = tr.metrics;
