@@ -51,6 +51,8 @@ export interface Capabilities {
   iperf3?: Availability & { version: string | null };
   /** Root qdiscs this kernel attaches (tried on the loopback of a throw-away namespace). */
   qdiscs?: Record<string, Availability>;
+  /** sch_netem (consumer wire's rttMs), tried the same way; absent in older results. */
+  netem?: Availability;
 }
 
 // ---------------------------------------------------------------- plan

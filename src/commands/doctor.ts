@@ -63,6 +63,7 @@ export function formatCapabilities(c: Capabilities, k: KernelFacts = { config: n
     line('iperf3', c.iperf3 ?? { available: false, reason: 'not detected' }),
     line('wire consumer', c.wire ?? { available: false, reason: 'not detected' }),
     ...Object.entries(c.qdiscs ?? {}).map(([k, a]) => line(`qdisc ${k}`, a)),
+    ...(c.netem ? [line('qdisc netem (consumer.rttMs)', c.netem)] : []),
     '',
     'virtualisation',
     line('qemu', c.qemu),

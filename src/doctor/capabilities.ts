@@ -1,6 +1,7 @@
 // Capability detection: one record of what this machine's kernel and tools can do. Printed
 // by `doctor`, stored in every result, and checked against a profile before any traffic.
 // Things are found by trying them (open the device, attach a probe, read BTF), not guessed.
+import { netemProblem } from '../lab/netem.ts';
 import { existsSync, openSync, closeSync, readFileSync } from 'node:fs';
 import { arch, cpus, hostname, release, totalmem, version } from 'node:os';
 import { execa } from 'execa';
@@ -137,7 +138,7 @@ async function qdiscs(): Promise<Record<string, Availability>> {
 
 export async function detectCapabilities(): Promise<Capabilities> {
   const tracefs = await ensureTracefs();
-  const [bpftrace, trafgen, qemu, tun, backends, pktgenA, vhost, samplerA, iperf3A, qdiscsA] = await Promise.all([
+  const [bpftrace, trafgen, qemu, tun, backends, pktgenA, vhost, samplerA, iperf3A, qdiscsA, netemA] = await Promise.all([
     toolVersion('bpftrace', ['--version']),
     toolVersion('trafgen', ['--version']),
     toolVersion('qemu-system-x86_64', ['--version']),
@@ -148,6 +149,7 @@ export async function detectCapabilities(): Promise<Capabilities> {
     sampler(tracefs.path),
     iperf3(),
     qdiscs(),
+    netemProblem().then((why): Availability => (why === null ? yes('attached to a test namespace\'s loopback') : no(why)), (e: unknown) => no(`could not be tried: ${(e as Error).message}`)),
   ]);
   // bpftrace 0.17 cannot read a module's BTF; the offsets (bpftool) can.
   if (tun.queue === 'unknown' && samplerA.offsets) Object.assign(tun, { queue: 'ptr_ring', evidence: `struct tun_file has tx_ring (BTF ${samplerA.offsets.source}, read with bpftool)`, queueModeSwitch: samplerA.offsets.tfile.skq !== null });
@@ -182,5 +184,6 @@ export async function detectCapabilities(): Promise<Capabilities> {
     wire: existsSync(wireBinaryPath()) ? { ...yes(`built at ${wireBinaryPath()}`), path: wireBinaryPath() } : { ...no(`${wireBinaryPath()} is not built: run bash scripts/setup.sh (or make -C sink)`), path: null },
     iperf3: iperf3A,
     qdiscs: qdiscsA,
+    netem: netemA,
   };
 }

@@ -5,6 +5,7 @@
 //   missingRequirements: the machine lacks a capability (root, bpftrace, trafgen, a probe
 //     backend, the patched kernel ...); the fix is on the machine (see tunbench doctor).
 // Every problem is listed with how to fix it, and the run stops with exit code 2.
+import { NETEM_HINT } from '../lab/netem.ts';
 import { existsSync } from 'node:fs';
 import type { ProbeLevel } from '../profile/schema.ts';
 import { UserError } from '../errors.ts';
@@ -115,6 +116,7 @@ export function missingRequirements(caps: Capabilities, variants: ResolvedVarian
       need(a?.available === true, `qdisc ${q} (variant ${v.name}, tap.qdisc): ${a?.reason ?? 'not detected on this machine (tunbench doctor)'}`);
     }
     if (c.type === 'wire') need(caps.wire?.available === true, `wire consumer (variant ${v.name}): ${caps.wire?.reason ?? 'not detected'}; it needs a second tap in a peer namespace, which tunbench creates`);
+    if (c.type === 'wire' && (c.rttMs ?? 0) > 0) need(caps.netem?.available === true, `netem for consumer.rttMs ${c.rttMs} (variant ${v.name}): ${caps.netem?.reason ?? 'not detected on this machine (tunbench doctor)'}; ${NETEM_HINT}`);
     for (const g of [v.workload.generator, ...(v.workload.background ? [v.workload.background] : [])]) {
     if (g.type === 'iperf3') {
       need(caps.iperf3?.available === true, `iperf3 (variant ${v.name}): ${caps.iperf3?.reason ?? 'not detected'}`);

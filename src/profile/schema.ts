@@ -117,6 +117,10 @@ export const WireSchema = z.strictObject({
   cpu: z.union([z.number().int().min(-1), z.literal('auto')]).default('auto'),
   /** tx_queue_len of the peer tap (its queue carries the receiver's ACKs back to the lab). */
   peerTxQueueLen: z.number().int().min(1).max(65536).default(1000),
+  /** Round-trip delay added to flows, in ms: sch_netem's delay on the peer tap (the receiver's
+   * packets back to the lab: ACKs), so the lab tap keeps its own qdisc. Needs
+   * CONFIG_NET_SCH_NETEM (checked before any traffic). Absent or 0: none. */
+  rttMs: z.number().min(0).max(10_000).optional(),
 });
 
 export const ConsumerSchema = z.discriminatedUnion('type', [SinkSchema, GuestSchema, WireSchema]);

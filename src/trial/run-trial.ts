@@ -18,6 +18,7 @@ import { readDeviceCounters } from '../lab/counters.ts';
 import { createLab, type Lab } from '../lab/lab.ts';
 import { assertQueueMode } from '../lab/queue-mode.ts';
 import { assertBackpressure, readTunQueues } from '../lab/tun-fdinfo.ts';
+import { setNetemDelay } from '../lab/netem.ts';
 import { modprobeQdisc, readQdisc, setQdisc, startQdiscSampler, type QdiscSampler, type QdiscState } from '../lab/qdisc.ts';
 import { emptyMetrics } from '../metrics.ts';
 import type { Profile } from '../profile/schema.ts';
@@ -131,6 +132,7 @@ async function setUp(planned: PlannedTrial, variant: ResolvedVariant, ctx: Trial
   if (c.type === 'sink') r.consumer = await startSink({ netns: lab.netns, dev: lab.tap, queues: lab.queues, options: c, cpu: cpus.consumer, ...(w.tap.steering === 'cpu' ? { steerCpu: true } : {}) });
   else if (c.type === 'wire') {
     r.peer = await createWirePeer({ labNetns: lab.netns, labTap: lab.tap, mtu: w.tap.mtu, txQueueLen: c.peerTxQueueLen });
+    if ((c.rttMs ?? 0) > 0) await setNetemDelay(r.peer.netns, r.peer.tap, c.rttMs!);
     r.consumer = await startWire({ netns: lab.netns, dev: lab.tap, peer: r.peer, cpu: cpus.consumer, batch: c.batch });
     if (w.generator.type === 'iperf3') {
       r.server = await startIperf3Server({ netns: r.peer.netns, bind: r.peer.peerAddress });
@@ -339,6 +341,16 @@ export async function runTrial(planned: PlannedTrial, variant: ResolvedVariant, 
     r.gen = null;
     const background = r.background ? await r.background.stop() : null;
     r.background = null;
+    const tr = partial.transfer;
+    // A generator that exited early (an error) has not completed the transfer: the trial fails.
+    const sent = generator.packetsSent;
+    if (tr?.packets !== undefined && tr.verdict === 'completed' && sent !== null && sent < tr.packets) {
+      throw new TrialFailure(`the generator exited having sent ${sent} of the transfer's ${tr.packets} packets: ${generator.output.trim().split('\n').slice(-2).join(' / ') || 'no output'}`);
+    }
+    const got = generator.flow?.receivedBytes;
+    if (tr?.bytes !== undefined && tr.verdict === 'completed' && got !== undefined && got < tr.bytes) {
+      tr.reason = `iperf3's server counted ${Math.round(got)} of the ${tr.bytes} bytes: iperf3 ends its test once the sender has written them and its server closes on what is still in flight; the completion is the last frame through the lab tap`;
+    }
     const drained = await drain(r.consumer!);
     partial.tap.quietAfter = { ...(await readDeviceCounters(r.lab!.netns, r.lab!.tap)), tNs: monotonicNs() };
     partial.qdisc.quietAfter = qdiscCounters(await readQdisc(r.lab!.netns, r.lab!.tap));

@@ -74,11 +74,14 @@ export async function runTransfer(o: { transfer: TransferOptions; stall?: StallO
   };
   let stopped = false;
   let finished = false;
+  const timers: NodeJS.Timeout[] = [];
   const stopReader = () => {
     if (finished || stopped || !rec.stall || rec.stall.stoppedNs !== null) return;
     if (signalReader(p.readerPid, 'SIGSTOP')) {
       stopped = true;
       rec.stall.stoppedNs = monotonicNs();
+      // The stall lasts forSeconds from the stop itself (a late timer, as under TCG, shifts it, not shortens it).
+      if (stall?.forSeconds !== undefined) timers.push(setTimeout(resumeReader, stall.forSeconds * 1000));
     }
   };
   const resumeReader = () => {
@@ -87,12 +90,8 @@ export async function runTransfer(o: { transfer: TransferOptions; stall?: StallO
     stopped = false;
     rec.stall.resumedNs = monotonicNs();
   };
-  const timers: NodeJS.Timeout[] = [];
-  if (stall) {
-    const at = (ns: number, f: () => void) => timers.push(setTimeout(f, Math.max(0, (ns - monotonicNs()) / 1e6)));
-    at(startNs + stall.afterSeconds * 1e9, stopReader);
-    if (stall.forSeconds !== undefined) at(startNs + (stall.afterSeconds + stall.forSeconds) * 1e9, resumeReader);
-  }
+  if (stall?.afterSeconds === 0) stopReader(); // before the generator starts
+  else if (stall) timers.push(setTimeout(stopReader, Math.max(0, (startNs + stall.afterSeconds * 1e9 - monotonicNs()) / 1e6)));
   let genDone = false;
   let failure: string | null = null;
   void p.failed.then((why) => (failure = why));

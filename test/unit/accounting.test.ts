@@ -160,3 +160,18 @@ test('tap.backpressure: each queue of the tap must show the switch in its fdinfo
   assert.throws(() => checkBackpressure([f('tb1', true), f('tb1', false)], 'tb1', true, 2, 7), /backpressure 1,0 on 2 of 2 queue\(s\) instead of 1/);
   assert.throws(() => checkBackpressure([], 'tb1', false, 1, 7, '3:/dev/net/tun'), /unknown .* instead of 0 \(its fds: 3:\/dev\/net\/tun\)/);
 });
+
+test('fq_codel at its limit tells pktgen of a batch drop (NET_XMIT_CN): the frame was queued and sent again, so sent = pktgen\'s count + its errors (stall-vm-quick\'s figures)', () => {
+  const before: At = { ...zero, q: { dropsOverlimit: 0 } };
+  const after: At = { tx_packets: 191_744, tx_dropped: 0, consumer: 191_744, q: { sentPackets: 191_744, drops: 8_387, dropsOverlimit: 8_387 }, tun: { tunDrops: 0, stops: 2_308, wakes: 2_308, stopped: 0 } };
+  const r = readings('fq_codel', { quietBefore: before, windowStart: before, windowEnd: after, quietAfter: after }, 200_000);
+  r.generator = { ...r.generator!, tool: 'pktgen', errors: 131 };
+  const gen = crossChecks(r).find((c) => /generator's count/.test(c.name))!;
+  assert.deepEqual([gen.probe, gen.counter, gen.ok], [200_131, 200_131, true], gen.name);
+  assert.match(gen.name, /congestion notices/);
+  for (const c of crossChecks(r)) assert.ok(c.ok, `${c.name}: ${c.probe} vs ${c.counter}`);
+  // trafgen is not told of CN (a packet socket maps it to 0): nothing is added for it.
+  r.generator = { ...r.generator!, tool: 'trafgen', errors: null, packetsSent: 200_131 };
+  const tg = crossChecks(r).find((c) => /generator's count/.test(c.name))!;
+  assert.deepEqual([tg.probe, tg.counter], [200_131, 200_131]);
+});
