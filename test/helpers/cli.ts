@@ -36,3 +36,15 @@ export function windowOf(t: TrialResult) {
   const bytes = r.tap.windowEnd.tx_bytes - r.tap.windowStart.tx_bytes;
   return { span, packets, bytes };
 }
+
+/** Why a flow test cannot run here (not root, no iperf3), or null. */
+export async function flowsMissing(): Promise<string | null> {
+  if (process.getuid?.() !== 0) return 'not root';
+  const { requireIperf3 } = await import('../../src/workload/generators/iperf3.ts');
+  try {
+    await requireIperf3();
+    return null;
+  } catch (e) {
+    return (e as Error).message;
+  }
+}

@@ -10,9 +10,8 @@ import { join } from 'node:path';
 import { before, test } from 'node:test';
 import { execa } from 'execa';
 import { QDISC_KINDS, supportedQdiscs, type QdiscKind } from '../../src/lab/qdisc.ts';
-import { requireIperf3 } from '../../src/workload/generators/iperf3.ts';
 import type { Result } from '../../src/types.ts';
-import { cli, TCP_FRAME_OVERHEAD, tmp as tmpDir, UDP_FRAME_OVERHEAD, windowOf } from '../helpers/cli.ts';
+import { cli, flowsMissing, TCP_FRAME_OVERHEAD, tmp as tmpDir, UDP_FRAME_OVERHEAD, windowOf } from '../helpers/cli.ts';
 
 const bench = (args: string[]) => cli(['bench', '--progress', 'plain', ...args], {}, { timeout: 170_000 });
 const tmp = () => tmpDir('tunbench-flows');
@@ -21,15 +20,8 @@ const load = (dir: string) => JSON.parse(readFileSync(join(dir, 'result.json'), 
 let why: string | null = null;
 let support = new Map<QdiscKind, string | null>();
 before(async () => {
-  if (process.getuid?.() !== 0) why = 'not root';
-  else {
-    try {
-      await requireIperf3();
-    } catch (e) {
-      why = (e as Error).message;
-    }
-    support = await supportedQdiscs();
-  }
+  why = await flowsMissing();
+  if (!why) support = await supportedQdiscs();
 });
 
 test('tcp-quick: TCP 1 and 8 streams, UDP, TCP beside a flood, through the wire: goodput consistent with the lab tap, retransmits reported, every count closes', async (t) => {

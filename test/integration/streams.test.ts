@@ -8,8 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { before, test } from 'node:test';
 import { execa } from 'execa';
-import { requireIperf3 } from '../../src/workload/generators/iperf3.ts';
 import type { Result } from '../../src/types.ts';
+import { flowsMissing } from '../helpers/cli.ts';
 
 const CLI = ['--import', 'tsx', 'src/cli.ts'];
 /** Ethernet (14) + IPv4 (20) + TCP with timestamps (32). */
@@ -17,14 +17,7 @@ const TCP_FRAME_OVERHEAD = 66;
 
 let why: string | null = null;
 before(async () => {
-  if (process.getuid?.() !== 0) why = 'not root';
-  else {
-    try {
-      await requireIperf3();
-    } catch (e) {
-      why = (e as Error).message;
-    }
-  }
+  why = await flowsMissing();
 });
 
 const PROFILE = `name: streams-sweep

@@ -10,8 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { before, test } from 'node:test';
 import { execa } from 'execa';
-import { requireIperf3 } from '../../src/workload/generators/iperf3.ts';
 import type { Result, TrialResult } from '../../src/types.ts';
+import { flowsMissing } from '../helpers/cli.ts';
 
 const CLI = ['--import', 'tsx', 'src/cli.ts'];
 const bench = (args: string[]) => execa(process.execPath, [...CLI, 'bench', '--progress', 'plain', '--no-report', ...args], { reject: false, all: true, timeout: 170_000 });
@@ -20,14 +20,7 @@ const load = (dir: string) => JSON.parse(readFileSync(join(dir, 'result.json'), 
 
 let why: string | null = null;
 before(async () => {
-  if (process.getuid?.() !== 0) why = 'not root';
-  else {
-    try {
-      await requireIperf3();
-    } catch (e) {
-      why = (e as Error).message;
-    }
-  }
+  why = await flowsMissing();
 });
 
 /** The quiet span's counts: reads (tx_packets), tun's drops (tx_dropped), the qdisc's drops. */
