@@ -125,7 +125,12 @@ export function compareSamples(metric: MetricName, baseline: Side, candidate: Si
   const pBeyondLimit = oneSided(worseBound(limit), worseAlt);
   const two = pairs ? wilcoxonSignedRank(diffs, 'two-sided') : mannWhitneyU(gb, ga, 'two-sided');
   const shift = pairs ? pairedShift(diffs, 1 - o.alpha) : hodgesLehmannShift(ga, gb, 1 - o.alpha);
-  const ratio = back(shift.estimate);
+  // Every metric is a count, rate, fraction or time (never below 0), so no ratio is below 0:
+  // on the linear scale the shift's interval can reach past -100% (a baseline spread wider than
+  // its median) and is cut there.
+  const nonNegative = [...a, ...b].every((v) => v >= 0);
+  const backCut = (d: number) => (nonNegative ? Math.max(0, back(d)) : back(d));
+  const ratio = backCut(shift.estimate);
   // The gate's power at these samples: the samples moved so that their estimate is 'no change',
   // their spread kept, then shifted in the worse direction until the gate's one-sided test of
   // the limit reaches powerLevel (alpha / family size: what Holm asks of the smallest p). The
@@ -160,7 +165,7 @@ export function compareSamples(metric: MetricName, baseline: Side, candidate: Si
   const exact = pairs ? !ties && diffs.length <= 50 : mannWhitneyUsesExact(a.length, b.length, ties);
   return {
     ...base, scale, method: exact ? 'exact' : 'normal',
-    ratio, ratioCiLow: back(shift.low), ratioCiHigh: back(shift.high), ratioCiCoverage: shift.coverage,
+    ratio, ratioCiLow: backCut(shift.low), ratioCiHigh: backCut(shift.high), ratioCiCoverage: shift.coverage,
     changePct: improvement(metric, ratio) * 100, pValue: two.pValue,
     effectSize: { measure: base.effectSize.measure, value: pairs ? rankBiserial(diffs) : cliffsDelta(a, b) },
     pWorseThanNoise, pBetterThanNoise, pBeyondLimit, verdict: 'unchanged',

@@ -207,7 +207,8 @@ export async function main(args: string[]): Promise<number> {
         kernels = kernels.filter((k) => k !== who);
         continue;
       }
-      judgeGroup(result, crossed, kernels, results, out);
+      const gate = judgeGroup(result, crossed, kernels, results, out);
+      await reportRun(result, gate, out, say);
       break;
     }
   }
@@ -228,7 +229,22 @@ function crossChecked(profile: Profile, kernels: Array<{ name: string; spec: str
 }
 
 /** Per commit of one run: every metric compared against BASE, and the gate's tests of it. */
-function judgeGroup(result: Result, profile: Profile, kernels: SeriesKernel[], results: Map<string, CommitResult>, out: string): void {
+/** The run's Analysis and HTML/Markdown report in its run folder, as bench writes them; a report
+ * that cannot be rendered is a warning (result.json and the series' verdicts are kept). */
+async function reportRun(result: Result, gate: GateOutcome, out: string, say: (l: string) => void): Promise<void> {
+  try {
+    const { analyzeRun } = await import('../analysis/analyze.ts');
+    const { writeRunAnalysis } = await import('../result/store.ts');
+    const { writeReport } = await import('../report/write.ts');
+    const analysis = analyzeRun(result, { source: `${out}/result.json`, gate });
+    writeRunAnalysis(out, analysis, gate);
+    say(`series: report ${(await writeReport({ analysis, results: [result] }, out)).html}`);
+  } catch (e) {
+    say(`series: warning: the report of ${out} could not be rendered (result.json is intact): ${(e as Error).message}`);
+  }
+}
+
+function judgeGroup(result: Result, profile: Profile, kernels: SeriesKernel[], results: Map<string, CommitResult>, out: string): GateOutcome {
   const g = gateWithinRun(result, profile.gate);
   const comps = g.comparison?.comparisons ?? [];
   for (const k of kernels) {
@@ -248,6 +264,7 @@ function judgeGroup(result: Result, profile: Profile, kernels: SeriesKernel[], r
       r.status = failed.length ? 'regression' : 'pass';
     }
   }
+  return g;
 }
 
 /** What moved on a commit: the comparisons the analysis called improved or regressed. */
@@ -260,7 +277,8 @@ function commitLines(r: CommitResult, alpha: number): string[] {
   if (r.boot && !r.boot.ok) return [`${head}: does not boot: ${r.boot.reason} (${built})`];
   if (!r.comparisons) return [`${head}: ${r.status} (${built})${r.gate?.lines.length ? `: ${r.gate.lines.join('; ')}` : ''}`];
   const m = moved(r);
-  const lines = [`${head}: ${r.status === 'pass' ? 'pass' : r.status === 'regression' ? 'REGRESSION' : 'cannot judge'} (${built}; ${m.length ? `${m.length} of ${r.comparisons.length} metric comparisons moved` : `no metric moved beyond the noise threshold in ${r.comparisons.length} comparisons`})`];
+  const report = r.run && existsSync(join(r.run, 'report.html')) ? `; report ${join(r.run, 'report.html')}` : '';
+  const lines = [`${head}: ${r.status === 'pass' ? 'pass' : r.status === 'regression' ? 'REGRESSION' : 'cannot judge'} (${built}; ${m.length ? `${m.length} of ${r.comparisons.length} metric comparisons moved` : `no metric moved beyond the noise threshold in ${r.comparisons.length} comparisons`}${report})`];
   for (const c of m) lines.push(`    ${c.candidate}: ${comparisonLine(c, alpha)}`);
   if (r.gate?.verdict === 'cannot-judge') for (const l of r.gate.lines) lines.push(`    gate cannot judge: ${l}`);
   else for (const l of r.gate?.lines ?? []) lines.push(`    gate ${l}`);

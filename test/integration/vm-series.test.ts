@@ -125,6 +125,9 @@ test('series on the supported tree: a one-line change built incrementally and ru
   assert.equal(tip.status, 'pass', JSON.stringify(tip.gate));
   assert.ok(tip.build.ok && tip.boot?.ok);
   assert.equal(tip.gate?.verdict, 'pass');
+  // Each run of the series has its report, as bench writes one, named in series.md.
+  assert.ok(tip.run && existsSync(join(tip.run, 'report.html')) && existsSync(join(tip.run, 'analysis.json')), `the run's report in ${tip.run}`);
+  assert.match(readFileSync(join(out, 'series.md'), 'utf8'), new RegExp(`report ${join(tip.run, 'report.html').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
   assert.ok(tip.comparisons?.some((c) => c.metric === 'rx_pps' && c.candidate === tip.name && c.baseline === 'base'), 'rx_pps of the tip compared with BASE');
   assert.deepEqual(s.groups, [['base', tip.name, c2.name, c3.name]]);
   assert.match(all, new RegExp(`^commit 1 ${setup.tip.slice(0, 12)} "tun: a one-line change \\(DRV_DESCRIPTION\\)": pass`, 'm'));

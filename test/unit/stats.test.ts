@@ -134,3 +134,14 @@ test('too few trials for the test to ever reach alpha: insufficient, with how ma
   assert.match(c.reason, /smallest p-value .* 0\.10.*at least 4 trials a side/);
   assert.ok(c.ratio < 0.05, 'the change itself is still reported');
 });
+
+test('a change to 0 is -100% at most: the interval of a non-negative metric is cut at a ratio of 0', () => {
+  // The figures of bp-1 against stock-1 (tun drops per second, backpressure-streams): the
+  // baseline's spread is wider than its median, so the linear shift's interval reached -147%.
+  const c = compareSamples('drop_ratio', { label: 'stock-1', xs: [1.49, 1.89, 2.85, 2.27, 2.83] }, { label: 'bp-1', xs: [0, 0, 0, 0, 0] }, opts);
+  assert.equal(c.scale, 'linear');
+  assert.equal(c.ratio, 0);
+  assert.equal(c.ratioCiLow, 0);
+  assert.ok(c.ratioCiHigh > 0 && c.ratioCiHigh < 1, `upper end ${c.ratioCiHigh}`);
+  assert.equal(c.changePct, 100); // drop_ratio: lower is better, so -100% is a 100% improvement
+});
