@@ -7,7 +7,8 @@ import { changeWords, intervalWords, verdictDetail, verdictWord } from '../analy
 export function formatValue(metric: keyof typeof METRICS, v: number): string {
   if (!Number.isFinite(v)) return String(v);
   switch (METRICS[metric].unit) {
-    case 'pps': return `${(v / 1e6).toFixed(3)} Mpps`;
+    // A few drops a second are not '0.000 Mpps'.
+    case 'pps': return v >= 0 && v < 1000 ? `${Number(v.toPrecision(3))} pps` : `${(v / 1e6).toFixed(3)} Mpps`;
     case 'ratio':
     case 'fraction': return `${(v * 100).toFixed(2)}%`;
     case 'percent': return `${v.toFixed(1)}%`;

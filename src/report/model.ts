@@ -23,6 +23,8 @@ export const METRIC_LABELS: Partial<Record<MetricName, string>> = {
   xmit_pps: 'accepted (Mpps)', rx_pps: 'delivered (Mpps)', probe_cpu_pct: 'probe CPU (% of a CPU)', offered_pps: 'offered (Mpps)',
   drop_ratio: 'dropped at tun (%)', lost_ratio: 'lost (%)', goodput_bps: 'goodput (bit/s)', occupancy_mean: 'queue fullness, mean (% of capacity)',
   occupancy_p99: 'queue fullness, p99 (% of capacity)', lock_contention_count: 'lock contentions (per s)', latency_p50_ns: 'latency p50 (bucket)', latency_p99_ns: 'latency p99 (bucket)',
+  txq_stopped_fraction: 'tx queue stopped (% of the window)', txq_longest_stop_ns: 'longest tx queue stop', retransmits: 'retransmits', stream_fairness: "fairness (Jain's index)",
+  qdisc_drop_pps: 'qdisc drops (per s)',
 };
 export const metricLabel = (m: MetricName): string => METRIC_LABELS[m] ?? m;
 
@@ -219,6 +221,13 @@ export function answerLines(cmp: Comparison): string[] {
     if (o99 !== undefined) parts.push(`queue ${om !== undefined ? `${sig3(om * 100)}% full on average, ` : ''}${sig3(o99 * 100)}% at p99`);
     const lc = med('lock_contention_count');
     if (lc !== undefined) parts.push(lc === 0 ? 'no lock contention' : `${sig3(lc)} lock contentions/s`);
+    const gp = med('goodput_bps');
+    if (gp !== undefined) parts.push(`goodput ${formatValue('goodput_bps', gp)}${med('retransmits') !== undefined ? `, ${sig3(med('retransmits')!)} retransmits` : ''}`);
+    const stopped = med('txq_stopped_fraction');
+    if (stopped !== undefined && stopped > 0) {
+      const longest = med('txq_longest_stop_ns');
+      parts.push(`tx queue stopped ${sig3(stopped * 100)}% of the window${longest !== undefined ? `, longest stop ${formatValue('txq_longest_stop_ns', longest)}` : ''}`);
+    }
     const pc = med('probe_cpu_pct');
     if (pc !== undefined) parts.push(`probes ${sig3(pc)}% of a CPU`);
     out.push(`${sv.variant} (${sv.trials} trial${sv.trials === 1 ? '' : 's'}): ${parts.join('; ') || 'no metric measured'}.`);
@@ -227,20 +236,24 @@ export function answerLines(cmp: Comparison): string[] {
   for (const key of pairs) {
     const [cand, ref] = key.split('\u0000') as [string, string];
     const of = (m: MetricName) => cmp.comparisons.find((c) => c.candidate === cand && c.baseline === ref && c.metric === m);
-    const d = of('rx_pps') ?? of('xmit_pps');
+    // Flows are judged by their goodput (what the sockets got), floods by the delivered rate.
+    const d = of('goodput_bps') ?? of('rx_pps') ?? of('xmit_pps');
     if (!d) continue;
+    const what = d.metric === 'goodput_bps' ? 'goodput' : d.metric === 'rx_pps' ? 'delivered' : 'accepted';
     const ci = Number.isFinite(d.ratioCiLow) ? ` [${d.ratioCiLow.toFixed(2)}, ${d.ratioCiHigh.toFixed(2)}]` : '';
     const how = d.analysis === 'paired' ? 'paired by round' : d.baseline.startsWith('A:') ? 'unpaired: separate runs' : 'unpaired: too few rounds with both variants for the signed-rank test';
     const w = verdictWord(d);
     const answer = w === 'regressed' ? 'slower' : w === 'improved' ? 'faster' : w;
-    const why = (['occupancy_p99', 'drop_ratio', 'lock_contention_count'] as MetricName[]).map(of).filter((c): c is NonNullable<typeof c> => !!c && Number.isFinite(c.ratio) && verdictWord(c) !== 'all zero' && c.baselineMedian !== c.candidateMedian)
+    // A metric that was 0 on one side (the queue never stopped) has no ratio but is a reason all the same.
+    const why = (['occupancy_p99', 'drop_ratio', 'qdisc_drop_pps', 'txq_stopped_fraction', 'txq_longest_stop_ns', 'retransmits', 'stream_fairness', 'lock_contention_count'] as MetricName[]).map(of)
+      .filter((c): c is NonNullable<typeof c> => !!c && Number.isFinite(c.baselineMedian) && Number.isFinite(c.candidateMedian) && verdictWord(c) !== 'all zero' && c.baselineMedian !== c.candidateMedian)
       .map((c) => `${metricLabel(c.metric).replace(/ \(.*\)$/, '')} ${formatValue(c.metric, c.baselineMedian)} -> ${formatValue(c.metric, c.candidateMedian)}`);
     const p = Number.isFinite(d.pAdjusted) ? `, p = ${d.pAdjusted.toPrecision(2)}` : '';
     if (!Number.isFinite(d.ratio)) {
       out.push(`${cand} against ${ref}: ${verdictWords(d, cmp.alpha)}.`);
       continue;
     }
-    out.push(`${cand} ${d.metric === 'rx_pps' ? 'delivered' : 'accepted'} ${Number.isFinite(d.ratio) ? `${d.ratio.toFixed(2)}x` : 'n/a against'} ${ref}${ci} (${estimateName(d)}; ${how}${p}): ${answer}${w === 'no change shown' ? ` (${verdictDetail(d, cmp.alpha)})` : ''}.${why.length ? ` Why: ${why.join(', ')}.` : ''}`);
+    out.push(`${cand} ${what} ${Number.isFinite(d.ratio) ? `${d.ratio.toFixed(2)}x` : 'n/a against'} ${ref}${ci} (${estimateName(d)}; ${how}${p}): ${answer}${w === 'no change shown' ? ` (${verdictDetail(d, cmp.alpha)})` : ''}.${why.length ? ` Why: ${why.join(', ')}.` : ''}`);
   }
   return out;
 }
