@@ -74,8 +74,14 @@ export function verdictDetail(c: MetricComparison, alpha: number): string {
     case 'regressed':
     case 'improved':
       return [ci, Number.isFinite(c.pAdjusted) ? `p = ${c.pAdjusted.toPrecision(2)}${c.judged ? ' (Holm-adjusted)' : ' (uncorrected)'}` : ''].filter(Boolean).join(', ');
-    case 'no change shown':
-      return `inconclusive${ci ? `, ${ci}` : ''}`;
+    case 'no change shown': {
+      // An interval wholly on one side of 'no change' beside "inconclusive" reads as a
+      // contradiction: it is the one test's interval, while the verdict asked for a change beyond
+      // the noise threshold, Holm-corrected over the family. Say which p decided it.
+      const oneSided = c.ratioCiLow > 1 || c.ratioCiHigh < 1;
+      const p = oneSided && Number.isFinite(c.pAdjusted) ? `; a change beyond the noise threshold not shown: p = ${c.pAdjusted.toPrecision(2)}${c.judged ? ' (Holm-adjusted)' : ''}` : '';
+      return `inconclusive${ci ? `, ${ci}` : ''}${p}`;
+    }
     case 'all zero':
       return 'zero on every trial of both sides';
     case 'not compared':

@@ -61,7 +61,11 @@ for (const k of cases) {
     assert.ok(line.startsWith(`${k.metric} ${signedPct(c.ratio)} (${k.dir})`), line);
     // The sign printed is the metric's own: a drop is '-', whatever its direction.
     assert.equal(signedPct(c.ratio).startsWith('-'), k.f < 1, line);
-    if (k.word === 'no change shown') assert.match(verdictWords(c, 0.05), /^no change shown \(inconclusive, 95% CI [-+]\d+\.\d% \.\. [-+]\d+\.\d%\)$/);
+    if (k.word === 'no change shown') {
+      assert.match(verdictWords(c, 0.05), /^no change shown \(inconclusive, 95% CI [-+]\d+\.\d% \.\. [-+]\d+\.\d%(; a change beyond the noise threshold not shown: p = [\d.e-]+( \(Holm-adjusted\))?)?\)$/);
+      // An interval on one side of 'no change' says which test kept the verdict at "no change shown".
+      if (c.ratioCiLow > 1 || c.ratioCiHigh < 1) assert.match(verdictWords(c, 0.05), /a change beyond the noise threshold not shown: p = /);
+    }
     if (k.word === 'regressed' || k.word === 'improved') assert.match(verdictWords(c, 0.05), /95% CI .*p = /);
     // The word never contradicts the direction.
     if (k.word === 'regressed') assert.equal(k.dir, 'worse');
