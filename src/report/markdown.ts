@@ -1,7 +1,17 @@
 // summary.md: the verdict, the headline table and the PNG charts, for CI job pages and pull requests.
-import { kpps, metricLabel, SENT_LOST_NOTE, type ReportModel } from './model.ts';
+import { kpps, metricLabel, SENT_LOST_NOTE, type HeadlineCell, type ReportModel } from './model.ts';
 
 const cell = (s: string) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+
+/** A headline cell for a step summary: the median and, against its reference, the signed change
+ * with its verdict word ("0.020 Mpps, -15.4% (worse) regressed"); the interval and the test stay
+ * in report.html, so that the table fits a step summary's width. */
+export function compactCell(c: HeadlineCell): string {
+  if (!c.change) return c.text;
+  const [change] = c.change.split(':');
+  const word = c.verdict === 'regressed' || c.verdict === 'improved' ? c.verdict : c.verdict === 'unchanged' ? 'no change shown' : c.verdict === 'insufficient' ? (/all zero|zero on every/.test(c.change) ? 'all zero' : /not compared|not measured/.test(c.change) ? 'not compared' : 'too few trials') : '';
+  return `${c.text}, ${change!.trim()}${word ? ` ${word}` : ''}`;
+}
 
 export function renderMarkdown(model: ReportModel, pngs: Map<string, string>): string {
   const m = model.headline.metrics;
@@ -14,9 +24,9 @@ export function renderMarkdown(model: ReportModel, pngs: Map<string, string>): s
     '',
     `| variant | ${m.map((x) => metricLabel(x)).join(' | ')} |`,
     `|---|${m.map(() => '---').join('|')}|`,
-    ...model.headline.rows.map((r) => `| ${cell(r.variant)}${r.baseline ? ' (baseline)' : ''} | ${r.cells.map((c) => cell(`${c.text}${c.ci ? ` ${c.ci}` : ''}${c.change ? ` ${c.change}` : ''}`)).join(' | ')} |`),
+    ...model.headline.rows.map((r) => `| ${cell(r.variant)}${r.baseline ? ' (baseline)' : ''} | ${r.cells.map((c) => cell(compactCell(c))).join(' | ')} |`),
     '',
-    "Median of each variant's measured trials [distribution-free interval from order statistics, when the trials are enough for one]; change: the Hodges-Lehmann estimate of candidate / baseline (of the per-round ratios when paired by round within one run, Wilcoxon signed-rank; unpaired between runs or when the rounds are too few, Mann-Whitney U) as the metric's own signed change, better or worse by its direction, with its verdict.",
+    "Median of each variant's measured trials; change: the Hodges-Lehmann estimate of candidate / baseline (of the per-round ratios when paired by round within one run, Wilcoxon signed-rank; unpaired between runs or when the rounds are too few, Mann-Whitney U) as the metric's own signed change, better or worse by its direction, with its verdict. The medians' intervals, each change's interval and p are in the answer lines above and in report.html (a step summary's table has about 950 px).",
     '',
     ...model.headline.rows.map((r) => `- ${r.probeCost.warn ? '**warning** ' : ''}${cell(r.variant)}: ${cell(r.probeCost.text)}`),
     '',
