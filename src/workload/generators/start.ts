@@ -6,7 +6,7 @@ import type { GeneratorOptions, Iperf3GeneratorOptions, SockperfGeneratorOptions
 import type { FlowReport, GeneratorReport } from '../../types.ts';
 import { startIperf3Client, type Iperf3Report } from './iperf3.ts';
 import { startPktgen } from './pktgen.ts';
-import { startSockperfClient } from './sockperf.ts';
+import { sockperfStalled, startSockperfClient } from './sockperf.ts';
 import { startTrafgen } from './trafgen.ts';
 import type { RunningGenerator } from './types.ts';
 
@@ -137,6 +137,8 @@ async function startSockperfGenerator(o: StartGeneratorOptions, g: SockperfGener
         const output = await client.output.catch(() => '');
         // A failed test fails this trial only (a plain Error, not a run-stopping UserError).
         if (!s.ok) throw new Error(`sockperf: ${(s.e as Error).message}`);
+        const stalled = sockperfStalled(s.r);
+        if (stalled) throw new Error(stalled);
         return {
           tool: 'sockperf',
           packetsSent: null,
