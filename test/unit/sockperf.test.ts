@@ -6,7 +6,11 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { UserError } from '../../src/errors.ts';
-import { parseSockperfOutput, percentileUs, sockperfClientArgs } from '../../src/workload/generators/sockperf.ts';
+import { missingRequirements, profileProblems } from '../../src/doctor/requirements.ts';
+import { parseProfile } from '../../src/profile/load.ts';
+import { resolveVariants } from '../../src/profile/plan.ts';
+import type { Capabilities } from '../../src/types.ts';
+import { parseSockperfOutput, percentileUs, requireSockperf, sockperfClientArgs } from '../../src/workload/generators/sockperf.ts';
 
 const fixture = (name: string) => readFileSync(new URL(`../fixtures/sockperf/${name}.txt`, import.meta.url), 'utf8');
 
@@ -64,4 +68,30 @@ test('client arguments: ping-pong, TCP only with --tcp, round trips (--full-rtt)
   assert.ok(tcp.includes('--tcp') && tcp.includes('--mps=5000'));
   assert.throws(() => sockperfClientArgs('x', 1, { protocol: 'udp', messageSize: 10, mps: 'max', seconds: 2 }), UserError);
   assert.throws(() => sockperfClientArgs('x', 1, { protocol: 'udp', messageSize: 64, mps: 'max', seconds: 1.5 }), UserError);
+});
+
+test('a missing sockperf binary is a UserError that says how to install it', async () => {
+  await assert.rejects(requireSockperf('/nonexistent/sockperf'), (e: unknown) => e instanceof UserError && /sockperf is missing/.test(e.message) && /apt-get install sockperf/.test(e.hint ?? '') && /scripts\/setup\.sh/.test(e.hint ?? ''));
+});
+
+
+const caps = (over: Partial<Capabilities> = {}): Capabilities => ({
+  root: true, devNetTun: { available: true, reason: '' }, netns: { available: true, reason: '' }, sink: { available: true, reason: '', path: '' },
+  bpftrace: { available: true, reason: '', version: '0.17' }, tracefs: { available: true, reason: '', path: '/sys/kernel/tracing' },
+  sampler: { available: true, reason: '', offsets: null }, trafgen: { available: true, reason: '', version: '0.6' }, pktgen: { available: false, reason: 'no pktgen' },
+  tun: { queue: 'ptr_ring', evidence: '' }, kernel: { release: '6.18', version: '', arch: 'x86_64' }, qemu: { available: true, reason: '', version: null }, vhostNet: { available: false, reason: '' },
+  wire: { available: false, reason: 'not built', path: null }, iperf3: { available: true, reason: '', version: '3.12' }, qdiscs: {},
+  ...over,
+} as Capabilities);
+
+test('requirements: sockperf missing stops the run with the install command; it needs the wire behind the tap', () => {
+  const vs = resolveVariants(parseProfile('name: t\nworkload: { generator: { type: sockperf }, consumer: { type: wire } }', 't.yaml'));
+  const without = missingRequirements(caps({ wire: { available: true, reason: '', path: '/x' }, sockperf: { available: false, reason: 'sockperf is missing (sockperf --version: ENOENT): apt-get install sockperf (or bash scripts/setup.sh)', version: null } }), vs, null, 'host');
+  assert.equal(without.length, 1);
+  assert.match(without[0]!, /sockperf .*apt-get install sockperf/);
+  assert.deepEqual(missingRequirements(caps({ wire: { available: true, reason: '', path: '/x' }, sockperf: { available: true, reason: '', version: '3.7' } }), vs, null, 'host'), []);
+  const sink = resolveVariants(parseProfile('name: t\nworkload: { generator: { type: sockperf }, consumer: { type: sink } }', 't.yaml'));
+  assert.match(profileProblems(sink, null).join('\n'), /sockperf needs its server behind the tap: set workload.consumer.type: wire/);
+  const big = resolveVariants(parseProfile('name: t\nworkload: { generator: { type: sockperf, messageSize: 1480 }, consumer: { type: wire } }', 't.yaml'));
+  assert.match(profileProblems(big, null).join('\n'), /messageSize: 1480 .* at most 1472/);
 });
