@@ -74,6 +74,7 @@ pkgs=(
   kmod                # modprobe/modinfo for pktgen and vhost_net detection
   bpftool             # tun's struct offsets from BTF (module BTF too), for the counters-level sampler
   iperf3              # TCP/UDP flow workloads through the wire consumer
+  sockperf            # request/response latency workloads (ping-pong) through the wire consumer
   ca-certificates     # npm ci over https
 )
 # `tunbench kernel build` and kernel/build.sh (the two-kernel tests need them).

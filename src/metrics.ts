@@ -6,7 +6,7 @@ export type Direction = 'higher' | 'lower';
 
 export interface MetricInfo {
   /** Unit shown in tables. */
-  unit: 'pps' | 'ratio' | 'fraction' | 'count' | 'packets' | 'bps' | 'ns' | 'percent';
+  unit: 'pps' | 'ratio' | 'fraction' | 'count' | 'packets' | 'bps' | 'ns' | 'percent' | 'tps';
   /** Which direction is better. */
   better: Direction;
   /** The lowest probe level at which it is measured ('off' = kernel counters or reports alone). */
@@ -137,6 +137,31 @@ export const METRICS = {
     unit: 'ratio', better: 'lower', level: 'off',
     definition: 'UDP datagrams the server found missing / datagrams the client sent (iperf3 UDP flows; null otherwise).',
     source: 'iperf3 --json: lost_packets / packets of the end record (sequence gaps seen by the server).',
+  },
+  rr_latency_p50_ns: {
+    unit: 'ns', better: 'lower', level: 'off',
+    definition: 'Request/response (generator sockperf): median round-trip time of one transaction, a request through the lab tap to the server behind it and the reply back (null for other generators).',
+    source: "sockperf ping-pong --full-rtt: its percentile 50.000 line (microseconds, 3 decimals), over sockperf's valid span: from 0.4 s after its test started (the trial's ramp-up counts from that start) to about 1 s after the window.",
+  },
+  rr_latency_p99_ns: {
+    unit: 'ns', better: 'lower', level: 'off',
+    definition: '99th percentile round-trip time of a request/response transaction (sockperf).',
+    source: "sockperf's percentile 99.000 line, as rr_latency_p50_ns.",
+  },
+  rr_latency_p999_ns: {
+    unit: 'ns', better: 'lower', level: 'off',
+    definition: '99.9th percentile round-trip time of a request/response transaction (sockperf); with fewer than 1000 transactions it is the slowest one.',
+    source: "sockperf's percentile 99.900 line, as rr_latency_p50_ns.",
+  },
+  rr_latency_max_ns: {
+    unit: 'ns', better: 'lower', level: 'off',
+    definition: 'Slowest request/response round trip of the test (sockperf).',
+    source: "sockperf's <MAX> observation line, as rr_latency_p50_ns. Every percentile sockperf prints (25 to 99.999), its mean, minimum and message counts are kept in the trial's generator.rr.",
+  },
+  rr_transactions_per_s: {
+    unit: 'tps', better: 'higher', level: 'off',
+    definition: 'Request/response transactions completed per second (replies received; with mps: max one transaction in flight, so about 1 / mean round trip).',
+    source: "sockperf's [Valid Duration] line: ReceivedMessages / RunTime, over its valid span (as rr_latency_p50_ns).",
   },
   occupancy_mean: {
     unit: 'fraction', better: 'lower', level: 'counters',

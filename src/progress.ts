@@ -2,7 +2,7 @@
 export type ProgressMode = 'tty' | 'plain' | 'json' | 'quiet';
 
 export type ProgressEvent =
-  | { event: 'run-start'; profile: string; trials: number; minimumSeconds: number; resultDir: string }
+  | { event: 'run-start'; profile: string; trials: number; minimumSeconds: number; resultDir: string; transfers?: { trials: number; seconds: number } }
   | { event: 'trial-start'; index: number; total: number; variant: string; repetition: number; warmup: boolean; secondsLeft: number | null }
   | { event: 'live'; index: number; variant: string; rxPps: number; secondsIntoWindow: number }
   | { event: 'trial-end'; index: number; variant: string; status: 'ok' | 'failed'; xmitPps: number | null; rxPps: number | null; dropRatio: number | null; error?: string }
@@ -40,7 +40,7 @@ export function createProgress(mode: ProgressMode, write: (s: string) => void = 
       case 'run-start':
         // No guess of the run's length here: set-up, probes and (in a VM) emulation are measured
         // per trial; the time left is shown from the trials' real lengths (src/eta.ts).
-        write(`tunbench: profile ${e.profile}: ${e.trials} trials, at least ${Math.ceil(e.minimumSeconds)} s (ramp-ups and windows); results in ${e.resultDir}\n`);
+        write(`tunbench: profile ${e.profile}: ${e.trials} trials, at least ${Math.ceil(e.minimumSeconds)} s (ramp-ups and windows)${e.transfers && e.transfers.trials > 0 ? `, ${e.transfers.trials} of them fixed transfers taking up to ${Math.ceil(e.transfers.seconds)} s in all (their deadlines)` : ''}; results in ${e.resultDir}\n`);
         break;
       case 'trial-start':
         write(`[${e.index + 1}/${e.total}] ${e.variant} ${e.warmup ? 'warm-up' : `rep ${e.repetition + 1}`}${e.secondsLeft === null ? '' : ` (about ${Math.max(1, Math.round(e.secondsLeft))} s left)`}\n`);

@@ -7,6 +7,7 @@ import type { Profile, ProbeLevel, ProbeSettings, VmSettings, Workload } from '.
 import type { TunOffsets } from './probes/btf-offsets.ts';
 import type { QdiscCountField, QdiscStats } from './lab/qdisc.ts';
 import type { Iperf3Report } from './workload/generators/iperf3.ts';
+import type { SockperfReport } from './workload/generators/sockperf.ts';
 
 /** 3: each fact saved once: a trial's probe samples and generator report live in its readings
  * only (version 2 also held a copy of each on the trial). */
@@ -49,6 +50,8 @@ export interface Capabilities {
   /** Absent in results from before issue 13. */
   wire?: Availability & { path: string | null };
   iperf3?: Availability & { version: string | null };
+  /** sockperf (request/response workloads); absent in results from before it. */
+  sockperf?: Availability & { version: string | null };
   /** Root qdiscs this kernel attaches (tried on the loopback of a throw-away namespace). */
   qdiscs?: Record<string, Availability>;
   /** sch_netem (consumer wire's rttMs), tried the same way; absent in older results. */
@@ -90,7 +93,7 @@ export interface Plan {
 
 // ---------------------------------------------------------------- raw reports
 export interface GeneratorReport {
-  tool: 'trafgen' | 'pktgen' | 'iperf3';
+  tool: 'trafgen' | 'pktgen' | 'iperf3' | 'sockperf';
   /** Packets the generator says it sent during the window (null when it cannot say). */
   packetsSent: number | null;
   /** Packets it says it failed to send (pktgen errors, trafgen send failures). */
@@ -104,6 +107,9 @@ export interface GeneratorReport {
   output: string;
   /** iperf3 only: the flow's figures from its JSON end record (receiver side). */
   flow?: FlowReport;
+  /** sockperf only: the request/response test's figures (round trips in microseconds, as
+   * sockperf prints them, over its own valid span; src/workload/generators/sockperf.ts). */
+  rr?: SockperfReport;
 }
 
 /** What an iperf3 test reported, as a trial saves it: its figures from iperf3's JSON end record

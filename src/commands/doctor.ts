@@ -61,6 +61,7 @@ export function formatCapabilities(c: Capabilities, k: KernelFacts = { config: n
     line('trafgen', c.trafgen),
     line('pktgen', c.pktgen),
     line('iperf3', c.iperf3 ?? { available: false, reason: 'not detected' }),
+    line('sockperf', c.sockperf ?? { available: false, reason: 'not detected' }),
     line('wire consumer', c.wire ?? { available: false, reason: 'not detected' }),
     ...Object.entries(c.qdiscs ?? {}).map(([k, a]) => line(`qdisc ${k}`, a)),
     ...(c.netem ? [line('qdisc netem (consumer.rttMs)', c.netem)] : []),

@@ -9,6 +9,7 @@ import type { Availability, Capabilities, TunQueue } from '../types.ts';
 import { sinkBinaryPath } from '../workload/consumers/sink.ts';
 import { wireBinaryPath } from '../workload/consumers/wire.ts';
 import { requireIperf3 } from '../workload/generators/iperf3.ts';
+import { requireSockperf } from '../workload/generators/sockperf.ts';
 import { QDISC_KINDS, qdiscProblem, supportedQdiscs } from '../lab/qdisc.ts';
 import { detectProbeBackends } from '../probes/backends.ts';
 import { readDropReasons } from '../probes/drop-reasons.ts';
@@ -124,6 +125,17 @@ async function iperf3(): Promise<Availability & { version: string | null }> {
   }
 }
 
+/** sockperf (request/response workloads). */
+async function sockperf(): Promise<Availability & { version: string | null }> {
+  try {
+    const v = await requireSockperf();
+    return { ...yes(`sockperf ${v}`), version: v };
+  } catch (e) {
+    const err = e as Error & { hint?: string };
+    return { ...no(`${err.message}${err.hint ? `: ${err.hint}` : ''}`), version: null };
+  }
+}
+
 /** Each settable root qdisc, really attached to a throw-away namespace's loopback (modprobe first). */
 async function qdiscs(): Promise<Record<string, Availability>> {
   const out: Record<string, Availability> = {};
@@ -138,7 +150,7 @@ async function qdiscs(): Promise<Record<string, Availability>> {
 
 export async function detectCapabilities(): Promise<Capabilities> {
   const tracefs = await ensureTracefs();
-  const [bpftrace, trafgen, qemu, tun, backends, pktgenA, vhost, samplerA, iperf3A, qdiscsA, netemA] = await Promise.all([
+  const [bpftrace, trafgen, qemu, tun, backends, pktgenA, vhost, samplerA, iperf3A, qdiscsA, netemA, sockperfA] = await Promise.all([
     toolVersion('bpftrace', ['--version']),
     toolVersion('trafgen', ['--version']),
     toolVersion('qemu-system-x86_64', ['--version']),
@@ -150,6 +162,7 @@ export async function detectCapabilities(): Promise<Capabilities> {
     iperf3(),
     qdiscs(),
     netemProblem().then((why): Availability => (why === null ? yes('attached to a test namespace\'s loopback') : no(why)), (e: unknown) => no(`could not be tried: ${(e as Error).message}`)),
+    sockperf(),
   ]);
   // bpftrace 0.17 cannot read a module's BTF; the offsets (bpftool) can.
   if (tun.queue === 'unknown' && samplerA.offsets) Object.assign(tun, { queue: 'ptr_ring', evidence: `struct tun_file has tx_ring (BTF ${samplerA.offsets.source}, read with bpftool)`, queueModeSwitch: samplerA.offsets.tfile.skq !== null });
@@ -183,6 +196,7 @@ export async function detectCapabilities(): Promise<Capabilities> {
     sink: existsSync(sink) ? { ...yes(`built at ${sink}`), path: sink } : { ...no(`${sink} is not built: run npm run setup (or make -C sink)`), path: null },
     wire: existsSync(wireBinaryPath()) ? { ...yes(`built at ${wireBinaryPath()}`), path: wireBinaryPath() } : { ...no(`${wireBinaryPath()} is not built: run bash scripts/setup.sh (or make -C sink)`), path: null },
     iperf3: iperf3A,
+    sockperf: sockperfA,
     qdiscs: qdiscsA,
     netem: netemA,
   };

@@ -13,6 +13,7 @@ import { chooseBackend } from '../probes/backends.ts';
 import type { Availability, Capabilities, Plan, ProbeBackend, ResolvedVariant } from '../types.ts';
 import { guestIperf3Files } from '../workload/consumers/guest.ts';
 import { cpuProblems } from '../lab/cpus.ts';
+import { SOCKPERF_HINT } from '../workload/generators/sockperf.ts';
 
 /** Why the guest consumer cannot carry iperf3 (the binary or a library it loads is missing), or null. */
 export function guestIperf3Problem(files: () => unknown = guestIperf3Files): string | null {
@@ -43,6 +44,10 @@ export function profileProblems(variants: ResolvedVariant[], usableCpus: number[
       if (g.burst > 1) add(`${where}workload.generator.burst: ${g.burst} > 1 is rejected on a tap (pktgen start_xmit/queue_xmit); set burst: 1`);
       if (g.clone_skb > 0) add(`${where}workload.generator.clone_skb: ${g.clone_skb} > 0 is rejected on a tap (tun clears IFF_TX_SKB_SHARING); set clone_skb: 0`);
     }
+    if (g.type === 'sockperf') {
+      if (c.type !== 'wire') add(`${where}workload.generator: sockperf needs its server behind the tap: set workload.consumer.type: wire (the sockperf server runs in the wire's peer namespace)`);
+      if (g.protocol === 'udp' && g.messageSize > mtu - 28) add(`${where}workload.generator.messageSize: ${g.messageSize} bytes of UDP payload do not fit the tap's MTU ${mtu} (IPv4 + UDP headers take 28): IP would fragment every message; set messageSize to at most ${mtu - 28}`);
+    }
     if (g.type === 'iperf3') {
       if (c.type === 'sink') add(`${where}workload.generator: iperf3 needs a receiver behind the tap: set workload.consumer.type: wire (the iperf3 server runs in the wire's peer namespace) or guest (it runs inside the QEMU guest)`);
       if (g.protocol === 'udp' && g.length !== undefined && g.length > mtu - 28) add(`${where}workload.generator.length: ${g.length} bytes of UDP payload do not fit the tap's MTU ${mtu} (IPv4 + UDP headers take 28): IP would fragment every datagram; set length to at most ${mtu - 28}`);
@@ -52,7 +57,7 @@ export function profileProblems(variants: ResolvedVariant[], usableCpus: number[
     if (v.workload.tap.steering === 'cpu' && c.type !== 'sink') add(`${where}workload.tap.steering: cpu is a steering program the sink attaches; consumer type ${c.type} does not; drop steering or set workload.consumer.type: sink`);
     const b = v.workload.background;
     if (b) {
-      if (g.type !== 'iperf3') add(`${where}workload.background: a background flood runs beside measured flows; with a ${g.type} generator set the flood as the generator itself (or make the generator iperf3)`);
+      if (g.type !== 'iperf3' && g.type !== 'sockperf') add(`${where}workload.background: a background flood runs beside measured flows; with a ${g.type} generator set the flood as the generator itself (or make the generator iperf3 or sockperf)`);
       const size = b.type === 'trafgen' ? b.packetSize : b.pkt_size;
       if (size > mtu + 14) add(`${where}workload.background: frame size ${size} is larger than the tap's MTU ${mtu} + 14; lower it`);
       if (b.type === 'pktgen' && b.burst > 1) add(`${where}workload.background.burst: ${b.burst} > 1 is rejected on a tap; set burst: 1`);
@@ -74,7 +79,8 @@ export function transferProblems(w: ResolvedVariant['workload']): string[] {
   const t = w.transfer;
   const g = w.generator;
   if (t) {
-    if ((t.packets === undefined) === (t.bytes === undefined)) out.push('workload.transfer: give exactly one of packets (a trafgen or pktgen flood) and bytes (an iperf3 flow)');
+    if (g.type === 'sockperf') out.push('workload.transfer: a sockperf generator measures round trips over the window, not a fixed amount; leave transfer out (or use trafgen, pktgen or iperf3)');
+    else if ((t.packets === undefined) === (t.bytes === undefined)) out.push('workload.transfer: give exactly one of packets (a trafgen or pktgen flood) and bytes (an iperf3 flow)');
     else if (t.packets !== undefined && g.type === 'iperf3') out.push('workload.transfer.packets: an iperf3 generator sends bytes; use transfer.bytes');
     else if (t.bytes !== undefined && g.type !== 'iperf3') out.push(`workload.transfer.bytes: a ${g.type} generator sends packets; use transfer.packets`);
     if (t.packets !== undefined && g.type === 'pktgen') {
@@ -120,6 +126,8 @@ export function missingRequirements(caps: Capabilities, variants: ResolvedVarian
     for (const g of [v.workload.generator, ...(v.workload.background ? [v.workload.background] : [])]) {
     if (g.type === 'iperf3') {
       need(caps.iperf3?.available === true, `iperf3 (variant ${v.name}): ${caps.iperf3?.reason ?? 'not detected'}`);
+    } else if (g.type === 'sockperf') {
+      need(caps.sockperf?.available === true, `sockperf (variant ${v.name}): ${caps.sockperf?.reason ?? `not detected: ${SOCKPERF_HINT}`}`);
     } else if (g.type === 'trafgen') {
       need(caps.trafgen.available, `trafgen (variant ${v.name}): ${caps.trafgen.reason}`);
       if (v.probes.level === 'full' && backend === 'tracepoint' && !g.qdisc) {

@@ -78,8 +78,23 @@ export function buildPlan(profile: Profile, variants: ResolvedVariant[] = resolv
   return { seed: profile.seed, order: profile.order, variants, trials };
 }
 
-/** The least a plan can take: its trials' ramp-ups and windows. The rest (set-up, drain, probes,
- * a VM's emulation) is measured as the run goes (src/eta.ts), not guessed. */
+/** The least a plan can take: the ramp-ups and windows of its timed trials. A fixed transfer
+ * (workload.transfer) has neither (its window is the transfer, which may end at once), so its
+ * trials add nothing here; transferDeadlineSeconds bounds them. The rest (set-up, drain,
+ * probes, a VM's emulation) is measured as the run goes (src/eta.ts), not guessed. */
 export function minimumPlanSeconds(profile: Profile, plan: Plan): number {
-  return plan.trials.length * (profile.duration + profile.rampUp);
+  const transfers = transferVariants(plan);
+  return plan.trials.filter((t) => !transfers.has(t.variant)).length * (profile.duration + profile.rampUp);
+}
+
+function transferVariants(plan: Plan): Map<string, number> {
+  return new Map(plan.variants.flatMap((v) => (v.workload.transfer ? [[v.name, v.workload.transfer.deadlineSeconds] as const] : [])));
+}
+
+/** The most the plan's fixed transfers can take in their windows: each transfer trial's deadline
+ * (0 without transfers). */
+export function transferDeadlineSeconds(plan: Plan): { trials: number; seconds: number } {
+  const transfers = transferVariants(plan);
+  const trials = plan.trials.filter((t) => transfers.has(t.variant));
+  return { trials: trials.length, seconds: trials.reduce((s, t) => s + transfers.get(t.variant)!, 0) };
 }

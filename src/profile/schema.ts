@@ -80,10 +80,26 @@ export const Iperf3Schema = z.strictObject({
   length: z.number().int().min(1).max(1_048_576).optional(),
 });
 
+/** Request/response latency (Debian's sockperf 3.7, ping-pong): the client in the lab
+ * namespace, `sockperf server` behind the tap (consumer wire: in the wire's peer namespace).
+ * One message in flight: each transaction is a request through the lab tap and its reply back;
+ * sockperf reports the round trips' percentiles (--full-rtt). The client's test starts about
+ * 2 s after it is launched; the trial's ramp-up counts from that start, and the test runs
+ * ceil(rampUp + duration) + 1 s so it outlives the window. */
+export const SockperfSchema = z.strictObject({
+  type: z.literal('sockperf'),
+  protocol: z.enum(['udp', 'tcp']).default('udp'),
+  /** Bytes per request and per reply (-m; at least 14, sockperf's header; UDP: at most MTU - 28). */
+  messageSize: z.number().int().min(14).max(65000).default(64),
+  /** Requests per second (--mps): 'max' sends the next as soon as the reply is in (a closed loop:
+   * the rate is what the round trip allows); a number paces them. */
+  mps: z.union([z.literal('max'), z.number().int().min(1).max(10_000_000)]).default('max'),
+});
+
 /** A flood generator (trafgen or pktgen): what workload.background may be. */
 export const FloodSchema = z.discriminatedUnion('type', [TrafgenSchema, PktgenSchema]);
 
-export const GeneratorSchema = z.discriminatedUnion('type', [TrafgenSchema, PktgenSchema, Iperf3Schema]);
+export const GeneratorSchema = z.discriminatedUnion('type', [TrafgenSchema, PktgenSchema, Iperf3Schema, SockperfSchema]);
 
 /** The sink consumer: a small C reader of the tap fd(s). */
 export const SinkSchema = z.strictObject({
@@ -282,6 +298,7 @@ export type Tap = z.infer<typeof TapSchema>;
 export type TrafgenOptions = z.infer<typeof TrafgenSchema>;
 export type PktgenOptions = z.infer<typeof PktgenSchema>;
 export type Iperf3GeneratorOptions = z.infer<typeof Iperf3Schema>;
+export type SockperfGeneratorOptions = z.infer<typeof SockperfSchema>;
 export type FloodOptions = z.infer<typeof FloodSchema>;
 export type GeneratorOptions = z.infer<typeof GeneratorSchema>;
 export type WireOptions = z.infer<typeof WireSchema>;

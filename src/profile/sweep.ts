@@ -59,8 +59,8 @@ export function sweepVariants(profile: Profile): SweptVariants {
       out.where.push(`sweep.streams[${i}]`);
     });
   } else {
-    if (g.type === 'iperf3') {
-      out.problems.push('sweep.threads: sweeps a flood generator\'s threads (trafgen, pktgen), but workload.generator.type is iperf3; sweep streams instead');
+    if (g.type === 'iperf3' || g.type === 'sockperf') {
+      out.problems.push(`sweep.threads: sweeps a flood generator's threads (trafgen, pktgen), but workload.generator.type is ${g.type}; ${g.type === 'iperf3' ? 'sweep streams instead' : 'write the variants out'}`);
       return out;
     }
     const c = profile.workload.consumer.type;

@@ -14,6 +14,7 @@ export function formatValue(metric: keyof typeof METRICS, v: number): string {
     case 'percent': return `${v.toFixed(1)}%`;
     case 'bps': return v >= 1e9 ? `${(v / 1e9).toFixed(3)} Gbit/s` : `${(v / 1e6).toFixed(1)} Mbit/s`;
     case 'packets': return v.toFixed(1);
+    case 'tps': return `${v.toFixed(0)} /s`;
     case 'ns': return v >= 1e6 ? `${(v / 1e6).toFixed(2)} ms` : v >= 1e3 ? `${(v / 1e3).toFixed(1)} us` : `${v.toFixed(0)} ns`;
     default: return v >= 1000 ? v.toExponential(2) : v.toFixed(1);
   }

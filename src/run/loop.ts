@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { UserError, userErrorFromErrno } from '../errors.ts';
 import { EtaEstimator } from '../eta.ts';
 import { onSignal } from '../process/cleanup.ts';
-import { minimumPlanSeconds } from '../profile/plan.ts';
+import { minimumPlanSeconds, transferDeadlineSeconds } from '../profile/plan.ts';
 import type { Profile } from '../profile/schema.ts';
 import type { ProgressEvent } from '../progress.ts';
 import { writeResult } from '../result/store.ts';
@@ -142,7 +142,7 @@ export async function runTrialLoop(l: TrialLoop): Promise<RunOutcome> {
   let failedInARow = 0;
   const eta = new EtaEstimator();
   const variantResult = (name: string) => result.variants.find((v) => v.name === name)!;
-  progress({ event: 'run-start', profile: profile.name, trials: plan.trials.length, minimumSeconds: minimumPlanSeconds(profile, plan), resultDir: dir });
+  progress({ event: 'run-start', profile: profile.name, trials: plan.trials.length, minimumSeconds: minimumPlanSeconds(profile, plan), transfers: transferDeadlineSeconds(plan), resultDir: dir });
   try {
     for (const planned of plan.trials) {
       const variant = variants.find((v) => v.name === planned.variant)!;

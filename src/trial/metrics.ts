@@ -14,6 +14,7 @@ import { emptyMetrics, type TrialMetrics } from '../metrics.ts';
 import { jainIndex } from './fairness.ts';
 import type { CounterDeltas, CrossCheck, Histogram, QdiscCounters, TransferReadings, TrialReadings } from '../types.ts';
 import { completionNs, senderNs } from './transfer.ts';
+import { percentileUs, type SockperfReport } from '../workload/generators/sockperf.ts';
 
 type Instant = 'quietBefore' | 'windowStart' | 'windowEnd' | 'quietAfter';
 
@@ -126,7 +127,7 @@ export function dropsByPlace(r: TrialReadings, { from, to }: Span): DropsByPlace
     return split(tun, 'fdinfo');
   }
   const p = r.probe;
-  if (from === 'quietBefore' && to === 'quietAfter' && p?.totals && p.totals.drops !== null && r.generator?.tool !== 'pktgen' && r.generator?.tool !== 'iperf3') {
+  if (from === 'quietBefore' && to === 'quietAfter' && p?.totals && p.totals.drops !== null && r.generator?.tool !== 'pktgen' && r.generator?.tool !== 'iperf3' && r.generator?.tool !== 'sockperf') {
     return split(p.totals.drops, 'probe');
   }
   const stop = p?.txq;
@@ -332,6 +333,8 @@ function flowAndQdiscMetrics(r: TrialReadings, m: TrialMetrics, span: number): v
     // No stop/wake samples: the reader's fdinfo after the drain still says which queues are stopped.
     m.txq_hangs = tq.quietAfter.stopped;
   }
+  const rr = r.generator?.rr;
+  if (rr) rrMetrics(rr, m);
   const f = r.generator?.flow;
   if (f) {
     m.goodput_bps = f.goodputBps;
@@ -344,6 +347,20 @@ function flowAndQdiscMetrics(r: TrialReadings, m: TrialMetrics, span: number): v
       m.stream_goodput_max_bps = Math.max(...per);
     }
   }
+}
+
+/** A request/response test's round-trip percentiles (sockperf prints microseconds) and rate. */
+export function rrMetrics(rr: SockperfReport, m: TrialMetrics): void {
+  const ns = (us: number | null) => (us === null ? null : Math.round(us * 1000));
+  // Without --full-rtt sockperf prints half the round trip; tunbench always passes it, but a
+  // report that says otherwise is doubled rather than taken for a round trip.
+  const k = rr.measure === 'rtt' ? 1 : 2;
+  const at = (p: number) => { const v = percentileUs(rr, p); return v === null ? null : v * k; };
+  m.rr_latency_p50_ns = ns(at(50));
+  m.rr_latency_p99_ns = ns(at(99));
+  m.rr_latency_p999_ns = ns(at(99.9));
+  m.rr_latency_max_ns = ns(rr.maxUs * k);
+  m.rr_transactions_per_s = rr.seconds > 0 ? rr.transactionsPerSecond : null;
 }
 
 /** The quiet span's counter deltas: from before the generator started to after the queue drained. */
@@ -383,7 +400,7 @@ export function crossChecks(r: TrialReadings): CrossCheck[] {
     const delivered = q.consumer_packets;
     out.push(exact(`sent = delivered + qdisc drops + tun drops + queued: qdisc ${r.qdisc!.kind} (sent + drops + backlog change) vs the consumer's count + qdisc drops + tx_dropped + backlog change`, acc.sent, delivered + acc.qdiscDrops + acc.tunDrops + acc.queued));
   }
-  if (r.qdisc && r.generator?.tool !== 'iperf3' && !r.background && r.generator && r.generator.packetsSent !== null && acc) {
+  if (r.qdisc && r.generator?.tool !== 'iperf3' && r.generator?.tool !== 'sockperf' && !r.background && r.generator && r.generator.packetsSent !== null && acc) {
     // The generator's own count: every frame it handed over, less those whose drop it was told
     // about (it counts them as errors, trafgen and pktgen then send the frame again).
     // Through a qdisc only its drops reach the sender (tun's return code is swallowed by
@@ -410,7 +427,7 @@ export function crossChecks(r: TrialReadings): CrossCheck[] {
     const dropsName = 'drops at tun_net_xmit (probe: skb:kfree_skb) vs tx_dropped (tap counter)';
     if (p.totals.drops === null) {
       // 'counters' runs no program per drop: tx_dropped is the only drop count.
-    } else if (r.generator?.tool === 'iperf3') {
+    } else if (r.generator?.tool === 'iperf3' || r.generator?.tool === 'sockperf') {
       // With TCP flows the probe came out short of tx_dropped by a few dozen drops in some
       // trials (29 of 1,192 with one stream; 35 of 285,208 and 45 of 113,074 with 8 streams
       // beside a flood): drops tx_dropped counts that no kfree_skb located in tun_net_xmit

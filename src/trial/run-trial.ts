@@ -27,7 +27,8 @@ import { startProbes, type RunningProbes } from '../probes/start.ts';
 import type { Capabilities, DeviceCounters, GeneratorReport, PlannedTrial, ProbeBackend, QdiscCounters, QdiscReadings, ResolvedVariant, TrialReadings, TrialResult } from '../types.ts';
 import { startGuestConsumer } from '../workload/consumers/guest.ts';
 import { createWirePeer, startWire, type WirePeer } from '../workload/consumers/wire.ts';
-import { startIperf3Server, type RunningIperf3Server } from '../workload/generators/iperf3.ts';
+import { startIperf3Server } from '../workload/generators/iperf3.ts';
+import { startSockperfServer } from '../workload/generators/sockperf.ts';
 import { startSink, type RunningSink } from '../workload/consumers/sink.ts';
 import { startGenerator, type RunningGenerator } from '../workload/generators/start.ts';
 import { crossChecks, deriveMetrics, quietCounters } from './metrics.ts';
@@ -54,10 +55,10 @@ interface Running {
   gen: RunningGenerator | null;
   /** workload.background's flood. */
   background: RunningGenerator | null;
-  /** The wire consumer's far end and the iperf3 server in it. */
+  /** The wire consumer's far end and the iperf3 or sockperf server in it. */
   peer: WirePeer | null;
-  server: RunningIperf3Server | null;
-  /** Where the iperf3 client connects: the wire's peer (server above) or the guest consumer's own server. */
+  server: { stop(): Promise<void> } | null;
+  /** Where the iperf3 or sockperf client connects: the wire's peer (server above) or the guest consumer's own iperf3 server. */
   flowServer: { address: string; port: number } | null;
   qdiscSampler: QdiscSampler | null;
   /** The qdisc kind tc read back after setting it. */
@@ -135,8 +136,13 @@ async function setUp(planned: PlannedTrial, variant: ResolvedVariant, ctx: Trial
     if ((c.rttMs ?? 0) > 0) await setNetemDelay(r.peer.netns, r.peer.tap, c.rttMs!);
     r.consumer = await startWire({ netns: lab.netns, dev: lab.tap, peer: r.peer, cpu: cpus.consumer, batch: c.batch });
     if (w.generator.type === 'iperf3') {
-      r.server = await startIperf3Server({ netns: r.peer.netns, bind: r.peer.peerAddress });
-      r.flowServer = { address: r.peer.peerAddress, port: r.server.port };
+      const server = await startIperf3Server({ netns: r.peer.netns, bind: r.peer.peerAddress });
+      r.server = server;
+      r.flowServer = { address: r.peer.peerAddress, port: server.port };
+    } else if (w.generator.type === 'sockperf') {
+      const server = await startSockperfServer({ netns: r.peer.netns, bind: r.peer.peerAddress, protocol: w.generator.protocol });
+      r.server = server;
+      r.flowServer = { address: r.peer.peerAddress, port: server.port };
     }
   } else {
     // With iperf3 the server runs inside the guest (its initramfs carries iperf3); the client

@@ -4,6 +4,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ETA_TOLERANCE, EtaEstimator } from '../../src/eta.ts';
 import { createProgress } from '../../src/progress.ts';
+import { parseProfile } from '../../src/profile/load.ts';
+import { buildPlan, minimumPlanSeconds, transferDeadlineSeconds } from '../../src/profile/plan.ts';
 
 /** Replays a run whose trials took `durations` s: at each trial's start, the shown estimate
  * (or null) and the real time left to the run's end. */
@@ -75,4 +77,28 @@ test('progress lines: "at least" at run start, no "s left" while unknown, "about
   assert.match(lines[0]!, /3 trials, at least 6 s \(ramp-ups and windows\)/);
   assert.equal(lines[1], '[1/3] a rep 1\n');
   assert.equal(lines[2], '[3/3] a rep 3 (about 4 s left)\n');
+});
+
+test('transfer trials: no ramp-up or window counted in the minimum; their deadlines bound them, said at run start', () => {
+  const profile = parseProfile([
+    'name: t', 'duration: 2', 'rampUp: 1', 'repetitions: 2', 'warmupTrials: 0',
+    'variants:',
+    '  - { name: timed }',
+    '  - { name: xfer, workload: { transfer: { packets: 1000, deadlineSeconds: 5 } } }',
+    '  - { name: xfer-long, workload: { transfer: { packets: 1000, deadlineSeconds: 30 } } }',
+    '',
+  ].join('\n'), 'p');
+  const plan = buildPlan(profile);
+  assert.equal(plan.trials.length, 6);
+  // Only the two timed trials have a ramp-up and a window (3 s each); a transfer may end at once.
+  assert.equal(minimumPlanSeconds(profile, plan), 6);
+  assert.deepEqual(transferDeadlineSeconds(plan), { trials: 4, seconds: 2 * 5 + 2 * 30 });
+  const lines: string[] = [];
+  const p = createProgress('plain', (s) => lines.push(s));
+  p({ event: 'run-start', profile: 't', trials: 6, minimumSeconds: 6, transfers: transferDeadlineSeconds(plan), resultDir: '/tmp/r' });
+  assert.match(lines[0]!, /6 trials, at least 6 s \(ramp-ups and windows\), 4 of them fixed transfers taking up to 70 s in all \(their deadlines\)/);
+  // Without transfers the line is as before.
+  const timed = parseProfile('name: q\nduration: 2\nrampUp: 1\nrepetitions: 3\nwarmupTrials: 0\n', 'p');
+  assert.equal(minimumPlanSeconds(timed, buildPlan(timed)), 9);
+  assert.deepEqual(transferDeadlineSeconds(buildPlan(timed)), { trials: 0, seconds: 0 });
 });

@@ -2,10 +2,11 @@
 import { execa } from 'execa';
 import { UserError } from '../../errors.ts';
 import { assertLabNamespace } from '../../lab/lab.ts';
-import type { GeneratorOptions, Iperf3GeneratorOptions } from '../../profile/schema.ts';
+import type { GeneratorOptions, Iperf3GeneratorOptions, SockperfGeneratorOptions } from '../../profile/schema.ts';
 import type { FlowReport, GeneratorReport } from '../../types.ts';
 import { startIperf3Client, type Iperf3Report } from './iperf3.ts';
 import { startPktgen } from './pktgen.ts';
+import { sockperfStalled, startSockperfClient } from './sockperf.ts';
 import { startTrafgen } from './trafgen.ts';
 import type { RunningGenerator } from './types.ts';
 
@@ -17,7 +18,7 @@ export interface StartGeneratorOptions {
   generator: GeneratorOptions;
   /** A process inside the lab namespace: pktgen is reached through /proc/<pid>/net/pktgen. */
   sinkPid: number;
-  /** iperf3: the server's address (behind the tap) and the trial's timing. */
+  /** iperf3, sockperf: the server's address (behind the tap) and the trial's timing. */
   flow?: { server: string; port?: number; rampUpSeconds: number; durationSeconds: number };
   /** A fixed transfer (workload.transfer): packets for a flood, bytes for iperf3; the
    * generator ends by itself once it has sent them. */
@@ -96,12 +97,71 @@ function startIperf3Generator(o: StartGeneratorOptions, g: Iperf3GeneratorOption
   };
 }
 
+/** sockperf's -t: whole seconds from its test's start (the trial's ramp-up counts from there)
+ * past the window's end, with a second to spare, so the test never ends inside the window. */
+export function sockperfSeconds(rampUpSeconds: number, durationSeconds: number): number {
+  return Math.ceil(rampUpSeconds + durationSeconds) + 1;
+}
+
+/**
+ * sockperf ping-pong: resolves once its test has started (about 2 s after launch: a pause of
+ * sockperf's own), so the trial's ramp-up and window run inside the test. The test then ends
+ * by itself; stop() waits for its summary.
+ */
+async function startSockperfGenerator(o: StartGeneratorOptions, g: SockperfGeneratorOptions): Promise<RunningGenerator> {
+  if (!o.flow) throw new Error('sockperf needs a server behind the tap (consumer wire)');
+  const started = Date.now();
+  const client = startSockperfClient({
+    netns: o.netns,
+    server: o.flow.server,
+    port: o.flow.port,
+    options: { protocol: g.protocol, messageSize: g.messageSize, mps: g.mps, seconds: sockperfSeconds(o.flow.rampUpSeconds, o.flow.durationSeconds) },
+  });
+  const settled = client.result.then((r) => ({ ok: true as const, r }), (e: unknown) => ({ ok: false as const, e }));
+  try {
+    await client.started;
+  } catch (e) {
+    client.kill();
+    await client.exited;
+    throw e;
+  }
+  let stopped: Promise<GeneratorReport> | null = null;
+  return {
+    pids: client.pids,
+    exited: client.exited,
+    exitedNs: client.exited.then(() => Number(process.hrtime.bigint())),
+    abort: () => client.kill(),
+    stop() {
+      stopped ??= (async () => {
+        const s = await settled;
+        const output = await client.output.catch(() => '');
+        // A failed test fails this trial only (a plain Error, not a run-stopping UserError).
+        if (!s.ok) throw new Error(`sockperf: ${(s.e as Error).message}`);
+        const stalled = sockperfStalled(s.r);
+        if (stalled) throw new Error(stalled);
+        return {
+          tool: 'sockperf',
+          packetsSent: null,
+          errors: null,
+          reportedPps: null,
+          seconds: s.r.seconds || (Date.now() - started) / 1000,
+          command: client.command,
+          output: output.length > 4000 ? `${output.slice(0, 4000)}... (${output.length} characters: the figures are in rr)` : output,
+          rr: s.r,
+        } satisfies GeneratorReport;
+      })();
+      return stopped;
+    },
+  };
+}
+
 export async function startGenerator(o: StartGeneratorOptions): Promise<RunningGenerator> {
   assertLabNamespace(o.netns);
   const g = o.generator;
   const packets = o.transfer?.packets;
   if (g.type === 'trafgen') return startTrafgen({ netns: o.netns, dev: o.dev, options: g, ...(packets !== undefined ? { num: packets } : {}) });
   if (g.type === 'iperf3') return startIperf3Generator(o, g);
+  if (g.type === 'sockperf') return startSockperfGenerator(o, g);
   await execa('modprobe', ['pktgen'], { reject: false });
   const options = packets !== undefined ? { ...g, count: pktgenCountPerThread(packets, g.threads) } : g;
   return startPktgen({ dev: o.dev, options, procRoot: `/proc/${o.sinkPid}/net/pktgen`, netns: o.netns });
