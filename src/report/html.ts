@@ -46,7 +46,9 @@ export function renderHtml(model: ReportModel): string {
   const e = escapeHtml;
   const head = model.headline.metrics.map((m) => `<th scope="col" title="${e(m)}: ${e(METRICS[m].definition)}">${e(metricLabel(m))}</th>`).join('');
   const rows = model.headline.rows.map((r) => `<tr><th scope="row">${e(r.variant)}${r.baseline ? ' (baseline)' : ''}<span class="chg">${r.trials} trials</span><span class="chg probe-cost${r.probeCost.warn ? ' warn' : ''}">${e(r.probeCost.text)}</span></th>${r.cells.map((c) => `<td class="${e(c.verdict)}"><b>${e(c.text)}</b>${c.ci ? `<span class="chg">${e(c.ci)}</span>` : ''}${c.change ? `<span class="chg">${e(c.change)}</span>` : ''}</td>`).join('')}</tr>`).join('\n');
-  const figures = model.charts.map((c) => `<figure><canvas id="chart-${e(c.id)}" width="540" height="320" role="img" aria-label="${e(c.title)}"></canvas><figcaption><b>${e(c.title)}.</b> ${e(c.caption)}</figcaption></figure>`).join('\n');
+  const figures = model.charts.map((c) => (c.config
+    ? `<figure><canvas id="chart-${e(c.id)}" width="540" height="320" role="img" aria-label="${e(`${c.title}: ${c.caption}`)}"></canvas><figcaption><b>${e(c.title)}.</b> ${e(c.caption)}</figcaption></figure>`
+    : `<figure class="no-chart" id="chart-${e(c.id)}"><p><b>${e(c.title)}.</b> ${e(c.caption)}</p></figure>`)).join('\n');
   const cross = model.crossChecks.map((x) => `<tr class="${x.check.ok ? '' : 'fail'}"><td>${e(x.variant)}</td><td>${x.trial}</td><td>${e(x.check.name)}</td><td class="num">${x.check.probe}</td><td class="num">${x.check.counter}</td><td class="num">${(x.check.relativeDifference * 100).toFixed(3)}%</td><td class="num">${x.check.allowedShortBy ? `exact; probe may be ${x.check.allowedShortBy} short (a read in flight at attach)` : `${(x.check.tolerance * 100).toFixed(2)}%`}</td><td>${x.check.ok ? 'ok' : 'DISAGREE'}</td></tr>`).join('\n');
   const sentLost = model.sentLost
     ? `<section id="sent-lost"><h2>Sent and lost</h2><table><thead><tr><th>variant</th><th>qdisc</th><th>generator</th><th>consumer</th><th>sent</th><th>delivered</th><th>qdisc drops</th><th>tun drops</th><th>lost</th><th>lost ratio</th></tr></thead><tbody>
@@ -58,12 +60,12 @@ ${model.sentLost.map((r) => `<tr><th>${e(r.variant)}</th><td>${e(r.qdisc)}</td><
   const env = model.environment.map((x) => `<tr><th>${e(x.label)}</th><td>${e(x.value)}</td></tr>`).join('');
   const profiles = model.profiles.map((p) => `<h3>${e(p.label)}</h3><pre>${e(p.yaml)}</pre>`).join('');
   const commands = model.commands.map((c) => `<pre>${e(c)}</pre>`).join('');
-  const specs = scriptJson(model.charts.map((c) => ({ id: c.id, config: c.config })));
+  const specs = scriptJson(model.charts.filter((c) => c.config).map((c) => ({ id: c.id, config: c.config })));
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>${e(model.title)}</title>
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:">
 <style>${CSS}</style></head>
-<body data-charts="${model.charts.length}">
+<body data-charts="${model.charts.filter((c) => c.config).length}">
 <h1>${e(model.title)}</h1>
 <section id="answer"><h2>Answer</h2><ul>${model.answers.map((a) => `<li>${e(a)}</li>`).join('')}</ul></section>
 <section id="verdict"><h2 class="verdict ${e(model.verdict.level)}" id="verdict-text">${e(model.verdict.text)}</h2>

@@ -34,6 +34,7 @@ export function renderMarkdown(model: ReportModel, pngs: Map<string, string>): s
   for (const c of model.charts) {
     const file = pngs.get(c.id);
     if (file) lines.push(`- ${c.title}: \`${file}\` in the report folder. ${c.caption}`);
+    else if (!c.config) lines.push(`- ${c.title}: no chart. ${c.caption}`);
   }
   if (model.charts.length) lines.push('');
   if (model.warnings.length) lines.push('## Warnings', '', ...model.warnings.map((w) => `- ${cell(w)}`), '');
