@@ -77,7 +77,8 @@ test('latency percentiles and the latency chart are shown as power-of-two bucket
   assert.equal(ring.cells[model.headline.metrics.indexOf('latency_p50_ns')]!.text, '4.1 us .. 8.19 us');
   assert.equal(ring.cells[model.headline.metrics.indexOf('latency_p99_ns')]!.text, '32.8 us .. 65.5 us');
   const chart = model.charts.find((c) => c.id === 'latency')!;
-  assert.ok((chart.config.data.labels as string[]).every((l) => / \.\. /.test(l)), String(chart.config.data.labels));
+  assert.ok(chart.config, 'the latency chart is drawn at the full level');
+  assert.ok((chart.config!.data.labels as string[]).every((l) => / \.\. /.test(l)), String(chart.config!.data.labels));
 });
 
 test('the reproduce line is the whole command: profile, flags, seed, tunbench version', async () => {
