@@ -172,6 +172,8 @@ export interface AnalysisVariant {
   trials: number;
   /** Its probes cost more than PROBE_COST_WARN on some side (summary's probeCost). */
   probeCostWarn: boolean;
+  /** A pinned side starved of CPU, in words (noise.ts starvedSides; absent in older analyses). */
+  starved?: string[];
 }
 
 /** A point of a chart: x and y in the units named by the series. */
@@ -256,6 +258,8 @@ export interface Analysis {
   /** Every probe-versus-counter check of every trial, and how many disagree. */
   crossChecks: { variant: string; trial: number; check: CrossCheck }[];
   crossCheckFailures: number;
+  /** "144 of 144 cross-checks exact" (absent in older analyses). */
+  crossCheckLine?: string;
   charts: ChartSeries;
   /** Plain-words warnings: run status, failed trials, missing tools, probe costs, outliers, forced differences, the gate's. */
   warnings: string[];

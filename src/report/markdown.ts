@@ -19,6 +19,9 @@ export function renderMarkdown(model: ReportModel, pngs: Map<string, string>): s
     "Median of each variant's measured trials [distribution-free interval from order statistics, when the trials are enough for one]; change: the Hodges-Lehmann estimate of candidate / baseline (of the per-round ratios when paired by round within one run, Wilcoxon signed-rank; unpaired between runs or when the rounds are too few, Mann-Whitney U) as the metric's own signed change, better or worse by its direction, with its verdict.",
     '',
     ...model.headline.rows.map((r) => `- ${r.probeCost.warn ? '**warning** ' : ''}${cell(r.variant)}: ${cell(r.probeCost.text)}`),
+    ...model.headline.rows.flatMap((r) => r.starved.map((w) => `- **warning** ${cell(r.variant)}: ${cell(w)}`)),
+    '',
+    `Probes versus kernel counters: ${cell(model.crossCheckLine)}${model.crossChecks.some((x) => !x.check.ok) ? ` Failing: ${model.crossChecks.filter((x) => !x.check.ok).map((x) => cell(`${x.variant} trial ${x.trial}: ${x.check.name}`)).join('; ')}.` : ''}`,
     '',
   ];
   if (model.kernels) {

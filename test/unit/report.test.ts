@@ -167,7 +167,8 @@ test('a failed trial is listed in the report with its reason', () => {
   Object.assign(t, { status: 'failed', error: 'the generator exited during the window' });
   result.status = 'incomplete';
   const html = renderHtml(buildReportModel({ analysis: analyzeRun(result), results: [result] }));
-  assert.match(html, new RegExp(`trial ${t.index} \\(slow, repetition 3\\) FAILED: the generator exited during the window`));
+  // Named by its number as the run numbered it ([N/total] in the progress lines): index + 1.
+  assert.match(html, new RegExp(`trial ${t.index + 1} \\(slow, repetition 3\\) FAILED: the generator exited during the window`));
 });
 
 test('the report renders its Analysis and computes nothing: analysis.json read back gives the same page and summary', () => {
