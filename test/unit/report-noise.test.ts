@@ -1,5 +1,5 @@
-// Issue 24, items 5 and 6: colours, charts grouped by capacity, sentences instead of empty charts,
-// the cross-checks in one line, one outlier line per variant, the starved flag, one trial numbering.
+// Issue 24, items 5 and 6 (the palette and grouping are in charts.test.ts): the rates at the run's
+// trial numbers, a sentence in the page instead of an empty chart, the cross-checks in one line, one outlier line per variant, the starved flag, one trial numbering.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { analyzeRun } from '../../src/analysis/analyze.ts';
@@ -8,41 +8,8 @@ import { summarize, trialNumber } from '../../src/analysis/summary.ts';
 import { buildCharts } from '../../src/report/charts.ts';
 import { renderHtml } from '../../src/report/html.ts';
 import { buildReportModel } from '../../src/report/model.ts';
-import { OKABE_ITO, RATE_STYLE, variantColours } from '../../src/report/palette.ts';
 import type { CrossCheck } from '../../src/types.ts';
 import { fixtureResult } from '../helpers/result-fixture.ts';
-
-/** Hue of a #rrggbb colour in degrees. */
-function hue(hex: string): number {
-  const [r, g, b] = [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16) / 255) as [number, number, number];
-  const max = Math.max(r, g, b);
-  const d = max - Math.min(r, g, b);
-  if (d === 0) return 0;
-  const h = max === r ? ((g - b) / d) % 6 : max === g ? (b - r) / d + 2 : (r - g) / d + 4;
-  return (h * 60 + 360) % 360;
-}
-
-test('palette: the rates have three distinct Okabe-Ito colours and marks; a run\'s variants distinct colours', () => {
-  const rates = Object.values(RATE_STYLE);
-  assert.equal(new Set(rates.map((r) => r.colour)).size, 3);
-  assert.equal(new Set(rates.map((r) => r.pointStyle)).size, 3);
-  for (const r of rates) assert.ok((Object.values(OKABE_ITO) as string[]).includes(r.colour), r.colour);
-  assert.ok(RATE_STYLE.offered.dash.length > 0, 'offered is a dashed line');
-  const c = variantColours(['a', 'b', 'c', 'd', 'e', 'f']);
-  assert.equal(new Set(c.values()).size, 6);
-  assert.ok(![...c.values()].includes(OKABE_ITO.yellow), 'no yellow on white');
-});
-
-test('palette: A is blue and B orange in a comparison, the same variant the same shade, never red beside green', () => {
-  const c = variantColours(['A:ring', 'A:skq', 'B:ring', 'B:skq']);
-  for (const l of ['A:ring', 'A:skq']) assert.ok(hue(c.get(l)!) > 180 && hue(c.get(l)!) < 240, `${l} ${c.get(l)} is a blue`);
-  for (const l of ['B:ring', 'B:skq']) assert.ok(hue(c.get(l)!) >= 15 && hue(c.get(l)!) < 50, `${l} ${c.get(l)} is an orange`);
-  assert.notEqual(c.get('A:ring'), c.get('A:skq'));
-  // Same shade index: A:ring is the darker blue, B:ring the darker orange.
-  assert.equal(c.get('A:ring'), OKABE_ITO.blue);
-  assert.equal(c.get('B:ring'), OKABE_ITO.vermillion);
-  for (const x of c.values()) assert.ok(!(hue(x) > 90 && hue(x) < 150), `${x}: no green`);
-});
 
 test('the rate chart draws offered, accepted and delivered in their own colours, at the run\'s trial numbers', () => {
   const r = fixtureResult({ variants: ['ring'], trials: 3 });
@@ -56,20 +23,6 @@ test('the rate chart draws offered, accepted and delivered in their own colours,
   // Two variants interleaved: trials 1, 3, 5 and 2, 4, 6 (index + 1), as the progress lines said.
   const two = analyzeRun(fixtureResult({ trials: 3 }));
   assert.deepEqual(two.charts.ppsPerTrial.map((v) => v.rx.map((p) => p.x)), [[1, 3, 5], [2, 4, 6]]);
-});
-
-test('occupancy histograms: one chart per queue capacity, never two ring sizes on one axis', () => {
-  const r = fixtureResult({ variants: ['small', 'big', 'big2'] });
-  r.variants[1]!.workload.tap.txQueueLen = 256;
-  r.variants[2]!.workload.tap.txQueueLen = 256;
-  const charts = buildCharts(analyzeRun(r).charts).filter((c) => c.id.startsWith('occupancy-histogram'));
-  assert.deepEqual(charts.map((c) => c.id), ['occupancy-histogram-256', 'occupancy-histogram-1000']);
-  assert.match(charts[0]!.title, /capacity 256 packets/);
-  const labels = (c: (typeof charts)[number]) => (c.config!.data.datasets as { label: string }[]).map((d) => d.label);
-  assert.deepEqual(labels(charts[0]!), ['big', 'big2']);
-  assert.deepEqual(labels(charts[1]!), ['small']);
-  // Labels are percentages of capacity.
-  assert.ok((charts[1]!.config!.data.labels as string[]).every((l) => /%$/.test(l)));
 });
 
 test('a sentence instead of an empty chart: lock contention not measured, or zero; no drops', () => {
