@@ -36,7 +36,7 @@ h1{font-size:22px;margin:0 0 8px}.scroll{overflow-x:auto;max-width:100%}h2{font-
 table{border-collapse:collapse;width:100%;margin:6px 0;font-size:13px;table-layout:auto;word-break:break-word}th,td{border:1px solid #ddd;padding:4px 6px;text-align:left;vertical-align:top}
 th{background:#f5f5f5}td.num{white-space:nowrap}.chg{display:block;font-size:11px;color:#555}.probe-cost{font-weight:normal;max-width:22em}.probe-cost.warn{color:#a00;font-weight:bold}
 .improved{background:#e6f4ea}.regressed{background:#fce8e6}.insufficient{background:#fef7e0}.fail{background:#fce8e6;font-weight:bold}
-.charts{display:grid;grid-template-columns:repeat(auto-fill,minmax(540px,1fr));gap:16px}
+.charts{display:grid;grid-template-columns:repeat(auto-fill,minmax(min(540px,100%),1fr));gap:16px}canvas{max-width:100%;height:auto}figure.no-chart p{margin:0}
 figure{margin:0;border:1px solid #eee;padding:8px;border-radius:4px}figcaption{font-size:12px;color:#555;margin-top:4px}
 pre{background:#f7f7f7;padding:8px;overflow:auto;font-size:12px}ul.warnings li{margin:2px 0}
 @media print{.charts{display:block}figure{break-inside:avoid}}
@@ -60,12 +60,12 @@ export function renderHtml(model: ReportModel): string {
 ${model.crossChecks.map(crossRow).join('\n')}
 </tbody></table></div></details>`;
   const sentLost = model.sentLost
-    ? `<section id="sent-lost"><h2>Sent and lost</h2><table><thead><tr><th>variant</th><th>qdisc</th><th>generator</th><th>consumer</th><th>sent</th><th>delivered</th><th>qdisc drops</th><th>tun drops</th><th>lost</th><th>lost ratio</th></tr></thead><tbody>
+    ? `<section id="sent-lost"><h2>Sent and lost</h2><div class="scroll"><table><thead><tr><th>variant</th><th>qdisc</th><th>generator</th><th>consumer</th><th>sent</th><th>delivered</th><th>qdisc drops</th><th>tun drops</th><th>lost</th><th>lost ratio</th></tr></thead><tbody>
 ${model.sentLost.map((r) => `<tr><th>${e(r.variant)}</th><td>${e(r.qdisc)}</td><td>${e(r.generator)}</td><td>${e(r.consumer)}</td>${[r.sentKpps, r.deliveredKpps, r.qdiscDropKpps, r.tunDropKpps, r.lostKpps].map((v) => `<td class="num">${kpps(v)}</td>`).join('')}<td class="num">${r.lostRatio === null ? '-' : `${(r.lostRatio * 100).toFixed(2)}%`}</td></tr>`).join('\n')}
-</tbody></table><p class="chg">${e(SENT_LOST_NOTE)}</p></section>`
+</tbody></table></div><p class="chg">${e(SENT_LOST_NOTE)}</p></section>`
     : '';
   const warnings = model.warnings.length ? `<ul class="warnings">${model.warnings.map((w) => `<li>${e(w)}</li>`).join('')}</ul>` : '<p>None.</p>';
-  const kernels = model.kernels ? `<section id="kernels"><h2>Kernels</h2><table><thead><tr><th></th>${model.kernels.columns.map((c) => `<th>${e(c)}</th>`).join('')}</tr></thead><tbody>${model.kernels.rows.map((r) => `<tr><th>${e(r.label)}</th>${r.values.map((v) => `<td>${e(v)}</td>`).join('')}</tr>`).join('')}</tbody></table></section>\n` : '';
+  const kernels = model.kernels ? `<section id="kernels"><h2>Kernels</h2><div class="scroll"><table><thead><tr><th></th>${model.kernels.columns.map((c) => `<th>${e(c)}</th>`).join('')}</tr></thead><tbody>${model.kernels.rows.map((r) => `<tr><th>${e(r.label)}</th>${r.values.map((v) => `<td>${e(v)}</td>`).join('')}</tr>`).join('')}</tbody></table></div></section>\n` : '';
   const env = model.environment.map((x) => `<tr><th>${e(x.label)}</th><td>${e(x.value)}</td></tr>`).join('');
   const profiles = model.profiles.map((p) => `<h3>${e(p.label)}</h3><pre>${e(p.yaml)}</pre>`).join('');
   const commands = model.commands.map((c) => `<pre>${e(c)}</pre>`).join('');
@@ -89,7 +89,7 @@ ${figures}
 <section id="cross-check"><h2>Probes versus kernel counters</h2>
 ${cross}</section>
 <section id="warnings"><h2>Warnings</h2>${warnings}</section>
-<section id="environment"><h2>Environment and capabilities</h2><table>${env}</table></section>
+<section id="environment"><h2>Environment and capabilities</h2><div class="scroll"><table>${env}</table></div></section>
 <section id="profile"><h2>Profile as run</h2>${profiles}</section>
 <section id="reproduce"><h2>Reproduce</h2>${commands}</section>
 <script>${safeScript(chartJsSource())}</script>
