@@ -7,7 +7,8 @@ import type { Result } from '../types.ts';
 import { chartSeries, type LabelledVariant } from './chart-series.ts';
 import { compareWithinResult } from './compare.ts';
 import { describeCost, PROBE_COST_WARN } from './probe-cost.ts';
-import { isMeasured } from './summary.ts';
+import { crossCheckLine, outlierLine, starvedSides, starvedWords } from './noise.ts';
+import { isMeasured, trialNumber } from './summary.ts';
 import { ANALYSIS_SCHEMA_VERSION, type Analysis, type AnalysisVariant, type AnalysisVerdict, type Comparison, type GateOutcome, type SentLostRow } from './types.ts';
 
 
@@ -86,16 +87,21 @@ function warningsOf(input: AnalysisInput, crossFails: number): string[] {
     if (r.status !== 'complete') warnings.push(`${tag}run ${r.status}: ${r.statusReason ?? ''}`);
     for (const w of r.warnings) warnings.push(`${tag}${w}`);
     // Each failed trial with its reason (the run goes on after a trial fails).
-    for (const v of r.variants) for (const t of v.trials) if (t.status === 'failed') warnings.push(`${tag}trial ${t.index} (${t.variant}, ${t.warmup ? 'warm-up' : `repetition ${t.repetition + 1}`}) FAILED: ${t.error ?? 'no reason recorded'}`);
-    const caps = r.environment.capabilities;
-    if (!caps.pktgen.available) warnings.push(`${tag}pktgen is absent on ${r.environment.kernel.release}: traffic came from trafgen (userspace, AF_PACKET), not the in-kernel generator of the original measurement.`);
+    for (const v of r.variants) for (const t of v.trials) if (t.status === 'failed') warnings.push(`${tag}trial ${trialNumber(t)} (${t.variant}, ${t.warmup ? 'warm-up' : `repetition ${t.repetition + 1}`}) FAILED: ${t.error ?? 'no reason recorded'}`);
+    // (No word about pktgen here: a profile that asks for pktgen where it is absent is refused
+    // before any traffic, and a trafgen profile got what it asked for.)
     if (r.environment.target === 'vm') warnings.push(`${tag}trials ran in a VM${r.environment.vm?.accel === 'kvm' ? ' under KVM' : ' under TCG (emulated): absolute speeds are not those of hardware'}.`);
   });
   const cmp = input.comparison;
+  const vs = labelled(input.results.map((x) => x.result));
   for (const sv of cmp.summary.variants) {
     const o = sv.probeCost;
     if (o?.worst && o.worst.cost > PROBE_COST_WARN) warnings.push(`probe cost (${sv.variant}): the ${o.level} probes cost ${(o.worst.cost * 100).toFixed(1)}% on ${o.worst.metric}, above the ${(PROBE_COST_WARN * 100).toFixed(0)}% the figures can bear: ${describeCost(o)}.`);
-    for (const s of Object.values(sv.metrics)) if (s) warnings.push(...s.warnings);
+    // One line per variant for its outliers (not one per metric), trials named as the run numbered them.
+    const lv = vs.find((x) => x.label === sv.variant);
+    const line = lv ? outlierLine(sv.variant, lv.variant, sv) : null;
+    if (line) warnings.push(line);
+    if (lv) for (const st of starvedSides(lv.variant)) warnings.push(`${sv.variant}: ${starvedWords(st)}; its rates understate what the queue can do.`);
   }
   for (const d of cmp.differences) warnings.push(`compared despite a difference: ${d}`);
   if (crossFails) warnings.push(`${crossFails} cross-check(s) between probes and kernel counters disagree beyond tolerance.`);
@@ -106,13 +112,14 @@ function warningsOf(input: AnalysisInput, crossFails: number): string[] {
 export function analyze(input: AnalysisInput): Analysis {
   const vs = labelled(input.results.map((x) => x.result));
   const cmp = input.comparison;
-  const crossChecks = vs.flatMap((lv) => lv.variant.trials.flatMap((t) => t.crossCheck.map((check) => ({ variant: lv.label, trial: t.index, check }))));
+  const crossChecks = vs.flatMap((lv) => lv.variant.trials.flatMap((t) => t.crossCheck.map((check) => ({ variant: lv.label, trial: trialNumber(t), check }))));
   const crossCheckFailures = crossChecks.filter((c) => !c.check.ok).length;
   const variants: AnalysisVariant[] = vs.map((lv) => {
     const cost = cmp.summary.variants.find((sv) => sv.variant === lv.label)?.probeCost;
     return {
       label: lv.label, source: lv.source, name: lv.variant.name, probeLevel: lv.variant.probes.level, capacity: lv.capacity,
       trials: lv.variant.trials.filter(isMeasured).length, probeCostWarn: lv.variant.probes.level !== 'off' && !!cost?.worst && cost.worst.cost > PROBE_COST_WARN,
+      starved: starvedSides(lv.variant).map(starvedWords),
     };
   });
   const gate = input.gate ? (({ comparison: _c, ...g }) => g)(input.gate) : null;
@@ -128,6 +135,7 @@ export function analyze(input: AnalysisInput): Analysis {
     sentLost: sentLostRows(vs, cmp),
     crossChecks,
     crossCheckFailures,
+    crossCheckLine: crossCheckLine(crossChecks),
     charts: chartSeries(vs),
     warnings: warningsOf(input, crossCheckFailures),
   };

@@ -5,7 +5,7 @@
 import type { Histogram, ProbeSamples, TrialResult, VariantResult } from '../types.ts';
 import { mergeHistograms } from '../trial/metrics.ts';
 import { median } from './descriptive.ts';
-import { isMeasured } from './summary.ts';
+import { isMeasured, trialNumber } from './summary.ts';
 import type { ChartPoint, ChartSeries, HistogramShares } from './types.ts';
 
 /** A variant with the label and capacity the analysis gives it. */
@@ -81,6 +81,14 @@ export function ratePoints(counts: number[], tMs: number[], max = 300): ChartPoi
   return out;
 }
 
+/** Variants grouped by queue capacity (ascending), only those with a probe sample: occupancy
+ * histograms of different ring sizes are drawn one chart per capacity, never on one axis. */
+export function byCapacity<T extends { capacity: number; variant: VariantResult }>(vs: T[]): T[][] {
+  const withProbe = vs.filter((lv) => measured(lv.variant).some((t) => probeOf(t) !== null));
+  const caps = [...new Set(withProbe.map((lv) => lv.capacity))].sort((a, b) => a - b);
+  return caps.map((c) => withProbe.filter((lv) => lv.capacity === c));
+}
+
 /** A time series of the first measured trial with probes, on the sampler's tick times. */
 function timeSeries(vs: LabelledVariant[], points: (p: ProbeSamples, lv: LabelledVariant, tMs: number[]) => ChartPoint[]): { label: string; points: ChartPoint[] }[] {
   return vs.flatMap((lv) => {
@@ -93,24 +101,30 @@ function timeSeries(vs: LabelledVariant[], points: (p: ProbeSamples, lv: Labelle
 
 export function chartSeries(vs: LabelledVariant[]): ChartSeries {
   const atEnqueue = vs.some((lv) => measured(lv.variant).some((t) => probeOf(t)?.occupancyAtEnqueue));
-  const occupancy = shares(vs, (t) => {
+  const occupancyOf = (t: TrialResult): Histogram | null | undefined => {
     const p = probeOf(t);
     if (atEnqueue) return p?.occupancyAtEnqueue;
     return p ? sampledHistogram(p.occupancySeries.values, t.readings?.capacity ?? 1 + Math.max(...p.occupancySeries.values, 0)) : null;
-  }, (lv, x) => x / lv.capacity);
+  };
+  const occupancy = shares(vs, occupancyOf, (lv, x) => x / lv.capacity);
   const hasLatency = vs.some((lv) => measured(lv.variant).some((t) => (probeOf(t)?.latencyNs?.buckets.length ?? 0) > 0));
   const med = (xs: number[]) => (xs.length ? median(xs) : 0);
   const lock = (lv: LabelledVariant, k: 'lock_contention_xmit' | 'lock_contention_read') => med(measured(lv.variant).map((t) => t.metrics[k]).filter((x): x is number => x !== null && x !== undefined));
+  // Each rate at its trial's number as the run numbered it; a trial without the rate has no point.
+  const rate = (lv: LabelledVariant, m: 'rx_pps' | 'xmit_pps' | 'offered_pps') => measured(lv.variant).flatMap((t) => {
+    const y = t.metrics[m];
+    return typeof y === 'number' && Number.isFinite(y) ? [{ x: trialNumber(t), y }] : [];
+  });
   return {
-    ppsPerTrial: vs.map((lv) => ({
-      label: lv.label,
-      rx: measured(lv.variant).map((t, k) => ({ x: k + 1, y: t.metrics.rx_pps ?? 0 })),
-      xmit: measured(lv.variant).map((t, k) => ({ x: k + 1, y: t.metrics.xmit_pps ?? 0 })),
-    })),
+    ppsPerTrial: vs.map((lv) => ({ label: lv.label, rx: rate(lv, 'rx_pps'), xmit: rate(lv, 'xmit_pps'), offered: rate(lv, 'offered_pps') })),
     occupancy: { ...occupancy, source: atEnqueue ? 'at-enqueue' : 'sampled' },
+    occupancyByCapacity: byCapacity(vs).map((group) => ({ capacity: group[0]!.capacity, ...shares(group, occupancyOf, (lv, x) => x / lv.capacity) })),
     occupancyTime: timeSeries(vs, (p, lv, tMs) => gaugePoints(p.occupancySeries.values.map((v) => v / lv.capacity), tMs)),
     latency: hasLatency ? shares(vs, (t) => probeOf(t)?.latencyNs, (_lv, x) => x) : null,
     dropsTime: timeSeries(vs, (p, _lv, tMs) => ratePoints(p.series.drops, tMs)),
-    lockBySide: vs.map((lv) => ({ label: lv.label, xmit: lock(lv, 'lock_contention_xmit'), read: lock(lv, 'lock_contention_read') })),
+    lockBySide: vs.map((lv) => ({
+      label: lv.label, xmit: lock(lv, 'lock_contention_xmit'), read: lock(lv, 'lock_contention_read'),
+      measured: measured(lv.variant).some((t) => typeof t.metrics.lock_contention_count === 'number'),
+    })),
   };
 }

@@ -19,6 +19,11 @@ export interface SummaryOptions {
 
 export const isMeasured = (t: TrialResult): boolean => t.status === 'ok' && !t.warmup && !t.overhead;
 
+/** A trial's number as the run showed it while running ("[N/total]" in the progress lines), 1-based:
+ * every table, chart and warning of a report says "trial N" with this number. (Raw probe files keep
+ * the 0-based index in their names: trial-000-... is trial 1.) */
+export const trialNumber = (t: Pick<TrialResult, 'index'>): number => t.index + 1;
+
 const finite = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
 
 export function metricValues(trials: readonly TrialResult[], metric: MetricName): number[] {

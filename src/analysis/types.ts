@@ -172,6 +172,8 @@ export interface AnalysisVariant {
   trials: number;
   /** Its probes cost more than PROBE_COST_WARN on some side (summary's probeCost). */
   probeCostWarn: boolean;
+  /** A pinned side starved of CPU, in words (noise.ts starvedSides; absent in older analyses). */
+  starved?: string[];
 }
 
 /** A point of a chart: x and y in the units named by the series. */
@@ -186,19 +188,25 @@ export interface HistogramShares {
 
 /** The data of every chart, in plain numbers; src/report/charts.ts gives them titles, axes and colours. */
 export interface ChartSeries {
-  /** rx_pps and xmit_pps (packets/s) of each measured trial, x = its number among the variant's measured trials (1-based). */
-  ppsPerTrial: { label: string; rx: ChartPoint[]; xmit: ChartPoint[] }[];
+  /** rx_pps, xmit_pps and offered_pps (packets/s) of each measured trial, x = the trial's number as
+   * the run numbered it (trialNumber: 1-based, warm-ups and other variants' trials in between).
+   * `offered` is absent in analyses saved before it was kept. */
+  ppsPerTrial: { label: string; rx: ChartPoint[]; xmit: ChartPoint[]; offered?: ChartPoint[] }[];
   /** Occupancy per packet at enqueue (full level, merged over the measured trials), or else the
    * sampler's ticks binned like it (about 64 buckets over capacity), as a fraction of capacity. */
   occupancy: HistogramShares & { source: 'at-enqueue' | 'sampled' };
+  /** The same histograms grouped by queue capacity (one chart each), only variants with probe samples;
+   * absent in analyses saved before it was kept (the report then draws `occupancy`). */
+  occupancyByCapacity?: (HistogramShares & { capacity: number })[];
   /** Occupancy (fraction of capacity) over the window's seconds, first measured trial with probes, at most 300 points (averaged groups). */
   occupancyTime: { label: string; points: ChartPoint[] }[];
   /** Queueing latency (full level), merged over the measured trials: power-of-two buckets in ns; null when none was measured. */
   latency: HistogramShares | null;
   /** Drops at tun_net_xmit per sample interval over the window's seconds, first measured trial with probes. */
   dropsTime: { label: string; points: ChartPoint[] }[];
-  /** Median contended acquisitions per second of the queue's locks, by side (0 when not measured). */
-  lockBySide: { label: string; xmit: number; read: number }[];
+  /** Median contended acquisitions per second of the queue's locks, by side (0 when not measured);
+   * `measured`: some measured trial had lock probes (absent in older analyses). */
+  lockBySide: { label: string; xmit: number; read: number; measured?: boolean }[];
 }
 
 /** One row of the sent/lost accounts (Kpps, medians over the variant's measured trials). */
@@ -250,6 +258,8 @@ export interface Analysis {
   /** Every probe-versus-counter check of every trial, and how many disagree. */
   crossChecks: { variant: string; trial: number; check: CrossCheck }[];
   crossCheckFailures: number;
+  /** "144 of 144 cross-checks exact" (absent in older analyses). */
+  crossCheckLine?: string;
   charts: ChartSeries;
   /** Plain-words warnings: run status, failed trials, missing tools, probe costs, outliers, forced differences, the gate's. */
   warnings: string[];

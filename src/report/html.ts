@@ -36,7 +36,7 @@ h1{font-size:22px;margin:0 0 8px}.scroll{overflow-x:auto;max-width:100%}h2{font-
 table{border-collapse:collapse;width:100%;margin:6px 0;font-size:13px;table-layout:auto;word-break:break-word}th,td{border:1px solid #ddd;padding:4px 6px;text-align:left;vertical-align:top}
 th{background:#f5f5f5}td.num{white-space:nowrap}.chg{display:block;font-size:11px;color:#555}.probe-cost{font-weight:normal;max-width:22em}.probe-cost.warn{color:#a00;font-weight:bold}
 .improved{background:#e6f4ea}.regressed{background:#fce8e6}.insufficient{background:#fef7e0}.fail{background:#fce8e6;font-weight:bold}
-.charts{display:grid;grid-template-columns:repeat(auto-fill,minmax(540px,1fr));gap:16px}
+.charts{display:grid;grid-template-columns:repeat(auto-fill,minmax(min(540px,100%),1fr));gap:16px}canvas{max-width:100%;height:auto}figure.no-chart p{margin:0}
 figure{margin:0;border:1px solid #eee;padding:8px;border-radius:4px}figcaption{font-size:12px;color:#555;margin-top:4px}
 pre{background:#f7f7f7;padding:8px;overflow:auto;font-size:12px}ul.warnings li{margin:2px 0}
 @media print{.charts{display:block}figure{break-inside:avoid}}
@@ -45,25 +45,36 @@ pre{background:#f7f7f7;padding:8px;overflow:auto;font-size:12px}ul.warnings li{m
 export function renderHtml(model: ReportModel): string {
   const e = escapeHtml;
   const head = model.headline.metrics.map((m) => `<th scope="col" title="${e(m)}: ${e(METRICS[m].definition)}">${e(metricLabel(m))}</th>`).join('');
-  const rows = model.headline.rows.map((r) => `<tr><th scope="row">${e(r.variant)}${r.baseline ? ' (baseline)' : ''}<span class="chg">${r.trials} trials</span><span class="chg probe-cost${r.probeCost.warn ? ' warn' : ''}">${e(r.probeCost.text)}</span></th>${r.cells.map((c) => `<td class="${e(c.verdict)}"><b>${e(c.text)}</b>${c.ci ? `<span class="chg">${e(c.ci)}</span>` : ''}${c.change ? `<span class="chg">${e(c.change)}</span>` : ''}</td>`).join('')}</tr>`).join('\n');
-  const figures = model.charts.map((c) => `<figure><canvas id="chart-${e(c.id)}" width="540" height="320" role="img" aria-label="${e(c.title)}"></canvas><figcaption><b>${e(c.title)}.</b> ${e(c.caption)}</figcaption></figure>`).join('\n');
-  const cross = model.crossChecks.map((x) => `<tr class="${x.check.ok ? '' : 'fail'}"><td>${e(x.variant)}</td><td>${x.trial}</td><td>${e(x.check.name)}</td><td class="num">${x.check.probe}</td><td class="num">${x.check.counter}</td><td class="num">${(x.check.relativeDifference * 100).toFixed(3)}%</td><td class="num">${x.check.allowedShortBy ? `exact; probe may be ${x.check.allowedShortBy} short (a read in flight at attach)` : `${(x.check.tolerance * 100).toFixed(2)}%`}</td><td>${x.check.ok ? 'ok' : 'DISAGREE'}</td></tr>`).join('\n');
+  const rows = model.headline.rows.map((r) => `<tr><th scope="row">${e(r.variant)}${r.baseline ? ' (baseline)' : ''}<span class="chg">${r.trials} trials</span><span class="chg probe-cost${r.probeCost.warn ? ' warn' : ''}">${e(r.probeCost.text)}</span>${r.starved.map((w) => `<span class="chg probe-cost warn">${e(w)}</span>`).join('')}</th>${r.cells.map((c) => `<td class="${e(c.verdict)}"><b>${e(c.text)}</b>${c.ci ? `<span class="chg">${e(c.ci)}</span>` : ''}${c.change ? `<span class="chg">${e(c.change)}</span>` : ''}</td>`).join('')}</tr>`).join('\n');
+  const figures = model.charts.map((c) => (c.config
+    ? `<figure><canvas id="chart-${e(c.id)}" width="540" height="320" role="img" aria-label="${e(`${c.title}: ${c.caption}`)}"></canvas><figcaption><b>${e(c.title)}.</b> ${e(c.caption)}</figcaption></figure>`
+    : `<figure class="no-chart" id="chart-${e(c.id)}"><p><b>${e(c.title)}.</b> ${e(c.caption)}</p></figure>`)).join('\n');
+  const crossRow = (x: ReportModel['crossChecks'][number]) => `<tr class="${x.check.ok ? '' : 'fail'}"><td>${e(x.variant)}</td><td>${x.trial}</td><td>${e(x.check.name)}</td><td class="num">${x.check.probe}</td><td class="num">${x.check.counter}</td><td class="num">${(x.check.relativeDifference * 100).toFixed(3)}%</td><td class="num">${x.check.allowedShortBy ? `exact; probe may be ${x.check.allowedShortBy} short (a read in flight at attach)` : `${(x.check.tolerance * 100).toFixed(2)}%`}</td><td>${x.check.ok ? 'ok' : 'DISAGREE'}</td></tr>`;
+  const crossHead = '<thead><tr><th scope="col">variant</th><th scope="col">trial</th><th scope="col">check</th><th scope="col">probe</th><th scope="col">counter</th><th scope="col">difference</th><th scope="col">tolerance</th><th scope="col">agrees</th></tr></thead>';
+  const failing = model.crossChecks.filter((x) => !x.check.ok);
+  // One line; the failing checks listed unfolded, the whole table folded under the line.
+  const cross = model.crossChecks.length === 0
+    ? '<p>No probes were attached (probe level off): nothing to cross-check.</p>'
+    : `<p id="cross-check-line"><b>${e(model.crossCheckLine)}</b></p>${failing.length ? `<div class="scroll"><table id="cross-check-failing">${crossHead}<tbody>${failing.map(crossRow).join('\n')}</tbody></table></div>` : ''}
+<details><summary>All ${model.crossChecks.length} cross-checks (probe count versus kernel counter, per trial)</summary><div class="scroll"><table>${crossHead}<tbody>
+${model.crossChecks.map(crossRow).join('\n')}
+</tbody></table></div></details>`;
   const sentLost = model.sentLost
-    ? `<section id="sent-lost"><h2>Sent and lost</h2><table><thead><tr><th>variant</th><th>qdisc</th><th>generator</th><th>consumer</th><th>sent</th><th>delivered</th><th>qdisc drops</th><th>tun drops</th><th>lost</th><th>lost ratio</th></tr></thead><tbody>
+    ? `<section id="sent-lost"><h2>Sent and lost</h2><div class="scroll"><table><thead><tr><th>variant</th><th>qdisc</th><th>generator</th><th>consumer</th><th>sent</th><th>delivered</th><th>qdisc drops</th><th>tun drops</th><th>lost</th><th>lost ratio</th></tr></thead><tbody>
 ${model.sentLost.map((r) => `<tr><th>${e(r.variant)}</th><td>${e(r.qdisc)}</td><td>${e(r.generator)}</td><td>${e(r.consumer)}</td>${[r.sentKpps, r.deliveredKpps, r.qdiscDropKpps, r.tunDropKpps, r.lostKpps].map((v) => `<td class="num">${kpps(v)}</td>`).join('')}<td class="num">${r.lostRatio === null ? '-' : `${(r.lostRatio * 100).toFixed(2)}%`}</td></tr>`).join('\n')}
-</tbody></table><p class="chg">${e(SENT_LOST_NOTE)}</p></section>`
+</tbody></table></div><p class="chg">${e(SENT_LOST_NOTE)}</p></section>`
     : '';
   const warnings = model.warnings.length ? `<ul class="warnings">${model.warnings.map((w) => `<li>${e(w)}</li>`).join('')}</ul>` : '<p>None.</p>';
-  const kernels = model.kernels ? `<section id="kernels"><h2>Kernels</h2><table><thead><tr><th></th>${model.kernels.columns.map((c) => `<th>${e(c)}</th>`).join('')}</tr></thead><tbody>${model.kernels.rows.map((r) => `<tr><th>${e(r.label)}</th>${r.values.map((v) => `<td>${e(v)}</td>`).join('')}</tr>`).join('')}</tbody></table></section>\n` : '';
+  const kernels = model.kernels ? `<section id="kernels"><h2>Kernels</h2><div class="scroll"><table><thead><tr><th></th>${model.kernels.columns.map((c) => `<th>${e(c)}</th>`).join('')}</tr></thead><tbody>${model.kernels.rows.map((r) => `<tr><th>${e(r.label)}</th>${r.values.map((v) => `<td>${e(v)}</td>`).join('')}</tr>`).join('')}</tbody></table></div></section>\n` : '';
   const env = model.environment.map((x) => `<tr><th>${e(x.label)}</th><td>${e(x.value)}</td></tr>`).join('');
   const profiles = model.profiles.map((p) => `<h3>${e(p.label)}</h3><pre>${e(p.yaml)}</pre>`).join('');
   const commands = model.commands.map((c) => `<pre>${e(c)}</pre>`).join('');
-  const specs = scriptJson(model.charts.map((c) => ({ id: c.id, config: c.config })));
+  const specs = scriptJson(model.charts.filter((c) => c.config).map((c) => ({ id: c.id, config: c.config })));
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>${e(model.title)}</title>
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:">
 <style>${CSS}</style></head>
-<body data-charts="${model.charts.length}">
+<body data-charts="${model.charts.filter((c) => c.config).length}">
 <h1>${e(model.title)}</h1>
 <section id="answer"><h2>Answer</h2><ul>${model.answers.map((a) => `<li>${e(a)}</li>`).join('')}</ul></section>
 <section id="verdict"><h2 class="verdict ${e(model.verdict.level)}" id="verdict-text">${e(model.verdict.text)}</h2>
@@ -76,11 +87,9 @@ ${kernels}${sentLost}
 ${figures}
 </div></section>
 <section id="cross-check"><h2>Probes versus kernel counters</h2>
-<table><thead><tr><th>variant</th><th>trial</th><th>check</th><th>probe</th><th>counter</th><th>difference</th><th>tolerance</th><th></th></tr></thead><tbody>
-${cross || '<tr><td colspan="8">No probes were attached (probe level off).</td></tr>'}
-</tbody></table></section>
+${cross}</section>
 <section id="warnings"><h2>Warnings</h2>${warnings}</section>
-<section id="environment"><h2>Environment and capabilities</h2><table>${env}</table></section>
+<section id="environment"><h2>Environment and capabilities</h2><div class="scroll"><table>${env}</table></div></section>
 <section id="profile"><h2>Profile as run</h2>${profiles}</section>
 <section id="reproduce"><h2>Reproduce</h2>${commands}</section>
 <script>${safeScript(chartJsSource())}</script>

@@ -29,6 +29,9 @@ export function renderMarkdown(model: ReportModel, pngs: Map<string, string>): s
     "Median of each variant's measured trials; change: the Hodges-Lehmann estimate of candidate / baseline (of the per-round ratios when paired by round within one run, Wilcoxon signed-rank; unpaired between runs or when the rounds are too few, Mann-Whitney U) as the metric's own signed change, better or worse by its direction, with its verdict. The medians' intervals, each change's interval and p are in the answer lines above and in report.html (a step summary's table has about 950 px).",
     '',
     ...model.headline.rows.map((r) => `- ${r.probeCost.warn ? '**warning** ' : ''}${cell(r.variant)}: ${cell(r.probeCost.text)}`),
+    ...model.headline.rows.flatMap((r) => r.starved.map((w) => `- **warning** ${cell(r.variant)}: ${cell(w)}`)),
+    '',
+    `Probes versus kernel counters: ${cell(model.crossCheckLine)}${model.crossChecks.some((x) => !x.check.ok) ? ` Failing: ${model.crossChecks.filter((x) => !x.check.ok).map((x) => cell(`${x.variant} trial ${x.trial}: ${x.check.name}`)).join('; ')}.` : ''}`,
     '',
   ];
   if (model.kernels) {
@@ -44,6 +47,7 @@ export function renderMarkdown(model: ReportModel, pngs: Map<string, string>): s
   for (const c of model.charts) {
     const file = pngs.get(c.id);
     if (file) lines.push(`- ${c.title}: \`${file}\` in the report folder. ${c.caption}`);
+    else if (!c.config) lines.push(`- ${c.title}: no chart. ${c.caption}`);
   }
   if (model.charts.length) lines.push('');
   if (model.warnings.length) lines.push('## Warnings', '', ...model.warnings.map((w) => `- ${cell(w)}`), '');

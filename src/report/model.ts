@@ -6,6 +6,7 @@ import { stringify } from 'yaml';
 import type { Analysis, Comparison, MetricComparison, SentLostRow } from '../analysis/types.ts';
 import { changeWords, estimateName, verdictDetail, verdictWord, verdictWords } from '../analysis/verdict-words.ts';
 import { describeCost, PROBE_COST_WARN, type ProbeCost } from '../analysis/probe-cost.ts';
+import { crossCheckLine } from '../analysis/noise.ts';
 import type { MetricName } from '../metrics.ts';
 import type { CrossCheck, Result } from '../types.ts';
 import { buildCharts, type ChartSpec } from './charts.ts';
@@ -44,9 +45,11 @@ export interface ReportModel {
   verdict: { level: 'pass' | 'fail' | 'info' | 'unknown'; text: string };
   /** The answer first: one line per variant (where its packets went and what it cost) and one per comparison. */
   answers: string[];
-  headline: { metrics: MetricName[]; rows: { variant: string; baseline: boolean; trials: number; cells: HeadlineCell[]; probeCost: ProbeCostLine }[] };
+  headline: { metrics: MetricName[]; rows: { variant: string; baseline: boolean; trials: number; cells: HeadlineCell[]; probeCost: ProbeCostLine; starved: string[] }[] };
   charts: ChartSpec[];
   crossChecks: { variant: string; trial: number; check: CrossCheck }[];
+  /** "144 of 144 cross-checks exact": the table is folded under it, failing checks listed unfolded. */
+  crossCheckLine: string;
   warnings: string[];
   environment: { label: string; value: string }[];
   /** Several kernels in one run: one column per VM, one row per property (null otherwise). */
@@ -81,6 +84,13 @@ function verdictText(a: Analysis): ReportModel['verdict'] {
   ].filter(Boolean).join(' ');
   if (v.basis === 'too-few-trials') return { level: v.level, text: `Not judged: too few trials for the significance test. ${text}` };
   return { level: v.level, text };
+}
+
+/** The headline says so when a side was starved of CPU: the rates then say more about the machine than the queue. */
+function withStarved(v: ReportModel['verdict'], a: Analysis): ReportModel['verdict'] {
+  const hit = a.variants.filter((x) => x.starved?.length);
+  if (!hit.length) return v;
+  return { ...v, text: `${v.text} Starved of CPU (the machine was busy): ${hit.map((x) => `${x.label} (${x.starved!.map((w) => (/the generator/.test(w) ? 'generator' : 'reader')).join(', ')})`).join(', ')}; see the answer lines.` };
 }
 
 /** What a variant's probes cost, in a line beside its throughput; warn above PROBE_COST_WARN on any side. */
@@ -126,7 +136,7 @@ export function buildReportModel(input: ReportInput): ReportModel {
       return { text: formatValue(m, s.median), ci, change, verdict: c.verdict };
     });
     const av = a.variants.find((v) => v.label === sv.variant);
-    return { variant: sv.variant, baseline: sv.baseline, trials: sv.trials, cells, probeCost: probeCostLine(sv.probeCost, av?.probeLevel ?? 'off', av?.probeCostWarn ?? false) };
+    return { variant: sv.variant, baseline: sv.baseline, trials: sv.trials, cells, probeCost: probeCostLine(sv.probeCost, av?.probeLevel ?? 'off', av?.probeCostWarn ?? false), starved: av?.starved ?? [] };
   });
 
   const environment = input.results.flatMap((r, i) => {
@@ -149,11 +159,12 @@ export function buildReportModel(input: ReportInput): ReportModel {
     kernels: kernelsSideBySide(input.results),
     sentLost: a.sentLost,
     title: input.title ?? (input.results.length > 1 ? `tunbench: ${runTitle(input.results[0]!)} vs ${runTitle(input.results[1]!)}` : `tunbench: ${runTitle(input.results[0]!)}`),
-    verdict: verdictText(a),
+    verdict: withStarved(verdictText(a), a),
     headline: quiet(HEADLINE_METRICS, rows),
-    answers: answerLines(cmp),
+    answers: answerLines(cmp, new Map(a.variants.map((v) => [v.label, v.starved ?? []]))),
     charts: buildCharts(a.charts),
     crossChecks: a.crossChecks,
+    crossCheckLine: a.crossCheckLine ?? crossCheckLine(a.crossChecks),
     warnings: a.warnings,
     environment,
     profiles: input.results.map((r, i) => ({ label: input.results.length > 1 ? `${i === 0 ? 'A' : 'B'}: ${r.profileSource}` : r.profileSource, yaml: stringify(r.profile) })),
@@ -201,7 +212,7 @@ const sig3 = (x: number) => Number(x.toPrecision(3)).toLocaleString('en-US');
 
 /** One line per variant: offered -> delivered, where the rest went, queue fullness, lock contention, the probes' CPU;
  * then one per comparison: the delivered rate as a ratio with its interval, how it was tested, the verdict and why. */
-export function answerLines(cmp: Comparison): string[] {
+export function answerLines(cmp: Comparison, starved: Map<string, string[]> = new Map()): string[] {
   const out: string[] = [];
   for (const sv of cmp.summary.variants) {
     const med = (m: MetricName) => sv.metrics[m]?.median;
@@ -230,6 +241,11 @@ export function answerLines(cmp: Comparison): string[] {
     }
     const pc = med('probe_cpu_pct');
     if (pc !== undefined) parts.push(`probes ${sig3(pc)}% of a CPU`);
+    for (const side of ['generator', 'consumer'] as const) {
+      const c = med(side === 'generator' ? 'cpu_generator_pct' : 'cpu_consumer_pct');
+      if (c !== undefined) parts.push(`${side === 'generator' ? 'generator' : 'reader'} ${sig3(c)}% of a CPU`);
+    }
+    for (const w of starved.get(sv.variant) ?? []) parts.push(w.toUpperCase().slice(0, 1) + w.slice(1));
     out.push(`${sv.variant} (${sv.trials} trial${sv.trials === 1 ? '' : 's'}): ${parts.join('; ') || 'no metric measured'}.`);
   }
   const pairs = [...new Set(cmp.comparisons.map((c) => `${c.candidate}\u0000${c.baseline}`))];

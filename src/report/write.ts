@@ -23,6 +23,6 @@ export async function writeReport(input: { analysis: Analysis; results: Result[]
   const html = join(outDir, 'report.html');
   writeFileAtomic(html, renderHtml(model));
   const markdown = join(outDir, 'summary.md');
-  writeFileAtomic(markdown, renderMarkdown(model, new Map(model.charts.map((c, i) => [c.id, pngs[i]!]))));
-  return { html, markdown, pngs: pngs.map((p) => join(outDir, p)) };
+  writeFileAtomic(markdown, renderMarkdown(model, pngs));
+  return { html, markdown, pngs: [...pngs.values()].map((p) => join(outDir, p)) };
 }

@@ -169,7 +169,7 @@ export async function runTrialLoop(l: TrialLoop): Promise<RunOutcome> {
       variantResult(variant.name).trials.push(trial);
       failedInARow = trial.status === 'failed' ? failedInARow + 1 : 0;
       for (const c of trial.crossCheck.filter((x) => !x.ok)) {
-        const msg = `trial ${trial.index} (${trial.variant}): cross-check failed: ${c.name}: probe ${c.probe} vs ${c.counter} (${(c.relativeDifference * 100).toFixed(2)}% > ${(c.tolerance * 100).toFixed(2)}%)`;
+        const msg = `trial ${trial.index + 1} (${trial.variant}): cross-check failed: ${c.name}: probe ${c.probe} vs ${c.counter} (${(c.relativeDifference * 100).toFixed(2)}% > ${(c.tolerance * 100).toFixed(2)}%)`;
         result.warnings.push(msg);
         progress({ event: 'warning', message: msg });
       }
@@ -194,7 +194,7 @@ export async function runTrialLoop(l: TrialLoop): Promise<RunOutcome> {
       } else {
         const first = failed[0];
         result.status = failedInARow >= MAX_FAILED_IN_A_ROW ? 'failed' : 'incomplete';
-        result.statusReason = `${failed.length} of ${all.length} trials failed${notRun > 0 ? ` and ${notRun} did not run` : ''}${first ? ` (first: trial ${first.index}, ${first.variant}: ${first.error ?? 'unknown error'})` : ''}`;
+        result.statusReason = `${failed.length} of ${all.length} trials failed${notRun > 0 ? ` and ${notRun} did not run` : ''}${first ? ` (first: trial ${first.index + 1}, ${first.variant}: ${first.error ?? 'unknown error'})` : ''}`;
       }
       result.finishedAt = new Date().toISOString();
       save();

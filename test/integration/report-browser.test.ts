@@ -7,8 +7,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { execa } from 'execa';
-import { chromium } from 'playwright-core';
-import { tmp } from '../helpers/cli.ts';
+import { marked } from 'marked';
+import { chromium, type Browser } from 'playwright-core';
+import { writeResult } from '../../src/result/store.ts';
+import type { Result } from '../../src/types.ts';
+import { cli, tmp } from '../helpers/cli.ts';
+import { fixtureResult } from '../helpers/result-fixture.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 
@@ -61,4 +65,117 @@ test('report.html of a real run opens offline with every chart drawn and no erro
   } finally {
     await browser.close();
   }
+});
+
+// Issue 24: three reports from saved fixtures (clearly synthetic results, test/helpers/result-fixture.ts),
+// written by the CLI as a user would: one variant, three variants, and a gate that fails on a
+// candidate whose rates are 30% lower. Each is opened in Chromium at 1400 px and at 390 px.
+function regressed(r: Result, factor: number): Result {
+  for (const v of r.variants) for (const t of v.trials) {
+    for (const m of ['rx_pps', 'xmit_pps', 'offered_pps'] as const) t.metrics[m] = (t.metrics[m] ?? 0) * factor;
+  }
+  return r;
+}
+
+async function openReport(browser: Browser, html: string, width: number) {
+  const page = await browser.newPage({ viewport: { width, height: 900 } });
+  const errors: string[] = [];
+  page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+  page.on('pageerror', (e) => errors.push(e.message));
+  await page.goto(`file://${html}`);
+  await page.waitForFunction(() => document.body.hasAttribute('data-charts-drawn'));
+  // Anything wider than the viewport that is not inside a box that scrolls (or is that box).
+  // A string, not a function: tsx would wrap a function's inner functions in a helper the page lacks.
+  const wide = await page.evaluate(`(() => {
+    const vw = document.documentElement.clientWidth;
+    const scrolls = (el) => ['auto', 'scroll'].includes(getComputedStyle(el).overflowX);
+    const out = [];
+    for (const el of document.body.querySelectorAll('*')) {
+      const r = el.getBoundingClientRect();
+      if (r.width === 0 || (r.right <= vw + 1 && r.left >= -1)) continue;
+      let a = el.parentElement, inside = false;
+      while (a && a !== document.body) { if (scrolls(a)) { inside = true; break; } a = a.parentElement; }
+      if (!inside) out.push(el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') + '.' + el.className + ': ' + Math.round(r.left) + '..' + Math.round(r.right) + ' > ' + vw);
+    }
+    return { out, pageWidth: document.documentElement.scrollWidth, vw };
+  })()`) as { out: string[]; pageWidth: number; vw: number };
+  const text = (await page.textContent('body')) ?? '';
+  return { page, errors, wide, text, answers: await page.$$eval('#answer li', (ls) => ls.map((l) => l.textContent ?? '')), verdict: (await page.textContent('#verdict-text')) ?? '' };
+}
+
+/** summary.md through a GitHub-flavoured Markdown renderer: every image and link it makes must resolve in its folder. */
+function checkSummary(dir: string): string {
+  const md = readFileSync(join(dir, 'summary.md'), 'utf8');
+  const html = marked.parse(md, { gfm: true, async: false }) as string;
+  const targets = [...html.matchAll(/<(img)[^>]*\ssrc="([^"]*)"|<(a)[^>]*\shref="([^"]*)"/g)].map((m) => m[2] ?? m[4]!);
+  for (const t of targets) assert.ok(!/^[a-z]+:/i.test(t) && existsSync(join(dir, decodeURIComponent(t))), `summary.md: broken image or link ${t}`);
+  assert.match(html, /<table>/, 'the headline table renders as a GFM table');
+  return html;
+}
+
+test('three reports (one variant, three variants, a failing gate) read true in Chromium at 1400 and 390 px', async (t) => {
+  if (!existsSync(CHROMIUM)) {
+    t.skip('no /usr/bin/chromium: run bash scripts/setup.sh --test (installs Debian\'s chromium)');
+    return;
+  }
+  const dir = tmp('tunbench-reports');
+  const save = (name: string, r: Result) => { mkdirSync(join(dir, name)); return writeResult(join(dir, name), r); };
+  const single = save('single', fixtureResult({ variants: ['ring'], trials: 6 }));
+  const multi = save('multi', fixtureResult({ variants: ['ring', 'slow', 'slower'], trials: 8 }));
+  const a = fixtureResult({ variants: ['ring'], trials: 8, seed: 5 });
+  const b = regressed(fixtureResult({ variants: ['ring'], trials: 8, seed: 11 }), 0.7);
+  b.id = 'fixture-candidate';
+  const A = save('a', a);
+  const B = save('b', b);
+  const runs = {
+    single: await cli(['report', single, '--out', join(dir, 'single-report')]),
+    multi: await cli(['report', multi, '--out', join(dir, 'multi-report')]),
+    gate: await cli(['gate', '--baseline', A, '--candidate', B, '--out', join(dir, 'gate-report')]),
+  };
+  assert.equal(runs.single.exitCode, 0, runs.single.all);
+  assert.equal(runs.multi.exitCode, 0, runs.multi.all);
+  assert.equal(runs.gate.exitCode, 1, `the gate fails on a 30% drop: ${runs.gate.all}`);
+  assert.match(runs.gate.all ?? '', /rx_pps -\d\d\.\d% \(worse\)/);
+
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'] });
+  try {
+    for (const [name, width] of [['single', 1400], ['single', 390], ['multi', 1400], ['multi', 390], ['gate', 1400], ['gate', 390]] as const) {
+      const where = `${name} at ${width} px`;
+      const r = await openReport(browser, join(dir, `${name}-report`, 'report.html'), width);
+      assert.deepEqual(r.errors, [], `${where}: console errors`);
+      assert.deepEqual(r.wide.out, [], `${where}: wider than the viewport outside a scrolling box`);
+      assert.ok(r.wide.pageWidth <= r.wide.vw, `${where}: the page scrolls sideways (${r.wide.pageWidth} > ${r.wide.vw})`);
+      // No method word the tool does not use.
+      assert.doesNotMatch(r.text, /bootstrap|t-test|Welch/i, where);
+      assert.match(r.text, /\d+ of \d+ cross-checks exact/, where);
+      if (name === 'single') {
+        assert.equal(r.answers.length, 1, where);
+        // The fixture: 1.2 Mpps x 1.01 offered, 0.999 of it delivered, 1% dropped at tun, queue 5% full on average, 50% at p99.
+        assert.match(r.answers[0]!, /^ring \(6 trials\): offered 1\.2\d Mpps -> delivered 1\.\d+ Mpps; 1% dropped at tun_net_xmit \(ring full\); queue 5% full on average, 50% at p99; 15,000 lock contentions\/s; probes 1% of a CPU\.$/, where);
+        assert.match(r.verdict, /One variant, 6 measured trials/, where);
+      }
+      if (name === 'multi') {
+        assert.equal(r.answers.length, 5, `${where}: three variants and two comparisons: ${r.answers.join(' | ')}`);
+        // slow is 10% and slower 20% below ring in the fixture: both called slower, paired by round.
+        assert.match(r.answers.find((x) => x.startsWith('slow delivered'))!, /^slow delivered 0\.(89|9\d)x ring \[.*paired by round.*: slower\./, where);
+        assert.match(r.answers.find((x) => x.startsWith('slower delivered'))!, /^slower delivered 0\.(79|8\d)x ring .*: slower\./, where);
+        assert.match(r.verdict, /Regressed: .*rx_pps of slow/, where);
+      }
+      if (name === 'gate') {
+        assert.match(r.verdict, /^Gate: REGRESSION/, where);
+        assert.match(r.verdict, /rx_pps -(29|30|31)\.\d% \(worse\)/, where);
+        assert.doesNotMatch(r.verdict, /in the better direction/, where);
+        assert.match(r.answers.find((x) => x.startsWith('B:ring delivered'))!, /^B:ring delivered 0\.(69|70|71)x A:ring .*unpaired: separate runs.*: slower\./, where);
+      }
+      if (width === 1400) {
+        t.diagnostic(`${name}: ${r.answers.join(' | ')}`);
+        mkdirSync('test-artifacts', { recursive: true });
+        await r.page.screenshot({ path: `test-artifacts/report-${name}.png` });
+      }
+      await r.page.close();
+    }
+  } finally {
+    await browser.close();
+  }
+  for (const name of ['single', 'multi', 'gate']) checkSummary(join(dir, `${name}-report`));
 });

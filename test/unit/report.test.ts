@@ -77,7 +77,8 @@ test('latency percentiles and the latency chart are shown as power-of-two bucket
   assert.equal(ring.cells[model.headline.metrics.indexOf('latency_p50_ns')]!.text, '4.1 us .. 8.19 us');
   assert.equal(ring.cells[model.headline.metrics.indexOf('latency_p99_ns')]!.text, '32.8 us .. 65.5 us');
   const chart = model.charts.find((c) => c.id === 'latency')!;
-  assert.ok((chart.config.data.labels as string[]).every((l) => / \.\. /.test(l)), String(chart.config.data.labels));
+  assert.ok(chart.config, 'the latency chart is drawn at the full level');
+  assert.ok((chart.config!.data.labels as string[]).every((l) => / \.\. /.test(l)), String(chart.config!.data.labels));
 });
 
 test('the reproduce line is the whole command: profile, flags, seed, tunbench version', async () => {
@@ -166,7 +167,8 @@ test('a failed trial is listed in the report with its reason', () => {
   Object.assign(t, { status: 'failed', error: 'the generator exited during the window' });
   result.status = 'incomplete';
   const html = renderHtml(buildReportModel({ analysis: analyzeRun(result), results: [result] }));
-  assert.match(html, new RegExp(`trial ${t.index} \\(slow, repetition 3\\) FAILED: the generator exited during the window`));
+  // Named by its number as the run numbered it ([N/total] in the progress lines): index + 1.
+  assert.match(html, new RegExp(`trial ${t.index + 1} \\(slow, repetition 3\\) FAILED: the generator exited during the window`));
 });
 
 test('the report renders its Analysis and computes nothing: analysis.json read back gives the same page and summary', () => {

@@ -102,7 +102,7 @@ test('a failed trial is kept and the run goes on; the run ends incomplete, namin
   assert.equal(r.error, null);
   assert.equal(r.executed.length, 8);
   assert.equal(r.saved.status, 'incomplete');
-  assert.equal(r.saved.statusReason, '1 of 8 trials failed (first: trial 3, b: the sink died)');
+  assert.equal(r.saved.statusReason, '1 of 8 trials failed (first: trial 4, b: the sink died)', 'index 3 is trial 4, as the progress line [4/8] numbered it');
   assert.equal(r.saved.variants[1]!.trials.find((t) => t.index === 3)?.status, 'failed');
 });
 
@@ -111,7 +111,7 @@ test(`${MAX_FAILED_IN_A_ROW} failed trials in a row stop the run: failed, with a
   assert.equal(r.error, null);
   assert.equal(r.executed.length, 1 + MAX_FAILED_IN_A_ROW, 'stopped after five failures in a row');
   assert.equal(r.saved.status, 'failed');
-  assert.equal(r.saved.statusReason, '5 of 6 trials failed and 4 did not run (first: trial 1, default: no traffic (1))');
+  assert.equal(r.saved.statusReason, '5 of 6 trials failed and 4 did not run (first: trial 2, default: no traffic (1))');
   assert.ok(r.saved.warnings.some((w) => w === '5 trials in a row failed (last: no traffic (5)): the run stops here'), r.saved.warnings.join('\n'));
   assert.equal(r.saved.variants[0]!.trials.length, 6);
   // Four failures, then a measured trial: the count starts again.
