@@ -75,6 +75,7 @@ pkgs=(
   bpftool             # tun's struct offsets from BTF (module BTF too), for the counters-level sampler
   iperf3              # TCP/UDP flow workloads through the wire consumer
   sockperf            # request/response latency workloads (ping-pong) through the wire consumer
+  iperf               # iperf 2: the IPv6 multicast sender of generator mcast (iperf3 has no multicast)
   ca-certificates     # npm ci over https
 )
 # `tunbench kernel build` and kernel/build.sh (the two-kernel tests need them).

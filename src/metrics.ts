@@ -263,6 +263,26 @@ export const METRICS = {
     definition: 'A fixed transfer: 1 when it did not finish by its deadline (the sender had not sent everything, or the reader was still taking packets or still stopped), else 0; null without a transfer. The median over trials is 0 or 1; the reason is in the trial record.',
     source: "The transfer's verdict (trials[].readings.transfer.verdict and reason).",
   },
+  mcast_read_delivered_min: {
+    unit: 'ratio', better: 'higher', level: 'off',
+    definition: 'A multicast burst (generator mcast): the lowest share of the sender\'s frames that a tap\'s reader received, among the taps that were read (workload.unread excluded): what happened to the other receivers\' traffic.',
+    source: "Each sink's own count over the quiet span (cross-checked exactly with the tap's tx_packets) / the sender's frames (its veth's tx_packets over the same span, cross-checked exactly with what each tap's qdisc was handed).",
+  },
+  mcast_sender_errors: {
+    unit: 'count', better: 'lower', level: 'off',
+    definition: 'A multicast burst: write() calls of the sender that returned an error (ENOBUFS and the like): what a sender is told when a queue drops instead of holding.',
+    source: "iperf 2's own count (-e: the Write/Err column of its total line); null when it printed none (stopped at the deadline before its report).",
+  },
+  mcast_sender_blocked: {
+    unit: 'count', better: 'lower', level: 'off',
+    definition: 'A multicast burst: 1 when the sender had not sent its amount by the deadline while seeing no write error (its socket send waited: send buffer held by frames parked at a queue), else 0.',
+    source: "The transfer's verdict (the sender's process had not exited) and iperf 2's error count; the wait channels of its threads at the deadline are in trials[].multicast.sender.wchanAtDeadline.",
+  },
+  mcast_unread_recovered: {
+    unit: 'count', better: 'higher', level: 'off',
+    definition: 'A multicast burst with workload.unread: 1 when every unread tap\'s queue recovered once its reader was resumed after the transfer (it took everything queued, the qdisc is empty, the queue is not stopped), else 0; null without an unread tap.',
+    source: "The tap's tx_packets and tc -s backlog at the transfer's end and after the drain; tun's fdinfo txq_stopped where the kernel has tunbench's patch 0002.",
+  },
 } as const satisfies Record<string, MetricInfo>;
 
 export type MetricName = keyof typeof METRICS;

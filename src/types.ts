@@ -362,6 +362,9 @@ export interface TrialResult {
    * report and the probes' samples (charts: time series and histograms) are here and only here
    * (readings.generator, readings.probe). Absent in failed trials that stopped before it was read. */
   readings?: TrialReadings;
+  /** A multicast burst (generator mcast): what it read, per tap; its metrics and checks are a
+   * pure function of it (src/trial/mcast-account.ts). Such a trial has no `readings`. */
+  multicast?: import('./trial/mcast-account.ts').McastReadings;
   counters: CounterDeltas | null;
   crossCheck: CrossCheck[];
   consumer: ConsumerReport | null;

@@ -63,7 +63,7 @@ function sentLostRows(vs: LabelledVariant[], cmp: Comparison): SentLostRow[] | n
     const w = lv.variant.workload;
     const readBack = [...new Set(lv.variant.trials.map((t) => t.readings?.qdisc?.kind).filter((x): x is string => !!x))];
     const g = w.generator;
-    const gen = g.type === 'trafgen' ? `trafgen x${g.cpus}${g.qdisc ? '' : ' (bypass)'}` : g.type === 'pktgen' ? `pktgen x${g.threads}` : g.type === 'sockperf' ? `sockperf ${g.protocol} ${g.messageSize} B${g.mps === 'max' ? '' : ` ${g.mps}/s`}` : `iperf3 ${g.protocol} x${g.streams}`;
+    const gen = g.type === 'trafgen' ? `trafgen x${g.cpus}${g.qdisc ? '' : ' (bypass)'}` : g.type === 'pktgen' ? `pktgen x${g.threads}` : g.type === 'sockperf' ? `sockperf ${g.protocol} ${g.messageSize} B${g.mps === 'max' ? '' : ` ${g.mps}/s`}` : g.type === 'mcast' ? `iperf 2 multicast ${g.group} x${w.tap.count ?? 1} taps` : `iperf3 ${g.protocol} x${g.streams}`;
     return {
       variant: lv.label,
       qdisc: readBack.length && !(readBack.length === 1 && readBack[0] === w.tap.qdisc) ? `${w.tap.qdisc} (${readBack.join(', ')})` : w.tap.qdisc,

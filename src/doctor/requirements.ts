@@ -14,6 +14,7 @@ import type { Availability, Capabilities, Plan, ProbeBackend, ResolvedVariant } 
 import { guestIperf3Files } from '../workload/consumers/guest.ts';
 import { cpuProblems } from '../lab/cpus.ts';
 import { SOCKPERF_HINT } from '../workload/generators/sockperf.ts';
+import { iperf2Path } from '../workload/generators/iperf2.ts';
 
 /** Why the guest consumer cannot carry iperf3 (the binary or a library it loads is missing), or null. */
 export function guestIperf3Problem(files: () => unknown = guestIperf3Files): string | null {
@@ -64,12 +65,37 @@ export function profileProblems(variants: ResolvedVariant[], usableCpus: number[
       if (b.type === 'pktgen' && b.clone_skb > 0) add(`${where}workload.background.clone_skb: ${b.clone_skb} > 0 is rejected on a tap; set clone_skb: 0`);
     }
     for (const p of transferProblems(v.workload)) add(`${where}${p}`);
+    for (const p of mcastProblems(v)) add(`${where}${p}`);
     if (c.type === 'guest') {
       if (v.workload.tap.queues !== 1) add(`${where}workload.tap.queues: ${v.workload.tap.queues}; consumer type guest reads a single-queue tap; set tap.queues: 1`);
       if (c.kernel !== undefined && !existsSync(c.kernel)) add(`${where}workload.consumer.kernel: ${c.kernel} does not exist; give the path of a bzImage, or leave kernel out (Debian's kernel is fetched)`);
     }
     if (usableCpus) for (const p of cpuProblems(v.workload, usableCpus, where)) add(p);
   }
+  return out;
+}
+
+/** The multicast lab's constraints (generator mcast, tap.count, workload.unread). */
+export function mcastProblems(v: Pick<ResolvedVariant, 'workload' | 'probes'>): string[] {
+  const out: string[] = [];
+  const w = v.workload;
+  const g = w.generator;
+  const count = w.tap.count ?? 1;
+  if (g.type !== 'mcast') {
+    if (count > 1) out.push(`workload.tap.count: ${count} taps make the multicast lab, which only the mcast generator drives; set generator.type: mcast or leave tap.count out`);
+    if (w.unread) out.push('workload.unread: unread taps belong to the multicast lab; set generator.type: mcast (or use workload.stall for one tap)');
+    return out;
+  }
+  if (w.transfer?.bytes === undefined) out.push('workload.transfer: the multicast burst sends a fixed amount; add transfer: { bytes: N, deadlineSeconds: S }');
+  if (w.consumer.type !== 'sink') out.push(`workload.consumer: each tap of the multicast lab is read by a sink; set consumer.type: sink (not ${w.consumer.type})`);
+  if (w.tap.queues !== 1) out.push(`workload.tap.queues: ${w.tap.queues}; the multicast lab's taps are single-queue; set tap.queues: 1`);
+  if (w.tap.queueMode !== 'default') out.push('workload.tap.queueMode: not supported in the multicast lab; leave it default');
+  if (w.stall) out.push('workload.stall: use workload.unread in the multicast lab');
+  if (w.background) out.push('workload.background: not supported beside a multicast burst');
+  if (v.probes.level !== 'off') out.push(`probes.level: ${v.probes.level}; the multicast lab runs no probes yet (its figures are the kernel's counters and the readers' counts); set probes.level: off`);
+  if (g.length > w.tap.mtu - 48) out.push(`workload.generator.length: ${g.length} bytes of UDP payload do not fit the MTU ${w.tap.mtu} (IPv6 + UDP headers take 48); set it to at most ${w.tap.mtu - 48}`);
+  for (const i of w.unread ?? []) if (i >= count) out.push(`workload.unread: tap ${i} does not exist (tap.count ${count}: indexes 0..${count - 1})`);
+  if (new Set(w.unread ?? []).size !== (w.unread ?? []).length) out.push('workload.unread: a tap is listed twice');
   return out;
 }
 
@@ -82,7 +108,7 @@ export function transferProblems(w: ResolvedVariant['workload']): string[] {
     if (g.type === 'sockperf') out.push('workload.transfer: a sockperf generator measures round trips over the window, not a fixed amount; leave transfer out (or use trafgen, pktgen or iperf3)');
     else if ((t.packets === undefined) === (t.bytes === undefined)) out.push('workload.transfer: give exactly one of packets (a trafgen or pktgen flood) and bytes (an iperf3 flow)');
     else if (t.packets !== undefined && g.type === 'iperf3') out.push('workload.transfer.packets: an iperf3 generator sends bytes; use transfer.bytes');
-    else if (t.bytes !== undefined && g.type !== 'iperf3') out.push(`workload.transfer.bytes: a ${g.type} generator sends packets; use transfer.packets`);
+    else if (t.bytes !== undefined && g.type !== 'iperf3' && g.type !== 'mcast') out.push(`workload.transfer.bytes: a ${g.type} generator sends packets; use transfer.packets`);
     if (t.packets !== undefined && g.type === 'pktgen') {
       if (g.count !== 0) out.push('workload.generator.count: leave it 0 with workload.transfer (transfer.packets sets pktgen\'s count)');
       if (t.packets % g.threads !== 0) out.push(`workload.transfer.packets: ${t.packets} does not split evenly over ${g.threads} pktgen threads; make it a multiple of ${g.threads}`);
@@ -128,6 +154,8 @@ export function missingRequirements(caps: Capabilities, variants: ResolvedVarian
       need(caps.iperf3?.available === true, `iperf3 (variant ${v.name}): ${caps.iperf3?.reason ?? 'not detected'}`);
     } else if (g.type === 'sockperf') {
       need(caps.sockperf?.available === true, `sockperf (variant ${v.name}): ${caps.sockperf?.reason ?? `not detected: ${SOCKPERF_HINT}`}`);
+    } else if (g.type === 'mcast') {
+      need(iperf2Path() !== null, `iperf 2 (variant ${v.name}, generator mcast): 'iperf' is not on PATH; apt-get install iperf (Debian's iperf 2.1.8)`);
     } else if (g.type === 'trafgen') {
       need(caps.trafgen.available, `trafgen (variant ${v.name}): ${caps.trafgen.reason}`);
       if (v.probes.level === 'full' && backend === 'tracepoint' && !g.qdisc) {

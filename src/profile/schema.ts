@@ -32,6 +32,10 @@ export const TapSchema = z.strictObject({
    * noqueue makes dev_queue_xmit call tun_net_xmit directly; fq_codel and fq need
    * CONFIG_NET_SCH_FQ_CODEL / CONFIG_NET_SCH_FQ. */
   qdisc: z.enum(QDISC_KINDS).default('default'),
+  /** Taps in the lab (generator mcast only): count > 1 makes a multicast lab, every tap enslaved
+   * to one Linux bridge (multicast snooping off, so it floods) with its own sink reader, the
+   * sender on a veth port of the bridge. Absent: one tap, the classic lab. */
+  count: z.number().int().min(1).max(8).optional(),
 });
 
 /** trafgen (netsniff-ng): raw frames via AF_PACKET on the tap. */
@@ -96,10 +100,30 @@ export const SockperfSchema = z.strictObject({
   mps: z.union([z.literal('max'), z.number().int().min(1).max(10_000_000)]).default('max'),
 });
 
+/** An IPv6 multicast burst (Debian's iperf 2: iperf -u -V -c GROUP%DEV -n BYTES -b RATE -l LEN -T 1)
+ * from one sender with a real UDP socket, through the lab's bridge to every tap (tap.count);
+ * the amount is workload.transfer.bytes. */
+export const McastSchema = z.strictObject({
+  type: z.literal('mcast'),
+  /** The IPv6 multicast group (ff15:: is site-local scope, transient). */
+  group: z.string().regex(/^ff[0-9a-f]{2}:[0-9a-f:]*$/i, 'an IPv6 multicast address (ff..::..)').default('ff15::4242'),
+  /** UDP destination port. */
+  port: z.number().int().min(1).max(65535).default(5001),
+  /** Target bits/s of the sender (iperf -b). */
+  bitrate: z.number().int().min(1).max(1e12).default(100_000_000),
+  /** UDP payload bytes per datagram (iperf -l): at most MTU - 48 (IPv6 + UDP headers). */
+  length: z.number().int().min(16).max(65_000).default(1200),
+  /** Where the sender's socket sends: veth, a veth pair whose other end is a bridge port (the
+   * bridge receives the frame and floods it); bridge, the bridge device itself (a local sender
+   * on a host whose guests' taps are bridge ports: the bridge floods clones to every port but the
+   * last, which gets the socket's own skb, still charged to its send buffer). */
+  sender: z.enum(['veth', 'bridge']).default('veth'),
+});
+
 /** A flood generator (trafgen or pktgen): what workload.background may be. */
 export const FloodSchema = z.discriminatedUnion('type', [TrafgenSchema, PktgenSchema]);
 
-export const GeneratorSchema = z.discriminatedUnion('type', [TrafgenSchema, PktgenSchema, Iperf3Schema, SockperfSchema]);
+export const GeneratorSchema = z.discriminatedUnion('type', [TrafgenSchema, PktgenSchema, Iperf3Schema, SockperfSchema, McastSchema]);
 
 /** The sink consumer: a small C reader of the tap fd(s). */
 export const SinkSchema = z.strictObject({
@@ -176,6 +200,11 @@ export const WorkloadSchema = z.strictObject({
   transfer: TransferSchema.optional(),
   /** The reader stalls for a while, or for good (see StallSchema). */
   stall: StallSchema.optional(),
+  /** generator mcast: the taps (0-based indexes below tap.count) whose reader is up but never
+   * reads during the transfer: it attaches its queue (so the tap has carrier and the bridge
+   * forwards to it) and is stopped (SIGSTOP) before the sender starts; it is resumed after the
+   * transfer (or its deadline), and whether its queue then drained is recorded. */
+  unread: z.array(z.number().int().min(0).max(7)).max(8).optional(),
 });
 
 export const ProbesSchema = z.strictObject({
@@ -299,6 +328,7 @@ export type TrafgenOptions = z.infer<typeof TrafgenSchema>;
 export type PktgenOptions = z.infer<typeof PktgenSchema>;
 export type Iperf3GeneratorOptions = z.infer<typeof Iperf3Schema>;
 export type SockperfGeneratorOptions = z.infer<typeof SockperfSchema>;
+export type McastOptions = z.infer<typeof McastSchema>;
 export type FloodOptions = z.infer<typeof FloodSchema>;
 export type GeneratorOptions = z.infer<typeof GeneratorSchema>;
 export type WireOptions = z.infer<typeof WireSchema>;

@@ -33,6 +33,7 @@ import { startSink, type RunningSink } from '../workload/consumers/sink.ts';
 import { startGenerator, type RunningGenerator } from '../workload/generators/start.ts';
 import { crossChecks, deriveMetrics, quietCounters } from './metrics.ts';
 import { runTransfer, TransferAborted } from './transfer.ts';
+import { runMcastTrial } from './mcast-trial.ts';
 
 export interface TrialContext {
   profile: Profile;
@@ -315,6 +316,8 @@ async function tearDown(r: Running): Promise<void> {
 }
 
 export async function runTrial(planned: PlannedTrial, variant: ResolvedVariant, ctx: TrialContext): Promise<TrialResult> {
+  // A multicast burst runs in its own lab (several taps on a bridge): src/trial/mcast-trial.ts.
+  if (variant.workload.generator.type === 'mcast') return runMcastTrial(planned, variant, ctx);
   const level = planned.probeLevel;
   const base: TrialResult = {
     index: planned.index,

@@ -162,6 +162,7 @@ export async function startGenerator(o: StartGeneratorOptions): Promise<RunningG
   if (g.type === 'trafgen') return startTrafgen({ netns: o.netns, dev: o.dev, options: g, ...(packets !== undefined ? { num: packets } : {}) });
   if (g.type === 'iperf3') return startIperf3Generator(o, g);
   if (g.type === 'sockperf') return startSockperfGenerator(o, g);
+  if (g.type === 'mcast') throw new Error('the multicast generator runs in the multicast lab (src/trial/mcast-trial.ts), not through startGenerator');
   await execa('modprobe', ['pktgen'], { reject: false });
   const options = packets !== undefined ? { ...g, count: pktgenCountPerThread(packets, g.threads) } : g;
   return startPktgen({ dev: o.dev, options, procRoot: `/proc/${o.sinkPid}/net/pktgen`, netns: o.netns });
