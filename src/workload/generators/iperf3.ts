@@ -3,10 +3,10 @@
 // lab tap -> wire -> peer tap -> server) and its ACKs come back through the peer tap.
 // The client's JSON end record carries both sides (the server sends its counts back at the
 // end of a test), so one parse gives goodput at the receiver, TCP retransmits and UDP loss.
-import { setTimeout as sleep } from 'node:timers/promises';
-import { execa, type ResultPromise } from 'execa';
+import { execa } from 'execa';
 import { UserError } from '../../errors.ts';
 import { assertLabNamespace } from '../../lab/lab.ts';
+import { startPeerServer, type RunningPeerServer } from '../../process/peer-server.ts';
 
 export interface Iperf3Options {
   protocol: 'tcp' | 'udp';
@@ -215,18 +215,7 @@ export async function requireIperf3(binary = 'iperf3'): Promise<string> {
 
 export const IPERF3_PORT = 5201;
 
-export interface RunningIperf3Server {
-  pid: number;
-  port: number;
-  /** Stops the server (idempotent). */
-  stop(): Promise<void>;
-  exited: Promise<void>;
-}
-
-async function listening(netns: string, port: number): Promise<boolean> {
-  const r = await execa('ip', ['netns', 'exec', netns, 'ss', '-Htln', `sport = :${port}`], { reject: false });
-  return r.exitCode === 0 && r.stdout.trim() !== '';
-}
+export type RunningIperf3Server = RunningPeerServer;
 
 /**
  * Start `iperf3 --server` inside NETNS (the wire's peer), bound to `bind`; it serves test after
@@ -239,34 +228,7 @@ export async function startIperf3Server(o: { netns: string; bind: string; port?:
   const args = ['--server', '--bind', o.bind, '--port', String(port)];
   if (o.oneOff) args.push('--one-off');
   // Its per-test output is not needed (the client gets the server's counts), so it is not kept.
-  const proc: ResultPromise = execa('ip', ['netns', 'exec', o.netns, o.binary ?? 'iperf3', ...args], { reject: false, stdin: 'ignore', stdout: 'ignore', stderr: 'pipe', buffer: false });
-  let stderr = '';
-  proc.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
-  const exited = proc.then(() => undefined);
-  const deadline = Date.now() + 5000;
-  while (!(await listening(o.netns, port))) {
-    if (proc.exitCode !== null || Date.now() > deadline) {
-      proc.kill('SIGKILL');
-      await exited;
-      throw new UserError(`the iperf3 server did not start in ${o.netns}: ${stderr.trim() || 'not listening after 5 s'}`, { hint: 'the peer tap must hold the bind address (createWirePeer)' });
-    }
-    await sleep(20);
-  }
-  let stopping: Promise<void> | null = null;
-  return {
-    pid: proc.pid!,
-    port,
-    exited,
-    stop() {
-      stopping ??= (async () => {
-        if (proc.exitCode === null) proc.kill('SIGTERM');
-        const t = setTimeout(() => proc.kill('SIGKILL'), 2000);
-        await exited;
-        clearTimeout(t);
-      })();
-      return stopping;
-    },
-  };
+  return startPeerServer({ netns: o.netns, name: 'iperf3', command: [o.binary ?? 'iperf3', ...args], protocol: 'tcp', port });
 }
 
 export interface RunningIperf3Client {

@@ -20,10 +20,10 @@
 // fixed pause, with or without its warm-up messages), runs -t whole seconds, and leaves out of
 // its figures the first 400 ms (its warm-up) and the last ~50 ms ("Valid Duration").
 import { createInterface } from 'node:readline';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { execa, type ResultPromise } from 'execa';
+import { execa } from 'execa';
 import { UserError } from '../../errors.ts';
 import { assertLabNamespace } from '../../lab/lab.ts';
+import { startPeerServer, type RunningPeerServer } from '../../process/peer-server.ts';
 
 export const SOCKPERF_PORT = 11111;
 export const SOCKPERF_HINT = 'apt-get install sockperf (or bash scripts/setup.sh)';
@@ -156,17 +156,7 @@ export async function requireSockperf(binary = 'sockperf'): Promise<string> {
   return m[1]!;
 }
 
-export interface RunningSockperfServer {
-  pid: number;
-  port: number;
-  stop(): Promise<void>;
-  exited: Promise<void>;
-}
-
-async function listening(netns: string, protocol: 'udp' | 'tcp', port: number): Promise<boolean> {
-  const r = await execa('ip', ['netns', 'exec', netns, 'ss', protocol === 'tcp' ? '-Htln' : '-Huln', `sport = :${port}`], { reject: false });
-  return r.exitCode === 0 && r.stdout.trim() !== '';
-}
+export type RunningSockperfServer = RunningPeerServer;
 
 /** Start `sockperf server` inside NETNS (the wire's peer), bound to `bind`. Resolves once the port is bound. */
 export async function startSockperfServer(o: { netns: string; bind: string; protocol: 'udp' | 'tcp'; port?: number; binary?: string }): Promise<RunningSockperfServer> {
@@ -174,34 +164,7 @@ export async function startSockperfServer(o: { netns: string; bind: string; prot
   const port = o.port ?? SOCKPERF_PORT;
   await requireSockperf(o.binary);
   const args = ['server', '--ip', o.bind, '--port', String(port), ...(o.protocol === 'tcp' ? ['--tcp'] : [])];
-  const proc: ResultPromise = execa('ip', ['netns', 'exec', o.netns, o.binary ?? 'sockperf', ...args], { reject: false, stdin: 'ignore', stdout: 'ignore', stderr: 'pipe', buffer: false });
-  let stderr = '';
-  proc.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
-  const exited = proc.then(() => undefined);
-  const deadline = Date.now() + 5000;
-  while (!(await listening(o.netns, o.protocol, port))) {
-    if (proc.exitCode !== null || Date.now() > deadline) {
-      proc.kill('SIGKILL');
-      await exited;
-      throw new UserError(`the sockperf server did not start in ${o.netns}: ${stderr.replace(ANSI, '').trim() || 'not listening after 5 s'}`, { hint: 'the peer tap must hold the bind address (createWirePeer)' });
-    }
-    await sleep(20);
-  }
-  let stopping: Promise<void> | null = null;
-  return {
-    pid: proc.pid!,
-    port,
-    exited,
-    stop() {
-      stopping ??= (async () => {
-        if (proc.exitCode === null) proc.kill('SIGTERM');
-        const t = setTimeout(() => proc.kill('SIGKILL'), 2000);
-        await exited;
-        clearTimeout(t);
-      })();
-      return stopping;
-    },
-  };
+  return startPeerServer({ netns: o.netns, name: 'sockperf', command: [o.binary ?? 'sockperf', ...args], protocol: o.protocol, port, cleanStderr: (e) => e.replace(ANSI, '') });
 }
 
 export interface RunningSockperfClient {
