@@ -7,6 +7,7 @@ import { UserError } from '../errors.ts';
 export interface RunningPeerServer {
   pid: number;
   port: number;
+  /** SIGTERM, then SIGKILL after 2 s; idempotent. */
   stop(): Promise<void>;
   exited: Promise<void>;
 }

@@ -156,10 +156,8 @@ export async function requireSockperf(binary = 'sockperf'): Promise<string> {
   return m[1]!;
 }
 
-export type RunningSockperfServer = RunningPeerServer;
-
 /** Start `sockperf server` inside NETNS (the wire's peer), bound to `bind`. Resolves once the port is bound. */
-export async function startSockperfServer(o: { netns: string; bind: string; protocol: 'udp' | 'tcp'; port?: number; binary?: string }): Promise<RunningSockperfServer> {
+export async function startSockperfServer(o: { netns: string; bind: string; protocol: 'udp' | 'tcp'; port?: number; binary?: string }): Promise<RunningPeerServer> {
   assertLabNamespace(o.netns);
   const port = o.port ?? SOCKPERF_PORT;
   await requireSockperf(o.binary);
