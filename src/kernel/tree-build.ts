@@ -17,7 +17,7 @@ import { execa } from 'execa';
 import { UserError } from '../errors.ts';
 import { pidAlive } from '../process/pids.ts';
 import { repoRoot } from '../qemu/kernel-fetch.ts';
-import { isKernelTree, treeKey, type TreeKey } from './tree-key.ts';
+import { isKernelTree, stampKey, treeKey, type TreeKey } from './tree-key.ts';
 
 export { isKernelTree } from './tree-key.ts';
 
@@ -68,6 +68,8 @@ export interface TreeBuildMeta {
   buildSeconds: number;
   jobs: number;
   recipe: number;
+  /** Set when this is another tree key's build of the very same files (a git tree built before it was one): that key. */
+  sameAs?: string;
 }
 
 /** Build tools a tinyconfig + fragment build needs, and the Debian package of each. */
@@ -124,8 +126,36 @@ export function fragmentOptions(fragmentText: string): string {
 /** The cache key of building `tree` (checked) with `fragmentText`, and the tree's own key. */
 export async function buildKey(tree: string, fragmentText: string): Promise<{ key: string; tree: TreeKey }> {
   const t = await treeKey(tree);
-  const key = sha(`tunbench kernel tree build\nrecipe ${RECIPE_VERSION}\narch ${ARCH}\ncc ${await compilerVersion()}\ntree ${t.kind} ${t.hash}\nfragment ${sha(fragmentOptions(fragmentText))}\n`).slice(0, 16);
-  return { key, tree: t };
+  return { key: await keyOf(t, fragmentText), tree: t };
+}
+
+async function keyOf(t: TreeKey, fragmentText: string): Promise<string> {
+  return sha(`tunbench kernel tree build\nrecipe ${RECIPE_VERSION}\narch ${ARCH}\ncc ${await compilerVersion()}\ntree ${t.kind} ${t.hash}\nfragment ${sha(fragmentOptions(fragmentText))}\n`).slice(0, 16);
+}
+
+/**
+ * A git tree whose files are exactly those of a tree built before it became a git repository
+ * (same paths, sizes and mtimes, .git aside: its stamp key, src/kernel/tree-key.ts), as when
+ * kernel/build.sh's unpacked source is committed without touching a file: that build, published
+ * again under the git key (meta: the git commit, the original's build time, `sameAs` its key).
+ * Costs one stamp of the tree (about a second for Debian's 6.1 source), on a miss only.
+ */
+async function sameFilesBuild(real: string, fragmentText: string, cache: string, key: string, tk: TreeKey, started: number): Promise<TreeBuild | null> {
+  const stampKeyed = await keyOf(stampKey(real), fragmentText);
+  const from = join(cache, `tree-${stampKeyed}`);
+  if (!readCached(from, stampKeyed, started)) return null;
+  let meta: TreeBuildMeta;
+  try { meta = JSON.parse(readFileSync(join(from, 'meta.json'), 'utf8')) as TreeBuildMeta; } catch { return null; }
+  const dir = join(cache, `tree-${key}`);
+  const tmp = join(cache, `.tree-${key}.tmp-${process.pid}`);
+  rmSync(tmp, { recursive: true, force: true });
+  mkdirSync(tmp);
+  for (const f of ['bzImage', '.config', 'release']) copyFileSync(join(from, f), join(tmp, f));
+  const again: TreeBuildMeta = { ...meta, key, kind: tk.kind, commit: tk.commit, dirty: tk.dirty, sameAs: stampKeyed };
+  writeFileSync(join(tmp, 'meta.json'), `${JSON.stringify(again, null, 2)}\n`);
+  rmSync(dir, { recursive: true, force: true });
+  renameSync(tmp, dir);
+  return readCached(dir, key, started);
 }
 
 /** Environment for make: nothing from the caller's shell that would redirect or reconfigure the build. */
@@ -247,6 +277,10 @@ export async function buildKernelTree(tree: string, o: TreeBuildOptions = {}): P
   const what = tk.kind === 'git' ? `git ${tk.commit?.slice(0, 12)}${tk.dirty ? ' with local changes' : ''}` : `${tk.files} files stamped`;
   const hit = readCached(dir, key, started);
   if (hit) { log(`kernel: ${real} (${what}): cached build ${dir}`); return hit; }
+  if (tk.kind === 'git') {
+    const same = await sameFilesBuild(real, fragmentText, cache, key, tk, started);
+    if (same) { log(`kernel: ${real} (${what}): the same files were built before it was a git tree: cached build ${dir}`); return same; }
+  }
 
   const obj = join(cache, `obj-tree-${sha(real).slice(0, 12)}`);
   mkdirSync(obj, { recursive: true });

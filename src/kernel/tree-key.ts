@@ -78,7 +78,7 @@ async function gitKey(tree: string): Promise<TreeKey> {
 }
 
 /** Relative path, size and mtime of every file under `tree` (sorted, .git excluded). */
-function stampKey(tree: string): TreeKey {
+export function stampKey(tree: string): TreeKey {
   const h = createHash('sha256');
   let files = 0;
   const walk = (rel: string): void => {

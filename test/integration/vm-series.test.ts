@@ -7,8 +7,9 @@
 //  - CI (and after kernel/build.sh): the patched source kernel/build.sh unpacked and
 //    test/integration/kernel-build.test.ts built (.cache/kernel/src-*) is made a git
 //    repository (BASE: its files as they are; the tip: a commit on a side branch, made without
-//    touching the files), and the series runs --in-place there: BASE reuses that build's object
-//    folder (nothing to recompile), the tip recompiles tun.c and relinks. About 5 minutes.
+//    touching the files), and the series runs --in-place there: BASE is that build (the same
+//    files: a cache hit), the tip recompiles tun.c and relinks in its object folder. About 5
+//    minutes.
 //  - else the fixture of bench/series-build.ts when its builds are cached (the series' own
 //    checkout; both builds cache hits).
 // Skipped when neither exists.

@@ -167,6 +167,36 @@ test('buildKernelTree on a fake tree: builds, then a cache hit; a touched tree r
   assert.equal(otherFragment.cached, false, 'another fragment: another build');
 });
 
+
+test('buildKernelTree: a tree built, then made a git repository without touching a file, is a cache hit under its commit; one touched file builds again', async () => {
+  const t = fresh();
+  const cacheDir = join(tmp, `cache-${++n}`);
+  const o = { cacheDir, fragment: fragment(FRAG), checkTools: false, jobs: 1 };
+  const stamped = await buildKernelTree(t, o);
+  assert.equal(stamped.cached, false);
+  const git = (...args: string[]) => execa('git', ['-C', t, '-c', 'user.name=t', '-c', 'user.email=t@t', ...args]);
+  await git('init', '-q');
+  await git('add', '.');
+  await git('commit', '-qm', 'base');
+  const commit = (await git('rev-parse', 'HEAD')).stdout.trim();
+  const asGit = await buildKernelTree(t, o);
+  assert.equal(asGit.cached, true, 'the same files: no build');
+  assert.notEqual(asGit.key, stamped.key, 'published under the git key');
+  assert.equal(readFileSync(asGit.image, 'utf8'), readFileSync(stamped.image, 'utf8'));
+  const meta = JSON.parse(readFileSync(join(asGit.dir, 'meta.json'), 'utf8')) as { kind: string; commit: string; sameAs: string };
+  assert.deepEqual([meta.kind, meta.commit, meta.sameAs], ['git', commit, stamped.key]);
+  const obj = (await import('node:fs')).readdirSync(cacheDir).find((d) => d.startsWith('obj-tree-'))!;
+  assert.equal(readFileSync(join(cacheDir, obj, 'builds.log'), 'utf8'), 'built\n', 'make did not run again');
+  assert.equal((await buildKernelTree(t, o)).key, asGit.key, 'then a plain cache hit');
+
+  // A file touched (same content, same commit): the stamp differs, so it is built.
+  const when = new Date('2024-01-01T00:00:00Z');
+  utimesSync(join(t, 'Kconfig'), when, when);
+  await git('commit', '-qm', 'two', '--allow-empty');
+  const touched = await buildKernelTree(t, o);
+  assert.equal(touched.cached, false);
+  assert.equal(readFileSync(join(cacheDir, obj, 'builds.log'), 'utf8'), 'built\nbuilt\n');
+});
 test('buildKernelTree: a failing build is a UserError with the compiler\'s last lines and the log; a dropped fragment option is named', async () => {
   const t = fresh();
   const cacheDir = join(tmp, `cache-${++n}`);
