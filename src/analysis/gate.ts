@@ -21,7 +21,7 @@ import type { MetricName } from '../metrics.ts';
 import { trialsNeeded } from './compare.ts';
 import { holmAdjust } from './holm.ts';
 import type { Comparison, GateOutcome, GateTest, MetricComparison } from './types.ts';
-import { changeWords, estimateName, intervalWords } from './verdict-words.ts';
+import { estimateChangeWords, estimateName, intervalWords } from './verdict-words.ts';
 
 export interface GateInput {
   comparison: Comparison | null;
@@ -65,7 +65,7 @@ export function gate(i: GateInput): GateOutcome {
     const c = judged[j]!;
     const ci = intervalWords(c, alpha);
     const who = t.baseline === t.candidate ? t.candidate : `${t.candidate} vs ${t.baseline}`;
-    return `${t.failed ? 'FAIL' : 'pass'}  ${who}: ${changeWords(t.metric, c.ratio)}${ci ? `, ${ci}` : ''} [${estimateName(c)}]; p(worse by more than ${pct(i.maxRegression)}) = ${t.pAdjusted.toPrecision(2)}${k > 1 ? ` Holm-adjusted over ${k}` : ''} ${t.failed ? '<' : '>='} ${alpha}`;
+    return `${t.failed ? 'FAIL' : 'pass'}  ${who}: ${estimateChangeWords(c)}${ci ? `, ${ci}` : ''} [${estimateName(c)}]; p(worse by more than ${pct(i.maxRegression)}) = ${t.pAdjusted.toPrecision(2)}${k > 1 ? ` Holm-adjusted over ${k}` : ''} ${t.failed ? '<' : '>='} ${alpha}`;
   };
   const failed = tests.filter((t) => t.failed);
   const power = powerLine(judged, i.maxRegression);

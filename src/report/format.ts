@@ -2,7 +2,7 @@
 // Markdown tables that compare and gate print, the gate's Markdown summary. Rendering only.
 import { METRICS } from '../metrics.ts';
 import type { Comparison, GateOutcome, MetricComparison } from '../analysis/types.ts';
-import { changeWords, intervalWords, verdictDetail, verdictWord } from '../analysis/verdict-words.ts';
+import { estimateChangeWords, intervalWords, verdictDetail, verdictWord } from '../analysis/verdict-words.ts';
 
 export function formatValue(metric: keyof typeof METRICS, v: number): string {
   if (!Number.isFinite(v)) return String(v);
@@ -41,7 +41,7 @@ function row(c: MetricComparison, alpha: number): string[] {
   const word = verdictWord(c);
   const p = Number.isFinite(c.pAdjusted) ? `${c.pAdjusted.toPrecision(2)}${c.judged ? '' : '*'}` : '-';
   const who = c.baseline === c.candidate ? c.candidate : `${c.candidate} vs ${c.baseline}`;
-  const change = word === 'all zero' || word === 'not compared' ? '-' : changeWords(c.metric, c.ratio, { name: false });
+  const change = word === 'all zero' || word === 'not compared' ? '-' : estimateChangeWords(c, { name: false });
   const ci = intervalWords(c, alpha).replace(/^\d+% CI /, '') || '-';
   return [c.metric, who, analysis, formatValue(c.metric, c.baselineMedian), formatValue(c.metric, c.candidateMedian), change, ci, p, effect, word === 'no change shown' || word === 'too few trials' || word === 'not compared' ? `${word}${word === 'not compared' ? ` (${verdictDetail(c, alpha)})` : ''}` : word];
 }
@@ -53,7 +53,7 @@ function row(c: MetricComparison, alpha: number): string[] {
 // delta (unpaired) or rank-biserial r (paired).
 const HEAD = ['metric', 'comparison', 'analysis', 'baseline median', 'candidate median', 'change (HL estimate)', 'CI', 'p', 'effect', 'verdict'];
 const VERDICT_COL = HEAD.indexOf('verdict');
-export const TABLE_NOTE = "change: the Hodges-Lehmann estimate of candidate / baseline (paired: of the per-round ratios) as the metric's own signed change, better or worse by its direction; CI: its distribution-free interval; p: the one the verdict used (a change beyond the noise threshold, Holm-adjusted over the judged metrics; * uncorrected: not a judged metric).";
+export const TABLE_NOTE = "change: the Hodges-Lehmann estimate of candidate / baseline (paired: of the per-round ratios) as the metric's own signed change, better or worse by its direction (when the medians moved the other way, their change follows it); CI: its distribution-free interval; p: the one the verdict used (a change beyond the noise threshold, Holm-adjusted over the judged metrics; * uncorrected: not a judged metric).";
 
 export function comparisonTable(cmp: Comparison, only?: string[]): string {
   const rows = cmp.comparisons.filter((c) => !only || only.includes(c.metric)).map((c) => row(c, cmp.alpha));

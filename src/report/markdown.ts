@@ -7,10 +7,7 @@ const cell = (s: string) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
  * with its verdict word ("0.020 Mpps, -15.4% (worse) regressed"); the interval and the test stay
  * in report.html, so that the table fits a step summary's width. */
 export function compactCell(c: HeadlineCell): string {
-  if (!c.change) return c.text;
-  const [change] = c.change.split(':');
-  const word = c.verdict === 'regressed' || c.verdict === 'improved' ? c.verdict : c.verdict === 'unchanged' ? 'no change shown' : c.verdict === 'insufficient' ? (/all zero|zero on every/.test(c.change) ? 'all zero' : /not compared|not measured/.test(c.change) ? 'not compared' : 'too few trials') : '';
-  return `${c.text}, ${change!.trim()}${word ? ` ${word}` : ''}`;
+  return c.brief ? `${c.text}, ${c.brief}` : c.text;
 }
 
 export function renderMarkdown(model: ReportModel, pngs: Map<string, string>): string {

@@ -4,7 +4,7 @@
 // summary both render this model; nothing here computes.
 import { stringify } from 'yaml';
 import type { Analysis, Comparison, MetricComparison, SentLostRow } from '../analysis/types.ts';
-import { changeWords, estimateName, verdictDetail, verdictWord, verdictWords } from '../analysis/verdict-words.ts';
+import { estimateChangeWords, estimateName, mediansDisagree, verdictDetail, verdictWord, verdictWords } from '../analysis/verdict-words.ts';
 import { describeCost, PROBE_COST_WARN, type ProbeCost } from '../analysis/probe-cost.ts';
 import { crossCheckLine } from '../analysis/noise.ts';
 import type { MetricName } from '../metrics.ts';
@@ -35,6 +35,8 @@ export interface HeadlineCell {
   /** Its distribution-free interval (order statistics) with its coverage, or why there is none. */
   ci: string;
   change: string;
+  /** The change alone, for a step summary: "-15.4% (worse) regressed", "all zero"; '' without a comparison. */
+  brief: string;
   verdict: MetricComparison['verdict'] | 'baseline' | '';
 }
 
@@ -123,17 +125,18 @@ export function buildReportModel(input: ReportInput): ReportModel {
   const rows = cmp.summary.variants.map((sv) => {
     const cells = HEADLINE_METRICS.map((m): HeadlineCell => {
       const s = sv.metrics[m];
-      if (!s) return { text: '-', ci: '', change: '', verdict: '' };
+      if (!s) return { text: '-', ci: '', change: '', brief: '', verdict: '' };
       // n is said once per row (the trials column); a cell without an interval stays quiet.
       const ci = Number.isFinite(s.ciLow) && s.ciCoverage !== null ? `[${formatValue(m, s.ciLow)} – ${formatValue(m, s.ciHigh)}] (covers ${(s.ciCoverage * 100).toFixed(1)}%)` : '';
       const c = cmp.comparisons.find((x) => x.metric === m && x.candidate === sv.variant);
-      if (sv.baseline && !c) return { text: formatValue(m, s.median), ci, change: '', verdict: 'baseline' };
-      if (!c) return { text: formatValue(m, s.median), ci, change: '', verdict: '' };
+      if (sv.baseline && !c) return { text: formatValue(m, s.median), ci, change: '', brief: '', verdict: 'baseline' };
+      if (!c) return { text: formatValue(m, s.median), ci, change: '', brief: '', verdict: '' };
       const vs = c.baseline !== cmp.summary.variants.find((b) => b.baseline)?.variant ? ` vs ${c.baseline}` : '';
       const word = verdictWord(c);
       // The change printed is the estimate the verdict used, and says which.
-      const change = word === 'all zero' || word === 'not compared' || !Number.isFinite(c.ratio) ? `${verdictWords(c, cmp.alpha)}${vs}` : `${changeWords(m, c.ratio, { name: false })}${vs}: ${verdictWords(c, cmp.alpha)} [${estimateName(c)}]`;
-      return { text: formatValue(m, s.median), ci, change, verdict: c.verdict };
+      const change = word === 'all zero' || word === 'not compared' || !Number.isFinite(c.ratio) ? `${verdictWords(c, cmp.alpha)}${vs}` : `${estimateChangeWords(c, { name: false })}${vs}: ${verdictWords(c, cmp.alpha)} [${estimateName(c)}]`;
+      const brief = word === 'all zero' || word === 'not compared' || !Number.isFinite(c.ratio) ? `${word}${vs}` : `${estimateChangeWords(c, { name: false })}${vs} ${word}`;
+      return { text: formatValue(m, s.median), ci, change, brief, verdict: c.verdict };
     });
     const av = a.variants.find((v) => v.label === sv.variant);
     return { variant: sv.variant, baseline: sv.baseline, trials: sv.trials, cells, probeCost: probeCostLine(sv.probeCost, av?.probeLevel ?? 'off', av?.probeCostWarn ?? false), starved: av?.starved ?? [] };
@@ -210,6 +213,38 @@ function quiet(metrics: MetricName[], rows: ReportModel['headline']['rows']): Re
 
 const sig3 = (x: number) => Number(x.toPrecision(3)).toLocaleString('en-US');
 
+/** A share of trials where a 0/1 metric was 1 ("2 of 5"), from its summary (mean x n). */
+function ones(sv: Comparison['summary']['variants'][number], m: MetricName): { k: number; n: number } | null {
+  const s = sv.metrics[m];
+  return s && s.n > 0 ? { k: Math.round(s.mean * s.n), n: s.n } : null;
+}
+
+/** The answer's words for a fixed transfer, a multicast burst and request/response: how long, whether it finished, what the receivers got. */
+function transferParts(sv: Comparison['summary']['variants'][number]): string[] {
+  const med = (m: MetricName) => sv.metrics[m]?.median;
+  const parts: string[] = [];
+  const dnf = ones(sv, 'transfer_dnf');
+  const done = med('completion_ns');
+  const sender = med('transfer_sender_ns');
+  const took = `${done !== undefined ? `completed in ${formatValue('completion_ns', done)}` : ''}${sender !== undefined ? `${done !== undefined ? ', ' : ''}the sender done in ${formatValue('transfer_sender_ns', sender)}` : ''}`;
+  if (dnf && dnf.k > 0) parts.push(`transfer did not finish by its deadline in ${dnf.k} of ${dnf.n} trials${took ? `; the others ${took}` : ''}`);
+  else if (took) parts.push(`transfer ${took}`);
+  const got = med('mcast_read_delivered_min');
+  if (got !== undefined) parts.push(`every read tap received at least ${sig3(got * 100)}% of the sender's frames`);
+  const errs = med('mcast_sender_errors');
+  if (errs !== undefined) parts.push(errs === 0 ? 'no write error at the sender' : `${sig3(errs)} write errors at the sender`);
+  const blocked = ones(sv, 'mcast_sender_blocked');
+  if (blocked && blocked.k > 0) parts.push(`the sender blocked without an error in ${blocked.k} of ${blocked.n} trials`);
+  const rec = ones(sv, 'mcast_unread_recovered');
+  if (rec) parts.push(rec.k === rec.n ? 'the unread tap recovered every time' : `the unread tap did not recover in ${rec.n - rec.k} of ${rec.n} trials`);
+  const p50 = med('rr_latency_p50_ns');
+  const p99 = med('rr_latency_p99_ns');
+  if (p50 !== undefined) parts.push(`round trip ${formatValue('rr_latency_p50_ns', p50)} at p50${p99 !== undefined ? `, ${formatValue('rr_latency_p99_ns', p99)} at p99` : ''}`);
+  const tps = med('rr_transactions_per_s');
+  if (tps !== undefined) parts.push(`${sig3(tps)} transactions/s`);
+  return parts;
+}
+
 /** One line per variant: offered -> delivered, where the rest went, queue fullness, lock contention, the probes' CPU;
  * then one per comparison: the delivered rate as a ratio with its interval, how it was tested, the verdict and why. */
 export function answerLines(cmp: Comparison, starved: Map<string, string[]> = new Map()): string[] {
@@ -234,6 +269,7 @@ export function answerLines(cmp: Comparison, starved: Map<string, string[]> = ne
     if (lc !== undefined) parts.push(lc === 0 ? 'no lock contention' : `${sig3(lc)} lock contentions/s`);
     const gp = med('goodput_bps');
     if (gp !== undefined) parts.push(`goodput ${formatValue('goodput_bps', gp)}${med('retransmits') !== undefined ? `, ${sig3(med('retransmits')!)} retransmits` : ''}`);
+    parts.push(...transferParts(sv));
     const stopped = med('txq_stopped_fraction');
     if (stopped !== undefined && stopped > 0) {
       const longest = med('txq_longest_stop_ns');
@@ -253,9 +289,10 @@ export function answerLines(cmp: Comparison, starved: Map<string, string[]> = ne
     const [cand, ref] = key.split('\u0000') as [string, string];
     const of = (m: MetricName) => cmp.comparisons.find((c) => c.candidate === cand && c.baseline === ref && c.metric === m);
     // Flows are judged by their goodput (what the sockets got), floods by the delivered rate.
-    const d = of('goodput_bps') ?? of('rx_pps') ?? of('xmit_pps');
+    // A fixed transfer by its completion time, request/response by its median round trip.
+    const d = of('completion_ns') ?? of('goodput_bps') ?? of('rr_latency_p50_ns') ?? of('rx_pps') ?? of('xmit_pps');
     if (!d) continue;
-    const what = d.metric === 'goodput_bps' ? 'goodput' : d.metric === 'rx_pps' ? 'delivered' : 'accepted';
+    const what = ({ completion_ns: 'completion time', goodput_bps: 'goodput', rr_latency_p50_ns: 'median round trip', rx_pps: 'delivered' } as Partial<Record<MetricName, string>>)[d.metric] ?? 'accepted';
     const ci = Number.isFinite(d.ratioCiLow) ? ` [${d.ratioCiLow.toFixed(2)}, ${d.ratioCiHigh.toFixed(2)}]` : '';
     const how = d.analysis === 'paired' ? 'paired by round' : d.baseline.startsWith('A:') ? 'unpaired: separate runs' : 'unpaired: too few rounds with both variants for the signed-rank test';
     const w = verdictWord(d);
@@ -269,7 +306,9 @@ export function answerLines(cmp: Comparison, starved: Map<string, string[]> = ne
       out.push(`${cand} against ${ref}: ${verdictWords(d, cmp.alpha)}.`);
       continue;
     }
-    out.push(`${cand} ${what} ${Number.isFinite(d.ratio) ? `${d.ratio.toFixed(2)}x` : 'n/a against'} ${ref}${ci} (${estimateName(d)}; ${how}${p}): ${answer}${w === 'no change shown' ? ` (${verdictDetail(d, cmp.alpha)})` : ''}.${why.length ? ` Why: ${why.join(', ')}.` : ''}`);
+    const dm = mediansDisagree(d);
+    const medians = dm === null ? '' : `; the medians: ${dm.toFixed(2)}x`;
+    out.push(`${cand} ${what} ${Number.isFinite(d.ratio) ? `${d.ratio.toFixed(2)}x` : 'n/a against'} ${ref}${ci} (${estimateName(d)}${medians}; ${how}${p}): ${answer}${w === 'no change shown' ? ` (${verdictDetail(d, cmp.alpha)})` : ''}.${why.length ? ` Why: ${why.join(', ')}.` : ''}`);
   }
   return out;
 }

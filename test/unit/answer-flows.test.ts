@@ -34,3 +34,38 @@ test('a rate of a few packets a second is said in pps, not as 0.000 Mpps', () =>
   assert.equal(formatValue('qdisc_drop_pps', 0), '0 pps');
   assert.equal(formatValue('rx_pps', 1.234e6), '1.234 Mpps');
 });
+
+test('transfers: a multicast burst answers with its completion time, what the receivers got, the sender and the unread tap; the comparison is the completion time', () => {
+  const result = fixtureResult({ variants: ['stock-bridge', 'bp-bridge'], trials: 5 });
+  for (const [vi, v] of result.variants.entries()) {
+    for (const [k, t] of v.trials.entries()) {
+      for (const key of Object.keys(t.metrics)) (t.metrics as Record<string, number | null>)[key] = null;
+      const dnf = vi === 1 && k === 4 ? 1 : 0;
+      Object.assign(t.metrics, {
+        completion_ns: dnf ? null : (vi === 0 ? 460e6 : 384e6) * (1 + k * 0.01), transfer_sender_ns: dnf ? null : 300e6 + k * 1e6, transfer_dnf: dnf,
+        mcast_read_delivered_min: 1, mcast_sender_errors: vi === 0 ? 12 : 0, mcast_sender_blocked: dnf, mcast_unread_recovered: dnf ? 0 : 1,
+      });
+    }
+  }
+  const model = buildReportModel({ analysis: analyzeRun(result), results: [result] });
+  const stock = model.answers.find((a) => a.startsWith('stock-bridge ('))!;
+  assert.doesNotMatch(stock, /no metric measured/);
+  assert.match(stock, /transfer completed in 46\d\.\d+ ms, the sender done in 30\d\.\d+ ms; every read tap received at least 100% of the sender's frames; 12 write errors at the sender; the unread tap recovered every time/);
+  const bp = model.answers.find((a) => a.startsWith('bp-bridge ('))!;
+  assert.match(bp, /transfer did not finish by its deadline in 1 of 5 trials; the others completed in 38\d\.\d+ ms/);
+  assert.match(bp, /no write error at the sender; the sender blocked without an error in 1 of 5 trials; the unread tap did not recover in 1 of 5 trials/);
+  const cmp = model.answers.find((a) => a.startsWith('bp-bridge completion time'))!;
+  assert.ok(cmp, model.answers.join('\n'));
+  assert.match(cmp, /^bp-bridge completion time 0\.8\dx stock-bridge/);
+});
+
+test('request/response: the answer is the round trip at p50 and p99 and the transaction rate', () => {
+  const result = fixtureResult({ variants: ['idle'], trials: 3 });
+  for (const t of result.variants[0]!.trials) {
+    for (const key of Object.keys(t.metrics)) (t.metrics as Record<string, number | null>)[key] = null;
+    Object.assign(t.metrics, { rr_latency_p50_ns: 61_000, rr_latency_p99_ns: 140_000, rr_transactions_per_s: 15_900 });
+  }
+  const model = buildReportModel({ analysis: analyzeRun(result), results: [result] });
+  const line = model.answers.find((a) => a.startsWith('idle ('))!;
+  assert.match(line, /round trip 61\.\d+ us at p50, 140\.\d+ us at p99; 15,900 transactions\/s/);
+});

@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import { compareSamples, judge } from '../../src/analysis/compare.ts';
 import { gate } from '../../src/analysis/gate.ts';
 import type { Comparison } from '../../src/analysis/types.ts';
-import { changeWords, comparisonLine, direction, signedPct, verdictWord, verdictWords } from '../../src/analysis/verdict-words.ts';
+import { changeWords, comparisonLine, direction, estimateChangeWords, mediansDisagree, signedPct, verdictWord, verdictWords } from '../../src/analysis/verdict-words.ts';
 import type { MetricName } from '../../src/metrics.ts';
 
 const opts = { noiseThreshold: 0.02, alpha: 0.05, seed: 1 };
@@ -113,4 +113,22 @@ test('gate: one line per gated metric, worst first, with "worse"; a power line',
   // Too few trials: no change however large could fail.
   const few = compareSamples('rx_pps', { label: 'A', xs: A.slice(0, 3) }, { label: 'B', xs: B.slice(0, 3) }, p);
   assert.equal(few.detectableWorsePct, null);
+});
+
+test('an estimate on the other side of no change from the medians says so, everywhere it is printed', () => {
+  // Medians 40 -> 39.5 (-1.25%, better for a drop ratio); the Hodges-Lehmann estimate, the
+  // median of the 9 pairwise ratios, is 1.30 (worse): the run in the fixture of issue 24 had
+  // 37.86% -> 35.10% beside "+16.6% (worse)".
+  const c = cmp('drop_ratio', [30, 40, 41], [39, 39.5, 80]);
+  assert.ok(c.ratio > 1.25 && c.ratio < 1.35, String(c.ratio));
+  const m = mediansDisagree(c);
+  assert.ok(m !== null && Math.abs(m - 39.5 / 40) < 1e-12);
+  assert.equal(estimateChangeWords(c, { name: false }), '+30.0% (worse); the medians: -1.2% (better)');
+  assert.match(comparisonLine(c, 0.05), /^drop_ratio \+30\.0% \(worse\); the medians: -1\.2% \(better\): too few trials/);
+  // Same side: nothing added.
+  const same = cmp('drop_ratio', [30, 40, 41], [45, 46, 80]);
+  assert.equal(mediansDisagree(same), null);
+  assert.doesNotMatch(estimateChangeWords(same), /medians/);
+  // A zero baseline median has no ratio of medians: nothing added.
+  assert.equal(mediansDisagree(cmp('drop_ratio', [0, 0, 1], [0, 2, 3])), null);
 });
