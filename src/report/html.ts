@@ -33,7 +33,7 @@ h1{font-size:22px;margin:0 0 8px}.scroll{overflow-x:auto;max-width:100%}h2{font-
 .verdict{padding:12px 16px;border-radius:6px;font-size:15px;margin:12px 0}
 .verdict.pass{background:#e6f4ea;border:1px solid #34a853}.verdict.fail{background:#fce8e6;border:1px solid #d93025}
 .verdict.info{background:#e8f0fe;border:1px solid #4285f4}.verdict.unknown{background:#fef7e0;border:1px solid #f9ab00}
-table{border-collapse:collapse;width:100%;margin:6px 0;font-size:13px;table-layout:auto;word-break:break-word}th,td{border:1px solid #ddd;padding:4px 6px;text-align:left;vertical-align:top}
+table{border-collapse:collapse;width:100%;margin:6px 0;font-size:13px;table-layout:auto;word-break:normal;overflow-wrap:break-word}th,td{border:1px solid #ddd;padding:4px 6px;text-align:left;vertical-align:top}
 th{background:#f5f5f5}td.num{white-space:nowrap}.chg{display:block;font-size:11px;color:#555}.probe-cost{font-weight:normal;max-width:22em}.probe-cost.warn{color:#a00;font-weight:bold}
 .improved{background:#e6f4ea}.regressed{background:#fce8e6}.insufficient{background:#fef7e0}.fail{background:#fce8e6;font-weight:bold}
 .charts{display:grid;grid-template-columns:repeat(auto-fill,minmax(min(540px,100%),1fr));gap:16px}canvas{max-width:100%;height:auto}figure.no-chart p{margin:0}
