@@ -161,7 +161,7 @@ async function sameFilesBuild(real: string, fragmentText: string, cache: string,
 /** Environment for make: nothing from the caller's shell that would redirect or reconfigure the build. */
 function makeEnv(): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env, LC_ALL: 'C' };
-  for (const v of ['MAKEFLAGS', 'MFLAGS', 'MAKELEVEL', 'MAKEOVERRIDES', 'GNUMAKEFLAGS', 'KBUILD_OUTPUT', 'KCONFIG_CONFIG', 'KCONFIG_ALLCONFIG', 'ARCH', 'CROSS_COMPILE', 'O', 'LLVM', 'CC', 'KBUILD_EXTMOD']) delete env[v];
+  for (const v of ['MAKEFLAGS', 'MFLAGS', 'MAKELEVEL', 'MAKEOVERRIDES', 'GNUMAKEFLAGS', 'KBUILD_OUTPUT', 'KCONFIG_CONFIG', 'KCONFIG_ALLCONFIG', 'ARCH', 'CROSS_COMPILE', 'O', 'LLVM', 'CC', 'KBUILD_EXTMOD', 'KCFLAGS', 'KAFLAGS', 'KCPPFLAGS']) delete env[v];
   return env;
 }
 
