@@ -283,6 +283,11 @@ export const METRICS = {
     definition: 'A multicast burst with workload.unread: 1 when every unread tap\'s queue recovered once its reader was resumed after the transfer (it took everything queued, the qdisc is empty, the queue is not stopped), else 0; null without an unread tap.',
     source: "The tap's tx_packets and tc -s backlog at the transfer's end and after the drain; tun's fdinfo txq_stopped where the kernel has tunbench's patch 0002.",
   },
+  mcast_unread_charged: {
+    unit: 'count', better: 'lower', level: 'off',
+    definition: "A multicast burst with workload.unread and generator.ownerTrace: how many of the skbs handed to the unread taps were the sender socket's own (the bridge's original, still charged to its send buffer), not clones. Frames of these parked at a stopped queue hold the sender's send buffer: the mechanism by which one unread receiver can block the sender. null without the trace or without an unread tap.",
+    source: "probes/mcast-owner.bt: net:net_dev_queue on the unread taps, skb->sk set (skb_clone clears it); per device in trials[].multicast.owner.",
+  },
 } as const satisfies Record<string, MetricInfo>;
 
 export type MetricName = keyof typeof METRICS;

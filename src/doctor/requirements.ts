@@ -156,6 +156,10 @@ export function missingRequirements(caps: Capabilities, variants: ResolvedVarian
       need(caps.sockperf?.available === true, `sockperf (variant ${v.name}): ${caps.sockperf?.reason ?? `not detected: ${SOCKPERF_HINT}`}`);
     } else if (g.type === 'mcast') {
       need(iperf2Path() !== null, `iperf 2 (variant ${v.name}, generator mcast): 'iperf' is not on PATH; apt-get install iperf (Debian's iperf 2.1.8)`);
+      if (g.ownerTrace) {
+        need(caps.bpftrace.available, `bpftrace for generator.ownerTrace (variant ${v.name}): ${caps.bpftrace.reason}; or leave ownerTrace out`);
+        need(caps.tracefs.available, `tracefs for generator.ownerTrace (variant ${v.name}): ${caps.tracefs.reason}; or leave ownerTrace out`);
+      }
     } else if (g.type === 'trafgen') {
       need(caps.trafgen.available, `trafgen (variant ${v.name}): ${caps.trafgen.reason}`);
       if (v.probes.level === 'full' && backend === 'tracepoint' && !g.qdisc) {

@@ -116,8 +116,14 @@ export const McastSchema = z.strictObject({
   /** Where the sender's socket sends: veth, a veth pair whose other end is a bridge port (the
    * bridge receives the frame and floods it); bridge, the bridge device itself (a local sender
    * on a host whose guests' taps are bridge ports: the bridge floods clones to every port but the
-   * last, which gets the socket's own skb, still charged to its send buffer). */
+   * one its flood visits last, which gets the socket's own skb, still charged to its send
+   * buffer; Linux 6.1 visits the ports newest first, so that is the first port enslaved,
+   * tap 0; ownerTrace records it). */
   sender: z.enum(['veth', 'bridge']).default('veth'),
+  /** Record, per device of the lab, how many skbs it was handed were the sender socket's own
+   * (charged to its send buffer) and how many clones: probes/mcast-owner.bt (bpftrace, one
+   * net:net_dev_queue program run per frame per device), started before the burst. */
+  ownerTrace: z.boolean().default(false),
 });
 
 /** A flood generator (trafgen or pktgen): what workload.background may be. */

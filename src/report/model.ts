@@ -237,6 +237,8 @@ function transferParts(sv: Comparison['summary']['variants'][number]): string[] 
   if (blocked && blocked.k > 0) parts.push(`the sender blocked without an error in ${blocked.k} of ${blocked.n} trials`);
   const rec = ones(sv, 'mcast_unread_recovered');
   if (rec) parts.push(rec.k === rec.n ? 'the unread tap recovered every time' : `the unread tap did not recover in ${rec.n - rec.k} of ${rec.n} trials`);
+  const uc = med('mcast_unread_charged');
+  if (uc !== undefined) parts.push(uc === 0 ? "the unread tap was handed clones only (none of the sender's own skbs)" : `the unread tap was handed ${sig3(uc)} of the sender's own skbs (charged to its send buffer)`);
   const p50 = med('rr_latency_p50_ns');
   const p99 = med('rr_latency_p99_ns');
   if (p50 !== undefined) parts.push(`round trip ${formatValue('rr_latency_p50_ns', p50)} at p50${p99 !== undefined ? `, ${formatValue('rr_latency_p99_ns', p99)} at p99` : ''}`);

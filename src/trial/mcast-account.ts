@@ -47,6 +47,8 @@ export interface McastReadings {
   unreadStoppedNs: number | null;
   unreadResumedNs: number | null;
   drain: { complete: boolean; seconds: number };
+  /** generator.ownerTrace: per device, the skbs it was handed that were the sender socket's own (charged) and clones, over the burst (probes/mcast-owner.bt). */
+  owner?: { devices: Record<string, { charged: number; clones: number }>; bridge: string; senderDev: string; senderPort: string | null; rawFile: string };
   taps: McastTapReadings[];
 }
 
@@ -148,6 +150,10 @@ export interface McastSummary {
   readDeliveredMin: number | null;
   /** Every unread tap recovered (null: none unread). */
   unreadRecovered: boolean | null;
+  /** generator.ownerTrace: the sender socket's own skbs (charged to its send buffer) the unread taps were handed (null: no trace or none unread). */
+  unreadCharged: number | null;
+  /** generator.ownerTrace: the taps that were handed any of the sender socket's own skbs (null: no trace). */
+  chargedTaps: string[] | null;
 }
 
 export function summariseMcast(r: McastReadings): McastSummary {
@@ -165,5 +171,7 @@ export function summariseMcast(r: McastReadings): McastSummary {
     taps,
     readDeliveredMin: read.length ? Math.min(...read) : null,
     unreadRecovered: unread.length ? unread.every((t) => t.recovered === true) : null,
+    unreadCharged: r.owner && unread.length ? unread.reduce((a, t) => a + (r.owner!.devices[t.name]?.charged ?? 0), 0) : null,
+    chargedTaps: r.owner ? r.taps.filter((t) => (r.owner!.devices[t.name]?.charged ?? 0) > 0).map((t) => t.name) : null,
   };
 }

@@ -2,8 +2,10 @@
 // sink per tap, the unread taps' readers stopped before the sender starts, iperf 2 sends
 // transfer.bytes to the group, timed to completion with the transfer's deadline (the read
 // taps' readers must have taken what they will get); then the unread readers are resumed and
-// everything drains, and the per-tap accounts are read. No probes run here (probes.level off).
+// everything drains, and the per-tap accounts are read. No queue probes run here (probes.level
+// off); generator.ownerTrace adds probes/mcast-owner.bt over the burst (whose skbs each device got).
 import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { UserError } from '../errors.ts';
 import { readDeviceCounters } from '../lab/counters.ts';
@@ -12,12 +14,13 @@ import { createMcastLab, type McastLab } from '../lab/mcast-lab.ts';
 import { modprobeQdisc, readQdisc, setQdisc } from '../lab/qdisc.ts';
 import { assertBackpressure, readTunQueues } from '../lab/tun-fdinfo.ts';
 import { emptyMetrics } from '../metrics.ts';
+import { startOwnerTrace, type RunningOwnerTrace } from '../probes/mcast-owner.ts';
 import { onCleanup } from '../process/cleanup.ts';
 import type { PlannedTrial, ResolvedVariant, TrialResult } from '../types.ts';
 import { startSink, type RunningSink } from '../workload/consumers/sink.ts';
 import { parseIperf2, startIperf2, type RunningIperf2 } from '../workload/generators/iperf2.ts';
 import { mcastChecks, summariseMcast, type McastReadings, type McastTapAt } from './mcast-account.ts';
-import type { TrialContext } from './run-trial.ts';
+import { rawName, type TrialContext } from './run-trial.ts';
 import { runTransfer, TransferAborted } from './transfer.ts';
 
 const monotonicNs = () => Number(process.hrtime.bigint());
@@ -34,6 +37,7 @@ export function mcastMetrics(r: McastReadings): TrialResult['metrics'] {
   m.mcast_sender_errors = s.writeErrors;
   m.mcast_sender_blocked = s.blocked ? 1 : 0;
   m.mcast_unread_recovered = s.unreadRecovered === null ? null : s.unreadRecovered ? 1 : 0;
+  m.mcast_unread_charged = s.unreadCharged;
   return m;
 }
 
@@ -58,8 +62,10 @@ export async function runMcastTrial(planned: PlannedTrial, variant: ResolvedVari
   const sinks: RunningSink[] = [];
   let sender: RunningIperf2 | null = null;
   let bpBefore: string | null = null;
+  let owner: RunningOwnerTrace | null = null;
   const tearDown = async () => {
     for (const s of sinks) signal(s.pid, 'SIGCONT');
+    await owner?.stop().catch(() => undefined);
     if (sender) { sender.stop(); await sender.done.catch(() => undefined); }
     for (const s of sinks) await s.stop().catch(() => undefined);
     await lab?.destroy().catch(() => undefined);
@@ -103,6 +109,10 @@ export async function runMcastTrial(planned: PlannedTrial, variant: ResolvedVari
       if (same) break;
     }
     const { readers: readerBefore, taps: before, sender: senderBefore } = q0;
+    // Whose skbs each device gets, from before the burst to its end (bpftrace's start is outside the timing).
+    const ownerDevices = [L.bridge, ...(L.senderPort ? [L.senderDev, L.senderPort] : []), ...L.taps];
+    const ownerFile = `${rawName(planned, variant)}.mcast-owner.jsonl`;
+    if (g.ownerTrace) owner = await startOwnerTrace({ devices: ownerDevices, rawFile: join(ctx.resultDir, 'raw', ownerFile) });
     // The unread taps: up, their queue attached, their reader stopped before anything is sent.
     let stoppedNs: number | null = null;
     for (const i of unread) signal(sinks[i]!.pid, 'SIGSTOP');
@@ -146,6 +156,8 @@ export async function runMcastTrial(planned: PlannedTrial, variant: ResolvedVari
     if (transfer.senderDoneNs !== null && done.exitCode !== 0) throw new Error(`iperf 2 failed (exit ${done.exitCode}): ${done.output.trim().split('\n').slice(-3).join(' / ')}`);
     const end = await allAt();
     const senderEnd = await senderAt();
+    const ownerCounts = owner ? await (owner as RunningOwnerTrace).stop() : null;
+    owner = null;
     // Resume the unread readers, then let every queue drain.
     for (const i of unread) signal(sinks[i]!.pid, 'SIGCONT');
     const resumedNs = unread.size ? monotonicNs() : null;
@@ -170,6 +182,7 @@ export async function runMcastTrial(planned: PlannedTrial, variant: ResolvedVari
       unreadStoppedNs: stoppedNs,
       unreadResumedNs: resumedNs,
       drain,
+      ...(ownerCounts ? { owner: { ...ownerCounts, bridge: L.bridge, senderDev: L.senderDev, senderPort: L.senderPort, rawFile: join('raw', ownerFile) } } : {}),
       taps: L.taps.map((name, i) => ({ index: i, name, unread: unread.has(i), reader: { quietBefore: readerBefore[i]!, quietAfter: readerAfter[i]! }, quietBefore: before[i]!, transferEnd: end[i]!, quietAfter: after[i]! })),
     };
     base.multicast = readings;

@@ -119,7 +119,7 @@ function qdiscCounters(s: QdiscState): QdiscCounters {
   return { ...counts, ...(dropsOverlimit !== null ? { dropsOverlimit } : {}), tNs: monotonicNs() };
 }
 
-function rawName(planned: PlannedTrial, variant: ResolvedVariant): string {
+export function rawName(planned: PlannedTrial, variant: ResolvedVariant): string {
   return `trial-${String(planned.index).padStart(3, '0')}-${variant.name}`;
 }
 

@@ -20,7 +20,7 @@ test('iperf 2 enhanced client output: writes, write errors, datagrams, bytes, se
 });
 
 test('iperf 2 arguments: UDP, IPv6, the group scoped to the sender interface, fixed amount, hop limit 1', () => {
-  assert.deepEqual(iperf2Args({ type: 'mcast', group: 'ff15::1', port: 5001, bitrate: 1000, length: 100, sender: 'veth' }, 'vs0', 5000), ['-u', '-V', '-e', '-c', 'ff15::1%vs0', '-p', '5001', '-n', '5000', '-b', '1000', '-l', '100', '-T', '1']);
+  assert.deepEqual(iperf2Args({ type: 'mcast', group: 'ff15::1', port: 5001, bitrate: 1000, length: 100, sender: 'veth', ownerTrace: false }, 'vs0', 5000), ['-u', '-V', '-e', '-c', 'ff15::1%vs0', '-p', '5001', '-n', '5000', '-b', '1000', '-l', '100', '-T', '1']);
 });
 
 test('per-tap accounts of a real trial close exactly; the unread tap filled its ring, dropped the rest, and recovered', () => {

@@ -1,0 +1,81 @@
+// Run probes/mcast-owner.bt over one multicast burst: per device of the multicast lab, how many
+// skbs it was handed were the sender socket's own (charged to its send buffer) and how many
+// clones. See the script's header for why and what it costs.
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { execa } from 'execa';
+import { UserError } from '../errors.ts';
+import { insideVm } from '../in-vm.ts';
+import { PROBES_DIR } from './render.ts';
+import { bpftraceError } from './start.ts';
+
+export interface OwnerCounts {
+  /** Per device name: skbs handed to it (net:net_dev_queue) with skb->sk set (charged) and without (clones). */
+  devices: Record<string, { charged: number; clones: number }>;
+}
+
+export interface RunningOwnerTrace {
+  /** Stops bpftrace (SIGINT: it prints its maps) and returns the counts. */
+  stop(): Promise<OwnerCounts>;
+}
+
+const DEVICE_NAME = /^[A-Za-z0-9_.-]{1,15}$/;
+
+/** The script for these device names (checked: they are written into it as string literals). */
+export function renderOwnerScript(devices: string[]): string {
+  if (devices.length === 0) throw new Error('no device to trace');
+  for (const d of devices) if (!DEVICE_NAME.test(d)) throw new Error(`not a device name: ${JSON.stringify(d)}`);
+  const predicate = devices.map((d) => `str(args->name) == "${d}"`).join(' || ');
+  return readFileSync(join(PROBES_DIR, 'mcast-owner.bt'), 'utf8').replace('/ {{DEVICES}} /', `/ ${predicate} /`);
+}
+
+/** The counts from bpftrace's JSON lines; every device named gets an entry (0 and 0 when it saw nothing). */
+export function parseOwnerOutput(text: string, devices: string[]): OwnerCounts {
+  const out: OwnerCounts = { devices: Object.fromEntries(devices.map((d) => [d, { charged: 0, clones: 0 }])) };
+  for (const line of text.split('\n')) {
+    if (!line.startsWith('{')) continue;
+    let rec: { type?: string; data?: Record<string, Record<string, number>> };
+    try { rec = JSON.parse(line) as typeof rec; } catch { continue; }
+    if (rec.type !== 'map' || !rec.data) continue;
+    for (const [map, kind] of [['@charged', 'charged'], ['@clones', 'clones']] as const) {
+      for (const [dev, n] of Object.entries(rec.data[map] ?? {})) {
+        const e = (out.devices[dev] ??= { charged: 0, clones: 0 });
+        e[kind] = n;
+      }
+    }
+  }
+  return out;
+}
+
+/** Starts the trace and waits until it has attached; the rendered script and the raw output go to `rawFile` (.bt beside it). */
+export async function startOwnerTrace(o: { devices: string[]; rawFile?: string; bpftrace?: string }): Promise<RunningOwnerTrace> {
+  const script = renderOwnerScript(o.devices);
+  const scriptFile = `${o.rawFile ?? `/tmp/tunbench-mcast-owner-${process.pid}`}.bt`;
+  writeFileSync(scriptFile, script);
+  const proc = execa(o.bpftrace ?? 'bpftrace', ['-f', 'json', scriptFile], { reject: false, stdin: 'ignore', buffer: false, killSignal: 'SIGINT', forceKillAfterDelay: 10_000 });
+  let stdout = '';
+  let stderr = '';
+  proc.stdout?.on('data', (d: Buffer) => { stdout += d.toString(); });
+  proc.stderr?.on('data', (d: Buffer) => { stderr += d.toString(); });
+  let exited = false;
+  const done = proc.then((r) => { exited = true; return r; });
+  const attachSeconds = insideVm() ? 120 : 30;
+  const deadline = Date.now() + attachSeconds * 1000;
+  while (!stdout.includes('tunbench-attached')) {
+    if (exited || Date.now() > deadline) {
+      if (!exited) proc.kill('SIGKILL');
+      await done;
+      throw new UserError(exited ? `bpftrace could not attach the multicast owner trace: ${bpftraceError(stderr)}` : `bpftrace did not attach the multicast owner trace within ${attachSeconds} s`, { hint: `see ${scriptFile}; run tunbench doctor; or leave generator.ownerTrace out` });
+    }
+    await sleep(25);
+  }
+  return {
+    stop: async () => {
+      if (!exited) proc.kill('SIGINT');
+      await done;
+      if (o.rawFile) writeFileSync(o.rawFile, stdout);
+      return parseOwnerOutput(stdout, o.devices);
+    },
+  };
+}
