@@ -75,7 +75,11 @@ export async function startVmExecutor(c: RunContext): Promise<Started> {
     const byName = new Map<string, WorkerVm>();
     // One VM after the other: capability detection attaches trial probes with time limits, which
     // a second VM booting beside it on the same CPUs made miss (measured: tracepoint 'no output').
-    for (const g of groups) {
+    // The last group first: the baseline's kernel (the first group; in a series BASE) is the one
+    // least likely not to boot, so a candidate that does not boot (a series' newest commits) is
+    // found before the others have spent their boots (about 30 s each under TCG) on a run that
+    // is then made again without it.
+    for (const g of [...groups].reverse()) {
       const kernel = kernels.get(g.name)!;
       c.log(`vm ${g.name}: booting ${kernel.release} (${accel.accel}: ${accel.reason}), ${g.vm.cpus} CPUs, ${g.vm.memoryMiB} MiB${g.vm.cmdline ? `, cmdline '${g.vm.cmdline}'` : ''}; for variants ${g.variants.join(', ')}; a guest silent for ${watchdog} s is killed (inactivity watchdog)`);
       const vm = await bootWithRetry({
