@@ -146,16 +146,23 @@ async function sameFilesBuild(real: string, fragmentText: string, cache: string,
   if (!readCached(from, stampKeyed, started)) return null;
   let meta: TreeBuildMeta;
   try { meta = JSON.parse(readFileSync(join(from, 'meta.json'), 'utf8')) as TreeBuildMeta; } catch { return null; }
-  const dir = join(cache, `tree-${key}`);
-  const tmp = join(cache, `.tree-${key}.tmp-${process.pid}`);
+  const dir = publish(cache, { bzImage: join(from, 'bzImage'), '.config': join(from, '.config') }, { ...meta, key, kind: tk.kind, commit: tk.commit, dirty: tk.dirty, sameAs: stampKeyed });
+  return readCached(dir, key, started);
+}
+
+/** cache/tree-<meta.key>/: bzImage and .config copied, release and meta.json written, in a temp folder renamed into place (complete or absent). */
+function publish(cache: string, files: { bzImage: string; '.config': string }, meta: TreeBuildMeta): string {
+  const dir = join(cache, `tree-${meta.key}`);
+  const tmp = join(cache, `.tree-${meta.key}.tmp-${process.pid}`);
   rmSync(tmp, { recursive: true, force: true });
   mkdirSync(tmp);
-  for (const f of ['bzImage', '.config', 'release']) copyFileSync(join(from, f), join(tmp, f));
-  const again: TreeBuildMeta = { ...meta, key, kind: tk.kind, commit: tk.commit, dirty: tk.dirty, sameAs: stampKeyed };
-  writeFileSync(join(tmp, 'meta.json'), `${JSON.stringify(again, null, 2)}\n`);
+  copyFileSync(files.bzImage, join(tmp, 'bzImage'));
+  copyFileSync(files['.config'], join(tmp, '.config'));
+  writeFileSync(join(tmp, 'release'), `${meta.release}\n`);
+  writeFileSync(join(tmp, 'meta.json'), `${JSON.stringify(meta, null, 2)}\n`);
   rmSync(dir, { recursive: true, force: true });
   renameSync(tmp, dir);
-  return readCached(dir, key, started);
+  return dir;
 }
 
 /** Environment for make: nothing from the caller's shell that would redirect or reconfigure the build. */
@@ -345,17 +352,8 @@ export async function buildKernelTree(tree: string, o: TreeBuildOptions = {}): P
       throw new UserError(`${real} changed while it was being built: nothing was cached`, { hint: 'run the same command again (the build is incremental)' });
     }
 
-    // Publish: a temp folder renamed into place.
-    const tmp = join(cache, `.tree-${key}.tmp-${process.pid}`);
-    rmSync(tmp, { recursive: true, force: true });
-    mkdirSync(tmp);
-    copyFileSync(built, join(tmp, 'bzImage'));
-    copyFileSync(cfg, join(tmp, '.config'));
-    writeFileSync(join(tmp, 'release'), `${release}\n`);
     const meta: TreeBuildMeta = { tree: real, key, kind: tk.kind, commit: tk.commit, dirty: tk.dirty, release, builtAt: new Date().toISOString(), buildSeconds, jobs, recipe: RECIPE_VERSION };
-    writeFileSync(join(tmp, 'meta.json'), `${JSON.stringify(meta, null, 2)}\n`);
-    rmSync(dir, { recursive: true, force: true });
-    renameSync(tmp, dir);
+    publish(cache, { bzImage: built, '.config': cfg }, meta);
     log(`kernel: built ${release} in ${Math.round(buildSeconds)} s: ${join(dir, 'bzImage')}`);
     return { image: join(dir, 'bzImage'), release, cached: false, key, dir, seconds: (Date.now() - started) / 1000 };
   } finally {
