@@ -5,7 +5,7 @@
 //   measure   quiet counters -> background flood -> generator -> ramp-up -> window (marks,
 //             counters, qdisc counters and samples, consumer snapshots, CPU times; the
 //             generator and the consumer must stay alive)
-//   finish    generator stopped (iperf3: its test ends by itself) -> background stopped ->
+//   finish    background stopped -> generator stopped (iperf3: its test ends by itself) ->
 //             queue drained -> quiet counters -> probes stopped -> consumer stopped
 //   assemble  readings -> metrics and cross-checks (pure: src/trial/metrics.ts)
 // Everything started is stopped in reverse order whatever happens (tearDown).
@@ -82,7 +82,23 @@ async function watchfully(ms: number, r: Running, signal: AbortSignal): Promise<
   if (r.probes) racers.push(r.probes.exited.then(() => 'the probes (bpftrace) exited during the window: this trial\'s probe figures are missing', () => 'the probes (bpftrace) exited during the window'));
   const why = await Promise.race(racers);
   if (why === 'interrupted') throw new UserError('interrupted');
-  if (why) throw new TrialFailure(why);
+  if (why) throw new TrialFailure(await withOwnWords(why, r));
+}
+
+/** A generator or flood that exited early: its own error or last output after the reason
+ * ("the generator exited during the window: iperf3: unable to connect ..."), when it says one
+ * within a second. */
+async function withOwnWords(why: string, r: Running): Promise<string> {
+  const who = why.startsWith('the generator') ? r.gen : why.startsWith('the background') ? r.background : null;
+  if (!who) return why;
+  const said = await Promise.race([
+    who.stop().then(
+      (g) => g.output.trim().split('\n').filter(Boolean).slice(-2).join(' / '),
+      (e: unknown) => (e instanceof Error ? e.message : String(e)),
+    ),
+    sleep(1000).then(() => ''),
+  ]);
+  return said ? `${why}: ${said.slice(0, 500)}` : why;
 }
 
 /** Wait until the consumer has read everything that was queued (its count stops moving). */
@@ -345,11 +361,15 @@ export async function runTrial(planned: PlannedTrial, variant: ResolvedVariant, 
     await setUp(planned, variant, ctx, r, base);
     const partial = await measure(planned, variant, ctx, r);
 
-    // finish: stop the generator, let the reader empty the queue, close the quiet span.
-    const generator = partial.transfer?.verdict === 'did-not-finish' ? await r.gen!.stop().catch((e: unknown) => unfinishedReport(r.gen!, e)) : await r.gen!.stop();
-    r.gen = null;
+    // finish: stop the background flood, then the generator, let the reader empty the queue,
+    // close the quiet span. The flood goes first: an iperf3 or sockperf client ends its test by
+    // itself after the window, and its closing exchange on the control connection must not
+    // cross a flood that drops half the frames (8 streams beside 100 kpps: one trial in a few
+    // ran 10 s past its end in TCP's backed-off retransmissions and was killed).
     const background = r.background ? await r.background.stop() : null;
     r.background = null;
+    const generator = partial.transfer?.verdict === 'did-not-finish' ? await r.gen!.stop().catch((e: unknown) => unfinishedReport(r.gen!, e)) : await r.gen!.stop();
+    r.gen = null;
     const tr = partial.transfer;
     // A generator that exited early (an error) has not completed the transfer: the trial fails.
     const sent = generator.packetsSent;
