@@ -11,7 +11,8 @@ export function formatValue(metric: keyof typeof METRICS, v: number): string {
     case 'pps': return v >= 0 && v < 1000 ? `${Number(v.toPrecision(3))} pps` : `${(v / 1e6).toFixed(3)} Mpps`;
     case 'ratio':
     case 'fraction': return `${(v * 100).toFixed(2)}%`;
-    case 'percent': return `${v.toFixed(1)}%`;
+    // 3 significant digits: the probes' 0.153% of a CPU is not '0.2%'.
+    case 'percent': return `${v === 0 ? '0' : Math.abs(v) >= 100 ? v.toFixed(0) : Number(v.toPrecision(3))}%`;
     case 'bps': return v >= 1e9 ? `${(v / 1e9).toFixed(3)} Gbit/s` : `${(v / 1e6).toFixed(1)} Mbit/s`;
     case 'packets': return v.toFixed(1);
     case 'tps': return `${v.toFixed(0)} /s`;

@@ -35,6 +35,15 @@ test('a rate of a few packets a second is said in pps, not as 0.000 Mpps', () =>
   assert.equal(formatValue('rx_pps', 1.234e6), '1.234 Mpps');
 });
 
+test('a percentage keeps 3 significant digits: the probes\' 0.153% of a CPU is not 0.2%', () => {
+  assert.equal(formatValue('probe_cpu_pct', 0.153), '0.153%');
+  assert.equal(formatValue('probe_cpu_pct', 0.0004567), '0.000457%');
+  assert.equal(formatValue('probe_cpu_pct', 0), '0%');
+  assert.equal(formatValue('cpu_generator_pct', 95.74), '95.7%');
+  assert.equal(formatValue('cpu_generator_pct', 12), '12%');
+  assert.equal(formatValue('cpu_generator_pct', 199.6), '200%');
+});
+
 test('transfers: a multicast burst answers with its completion time, what the receivers got, the sender and the unread tap; the comparison is the completion time', () => {
   const result = fixtureResult({ variants: ['stock-bridge', 'bp-bridge'], trials: 5 });
   for (const [vi, v] of result.variants.entries()) {
