@@ -30,6 +30,9 @@ export interface Executor {
   environment(): { run: Result['environment']; variants: Map<string, VariantEnvironment> | null };
   /** Run one planned trial. A throw ends the run (its .trial, if any, is kept as failed). */
   execute(planned: PlannedTrial, variant: ResolvedVariant, signal: AbortSignal): Promise<TrialResult>;
+  /** A trial measured whose execute() has not returned yet (a VM's answer read while the VM is
+   * paused), or null; asked when a signal ends the run, so that trial is kept too. */
+  arrived?(): TrialResult | null;
   /** After the last trial of a run that was not interrupted: stop what the executor started. */
   finish(): Promise<void>;
 }
@@ -129,9 +132,12 @@ export async function runTrialLoop(l: TrialLoop): Promise<RunOutcome> {
   };
   save();
 
+  const variantResult = (name: string) => result.variants.find((v) => v.name === name)!;
   const abort = new AbortController();
   const forgetSignal = (l.onInterrupt ?? onSignal)((sig) => {
     abort.abort();
+    const measured = executor.arrived?.() ?? null;
+    if (measured) variantResult(measured.variant).trials.push(measured);
     result.status = 'incomplete';
     result.statusReason = `interrupted by ${sig}`;
     result.finishedAt = new Date().toISOString();
@@ -141,7 +147,6 @@ export async function runTrialLoop(l: TrialLoop): Promise<RunOutcome> {
   const started = Date.now();
   let failedInARow = 0;
   const eta = new EtaEstimator();
-  const variantResult = (name: string) => result.variants.find((v) => v.name === name)!;
   progress({ event: 'run-start', profile: profile.name, trials: plan.trials.length, minimumSeconds: minimumPlanSeconds(profile, plan), transfers: transferDeadlineSeconds(plan), resultDir: dir });
   try {
     for (const planned of plan.trials) {

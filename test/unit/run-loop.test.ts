@@ -25,7 +25,7 @@ const trialOf = (p: PlannedTrial, error?: string): TrialResult => ({
 const label = (t: { variant: string; warmup: boolean; repetition: number }): string => `${t.variant}${t.warmup ? 'w' : t.repetition}`;
 
 /** A run of `yaml` through a fake executor; `behave` decides each trial (default: measured). */
-async function run(yaml: string, behave: (p: PlannedTrial, ctx: { interrupt: (s: NodeJS.Signals) => void; saved: () => Result }) => TrialResult | Promise<TrialResult> = (p) => trialOf(p)) {
+async function run(yaml: string, behave: (p: PlannedTrial, ctx: { interrupt: (s: NodeJS.Signals) => void; saved: () => Result }) => TrialResult | Promise<TrialResult> = (p) => trialOf(p), arrived?: () => TrialResult | null) {
   const profile = parseProfile(yaml, 'test.yaml');
   const variants = resolveVariants(profile);
   const plan = buildPlan(profile, variants);
@@ -45,6 +45,7 @@ async function run(yaml: string, behave: (p: PlannedTrial, ctx: { interrupt: (s:
       return behave(p, { interrupt: (s) => hook!(s), saved });
     },
     finish: async () => { finished++; },
+    ...(arrived ? { arrived } : {}),
   };
   let error: Error | null = null;
   let result: Result | null = null;
@@ -157,4 +158,18 @@ test('an interruption during a trial saves the trials measured, marked interrupt
   assert.equal(q.saved.status, 'incomplete');
   assert.equal(q.saved.statusReason, 'interrupted by SIGINT');
   assert.equal(q.saved.variants.flatMap((v) => v.trials).length, 4);
+});
+
+test('a signal while a measured trial is on its way back (a VM answered, the host is pausing it): that trial is kept too', async () => {
+  let answered: TrialResult | null = null;
+  const r = await run(two, (p, c) => {
+    if (p.index < 3) return trialOf(p);
+    answered = trialOf(p);
+    c.interrupt('SIGTERM');
+    throw new Error('the VM is gone');
+  }, () => answered);
+  assert.equal(r.saved.statusReason, 'interrupted by SIGTERM');
+  assert.deepEqual(r.saved.variants.flatMap((v) => v.trials).map((t) => t.index).sort(), [0, 1, 2, 3], 'the answered trial is in the saved result');
+  assert.equal(r.saved.variants.find((v) => v.name === 'b')!.trials.length, 2, 'kept under its own variant');
+  assert.ok(r.events.some((e) => e.event === 'run-end' && /4 trials kept/.test(e.status)));
 });

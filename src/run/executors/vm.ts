@@ -110,6 +110,7 @@ export async function startVmExecutor(c: RunContext): Promise<Started> {
         };
       },
       execute: (planned, variant, signal) => vmOf(variant.name).runTrial(planned, variant, backends.get(variant.name) ?? null, signal),
+      arrived: () => vms.map((v) => v.arrived()).find((t) => t) ?? null,
       finish: shutdown,
     };
     return { executor, caps: vms.map((v) => v.caps), backends, accel: { ...accel, vms: vms.length }, warnings, close };

@@ -41,6 +41,9 @@ export interface WorkerVm {
   caps: Capabilities;
   /** Run one trial: resume, ask, wait, pause. A throw means the VM cannot go on (it is gone). */
   runTrial(planned: PlannedTrial, variant: ResolvedVariant, backend: ProbeBackend | null, signal: AbortSignal): Promise<TrialResult>;
+  /** The trial the guest has answered whose runTrial has not returned yet (its response is on
+   * disk while the host pauses the VM), or null: what a signal at that moment must still keep. */
+  arrived(): TrialResult | null;
   /** Tell the worker to exit and wait for the VM to power off (killed if it does not). */
   shutdown(): Promise<void>;
   /** How the VM ran so far (for the result's environment). */
@@ -126,6 +129,8 @@ export async function bootWorkerVm(o: WorkerVmOptions): Promise<WorkerVm> {
   await pause();
   o.log(`vm ${o.name}: ${ready.caps.kernel.release} ready (boot ${bootSeconds.toFixed(0)} s, capabilities ${ready.detectSeconds.toFixed(0)} s); paused`);
   let seq = 0;
+  // The trial request in flight (its number and the host's start time), until runTrial returns.
+  let inFlight: { n: number; startedAt: string } | null = null;
   const ask = async (req: WorkerRequest, signal: AbortSignal | null): Promise<WorkerResponse | null> => {
     const n = seq++;
     writeJsonAtomic(files.request(n), req);
@@ -147,10 +152,18 @@ export async function bootWorkerVm(o: WorkerVmOptions): Promise<WorkerVm> {
       if (state.exit) throw new UserError(`the ${o.name} VM is gone: ${ended()}`);
       // The host's clock: a paused guest's clock stands still, so its wall time lags the host's.
       const startedAt = new Date().toISOString();
-      const res = await ask({ kind: 'trial', planned, variant, backend }, signal);
+      inFlight = { n: seq, startedAt };
+      const res = await ask({ kind: 'trial', planned, variant, backend }, signal).finally(() => { inFlight = null; });
       if (!res) throw new UserError(`the ${o.name} VM ended during trial ${planned.index}: ${ended()}`, { hint: `read its console log (${consoleLog}); the trials measured before are kept` });
       if (res.kind === 'error') throw new WorkerTrialError(`trial ${planned.index} in the ${o.name} VM: ${res.message}`, res.hint ? { hint: res.hint } : {}, res.trial ? { ...res.trial, startedAt } : undefined);
       return { ...res.trial, startedAt };
+    },
+    arrived() {
+      if (!inFlight || !exists(files.response(inFlight.n))) return null;
+      try {
+        const res = JSON.parse(readFileSync(files.response(inFlight.n), 'utf8')) as WorkerResponse;
+        return res.kind === 'trial' ? { ...res.trial, startedAt: inFlight.startedAt } : null;
+      } catch { return null; }
     },
     async shutdown() {
       try {
