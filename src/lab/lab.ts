@@ -6,7 +6,7 @@ import { execa } from 'execa';
 import { UserError } from '../errors.ts';
 import type { Tap } from '../profile/schema.ts';
 import { onCleanup } from '../process/cleanup.ts';
-import { ip } from './ip.ts';
+import { ip, linkShow } from './ip.ts';
 import { isLabName, newLabNames } from './names.ts';
 import { deleteNetns } from './reap.ts';
 
@@ -83,7 +83,7 @@ export async function createLab(tap: LabTap): Promise<Lab> {
     if (tap.queues > 1) add.push('multi_queue');
     await ip(add, { netns });
     await ip(['link', 'set', 'dev', dev, 'txqueuelen', String(tap.txQueueLen), 'mtu', String(tap.mtu), 'addrgenmode', 'none', 'up'], { netns });
-    const info = JSON.parse(await ip(['-j', 'link', 'show', 'dev', dev], { netns })) as { qdisc?: string; txqlen?: number }[];
+    const info = await linkShow(dev, netns);
     return {
       netns,
       tap: dev,
@@ -91,7 +91,7 @@ export async function createLab(tap: LabTap): Promise<Lab> {
       txQueueLen: tap.txQueueLen,
       mtu: tap.mtu,
       capacity: tap.txQueueLen * tap.queues,
-      qdisc: info[0]?.qdisc ?? 'unknown',
+      qdisc: info.qdisc ?? 'unknown',
       destroy,
     };
   } catch (e) {

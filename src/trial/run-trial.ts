@@ -74,23 +74,24 @@ const monotonicNs = () => Number(process.hrtime.bigint());
 /** Sleep, but fail the trial as soon as the generator or the consumer exits. Nothing here
  * rejects, so a watcher that loses the race cannot become an unhandled rejection later. */
 async function watchfully(ms: number, r: Running, signal: AbortSignal): Promise<void> {
-  const racers: Promise<string | null>[] = [sleep(ms, undefined, { signal }).then(() => null, () => 'interrupted')];
+  // Each racer says why the window ends early and which process, if one that can say why, ended it.
+  type End = { why: string; who: RunningGenerator | null } | null;
+  const ended = (p: Promise<unknown>, why: string, who: RunningGenerator | null = null): Promise<End> => p.then(() => ({ why, who }), () => ({ why, who }));
+  const racers: Promise<End | 'interrupted'>[] = [sleep(ms, undefined, { signal }).then(() => null, () => 'interrupted' as const)];
   // An in-kernel generator (pktgen) may end by itself when it has sent its count.
-  if (r.gen && r.gen.pids.length > 0) racers.push(r.gen.exited.then(() => 'the generator exited during the window', () => 'the generator exited during the window'));
-  if (r.background && r.background.pids.length > 0) racers.push(r.background.exited.then(() => 'the background flood exited during the window', () => 'the background flood exited during the window'));
-  if (r.consumer) racers.push(r.consumer.exited.then(() => 'the consumer exited during the window', () => 'the consumer exited during the window'));
-  if (r.probes) racers.push(r.probes.exited.then(() => 'the probes (bpftrace) exited during the window: this trial\'s probe figures are missing', () => 'the probes (bpftrace) exited during the window'));
-  const why = await Promise.race(racers);
-  if (why === 'interrupted') throw new UserError('interrupted');
-  if (why) throw new TrialFailure(await withOwnWords(why, r));
+  if (r.gen && r.gen.pids.length > 0) racers.push(ended(r.gen.exited, 'the generator exited during the window', r.gen));
+  if (r.background && r.background.pids.length > 0) racers.push(ended(r.background.exited, 'the background flood exited during the window', r.background));
+  if (r.consumer) racers.push(ended(r.consumer.exited, 'the consumer exited during the window'));
+  if (r.probes) racers.push(ended(r.probes.exited, 'the probes (bpftrace) exited during the window: this trial\'s probe figures are missing'));
+  const end = await Promise.race(racers);
+  if (end === 'interrupted') throw new UserError('interrupted');
+  if (end) throw new TrialFailure(end.who ? await withOwnWords(end.why, end.who) : end.why);
 }
 
 /** A generator or flood that exited early: its own error or last output after the reason
  * ("the generator exited during the window: iperf3: unable to connect ..."), when it says one
  * within a second. */
-async function withOwnWords(why: string, r: Running): Promise<string> {
-  const who = why.startsWith('the generator') ? r.gen : why.startsWith('the background') ? r.background : null;
-  if (!who) return why;
+async function withOwnWords(why: string, who: RunningGenerator): Promise<string> {
   const said = await Promise.race([
     who.stop().then(
       (g) => g.output.trim().split('\n').filter(Boolean).slice(-2).join(' / '),

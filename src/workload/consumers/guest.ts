@@ -14,7 +14,7 @@ import { execa } from 'execa';
 import { UserError } from '../../errors.ts';
 import { onCleanup } from '../../process/cleanup.ts';
 import { assertLabNamespace } from '../../lab/lab.ts';
-import { ip } from '../../lab/ip.ts';
+import { ip, linkShow, macAddress } from '../../lab/ip.ts';
 import type { GuestOptions } from '../../profile/schema.ts';
 import type { ConsumerReport } from '../../types.ts';
 import { detectAccel } from '../../qemu/accel.ts';
@@ -203,10 +203,8 @@ export async function startGuestConsumer(o: StartGuestOptions): Promise<RunningG
     });
   let flow: GuestFlowArgs | undefined;
   if (o.flow) {
-    const link = JSON.parse(await ip(['-j', 'link', 'show', 'dev', o.dev], { netns: o.netns })) as { address?: string; mtu?: number }[];
-    const labMac = link[0]?.address;
-    if (!labMac || !/^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/.test(labMac)) throw new UserError(`could not read the MAC address of the lab tap ${o.dev}`);
-    flow = { mtu: link[0]?.mtu ?? 1500, labMac, deviceProps: await offloadOffProps() };
+    const link = await linkShow(o.dev, o.netns);
+    flow = { mtu: link.mtu ?? 1500, labMac: await macAddress(o.dev, o.netns), deviceProps: await offloadOffProps() };
   }
   // The same TCG threading rule as the VM target's (a warning only if it ever had to fall back).
   const threading = tcgThreadingFor(accel.accel, guestCpus, (m) => process.stderr.write(`tunbench: warning: guest consumer: ${m}\n`));
@@ -272,8 +270,8 @@ export async function startGuestConsumer(o: StartGuestOptions): Promise<RunningG
     if (guestError !== null) throw new UserError(`the guest consumer failed: ${guestError} (console: ${o.consoleLog})`);
     if (!ok) throw new UserError(`the guest consumer did not come up within ${readyMs / 1000} s${exited ? ' (QEMU exited)' : ''} (console: ${o.consoleLog})`, { hint: `check that ${qemuBinary} can open the tap: the console log has QEMU's message` });
     // QEMU attached the tap once its carrier is up.
-    const info = JSON.parse(await ip(['-j', 'link', 'show', 'dev', o.dev], { netns: o.netns })) as { flags?: string[] }[];
-    if (!info[0]?.flags?.includes('LOWER_UP')) throw new UserError(`the guest's QEMU did not attach the tap ${o.dev} (no carrier) (console: ${o.consoleLog})`);
+    const info = await linkShow(o.dev, o.netns);
+    if (!info.flags?.includes('LOWER_UP')) throw new UserError(`the guest's QEMU did not attach the tap ${o.dev} (no carrier) (console: ${o.consoleLog})`);
     if (o.flow) {
       // The client's side of the /30 on the lab tap, and a permanent neighbour entry for the
       // guest (the guest has one for the lab side): no ARP in the tap's counters.

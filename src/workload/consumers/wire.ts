@@ -10,7 +10,7 @@ import { createInterface } from 'node:readline';
 import { execa } from 'execa';
 import { UserError } from '../../errors.ts';
 import { onCleanup } from '../../process/cleanup.ts';
-import { ip } from '../../lab/ip.ts';
+import { ip, macAddress } from '../../lab/ip.ts';
 import { assertLabNamespace } from '../../lab/lab.ts';
 import { newLabNames } from '../../lab/names.ts';
 import { deleteNetns } from '../../lab/reap.ts';
@@ -81,13 +81,8 @@ export async function createWirePeer(o: CreatePeerOptions): Promise<WirePeer> {
     // written into a lab tap whose ring a background flood keeps full is dropped like any frame,
     // and three lost requests fail the flow's connect ("No route to host"; one trial in two of
     // 8 TCP streams beside a 100 kpps flood, 2026-12-06).
-    const macOf = async (dev: string, ns: string) => {
-      const mac = (JSON.parse(await ip(['-j', 'link', 'show', 'dev', dev], { netns: ns })) as { address?: string }[])[0]?.address;
-      if (!mac) throw new UserError(`could not read the MAC address of ${dev} in ${ns}`, { hint: 'ip -j link show must report it (iproute2 with JSON output)' });
-      return mac;
-    };
-    await ip(['neigh', 'replace', WIRE_PEER_ADDRESS, 'lladdr', await macOf(tap, netns), 'dev', o.labTap, 'nud', 'permanent'], { netns: o.labNetns });
-    await ip(['neigh', 'replace', WIRE_LAB_ADDRESS, 'lladdr', await macOf(o.labTap, o.labNetns), 'dev', tap, 'nud', 'permanent'], { netns });
+    await ip(['neigh', 'replace', WIRE_PEER_ADDRESS, 'lladdr', await macAddress(tap, netns), 'dev', o.labTap, 'nud', 'permanent'], { netns: o.labNetns });
+    await ip(['neigh', 'replace', WIRE_LAB_ADDRESS, 'lladdr', await macAddress(o.labTap, o.labNetns), 'dev', tap, 'nud', 'permanent'], { netns });
     return { netns, tap, labAddress: WIRE_LAB_ADDRESS, peerAddress: WIRE_PEER_ADDRESS, prefixLen: WIRE_PREFIX, destroy };
   } catch (e) {
     await destroy();

@@ -80,7 +80,10 @@ function startIperf3Generator(o: StartGeneratorOptions, g: Iperf3GeneratorOption
         const s = await settled;
         const output = await client.output.catch(() => '');
         // A failed test fails this trial only (a plain Error, not a run-stopping UserError).
-        if (!s.ok) throw new Error(`iperf3: ${(s.e as Error).message}`);
+        if (!s.ok) {
+          const m = (s.e as Error).message;
+          throw new Error(m.startsWith('iperf3') ? m : `iperf3: ${m}`);
+        }
         return {
           tool: 'iperf3',
           packetsSent: s.r.sentPackets,
