@@ -3,12 +3,10 @@
 // clones. See the script's header for why and what it costs.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { execa } from 'execa';
 import { UserError } from '../errors.ts';
-import { insideVm } from '../in-vm.ts';
 import { PROBES_DIR } from './render.ts';
-import { bpftraceError } from './start.ts';
+import { bpftraceError, waitAttached } from './start.ts';
 
 export interface OwnerCounts {
   /** Per device name: skbs handed to it (net:net_dev_queue) with skb->sk set (charged) and without (clones). */
@@ -60,15 +58,11 @@ export async function startOwnerTrace(o: { devices: string[]; rawFile?: string; 
   proc.stderr?.on('data', (d: Buffer) => { stderr += d.toString(); });
   let exited = false;
   const done = proc.then((r) => { exited = true; return r; });
-  const attachSeconds = insideVm() ? 120 : 30;
-  const deadline = Date.now() + attachSeconds * 1000;
-  while (!stdout.includes('tunbench-attached')) {
-    if (exited || Date.now() > deadline) {
-      if (!exited) proc.kill('SIGKILL');
-      await done;
-      throw new UserError(exited ? `bpftrace could not attach the multicast owner trace: ${bpftraceError(stderr)}` : `bpftrace did not attach the multicast owner trace within ${attachSeconds} s`, { hint: `see ${scriptFile}; run tunbench doctor; or leave generator.ownerTrace out` });
-    }
-    await sleep(25);
+  const attach = await waitAttached(() => stdout, () => exited);
+  if (!attach.ok) {
+    if (!exited) proc.kill('SIGKILL');
+    await done;
+    throw new UserError(attach.exited ? `bpftrace could not attach the multicast owner trace: ${bpftraceError(stderr)}` : `bpftrace did not attach the multicast owner trace within ${attach.seconds} s`, { hint: `see ${scriptFile}; run tunbench doctor; or leave generator.ownerTrace out` });
   }
   return {
     stop: async () => {

@@ -56,6 +56,20 @@ export function bpftraceError(stderr: string): string {
   return lines.find((l) => /ERROR|error/.test(l)) ?? lines[0] ?? 'no output';
 }
 
+/** Wait until a bpftrace script's BEGIN probe has printed `tunbench-attached` (bpftrace has
+ * attached every probe by then); under emulation (a TCG guest) its compile and attach alone
+ * can take tens of seconds, hence the longer bound inside a VM. */
+export async function waitAttached(stdout: () => string, exited: () => boolean): Promise<{ ok: true } | { ok: false; exited: boolean; seconds: number }> {
+  const seconds = insideVm() ? 120 : 30;
+  const deadline = Date.now() + seconds * 1000;
+  while (!stdout().includes('tunbench-attached')) {
+    if (exited()) return { ok: false, exited: true, seconds };
+    if (Date.now() > deadline) return { ok: false, exited: false, seconds };
+    await sleep(25);
+  }
+  return { ok: true };
+}
+
 export async function startProbes(o: StartProbesOptions): Promise<RunningProbes> {
   // Drops by location (skb:kfree_skb in tun_net_xmit) are a 'full'-level probe only.
   const ranges = o.level === 'full' ? tunNetXmitRanges() : [];
@@ -118,15 +132,9 @@ export async function startProbes(o: StartProbesOptions): Promise<RunningProbes>
     throw e;
   };
 
-  // Attached once the BEGIN probe has printed (bpftrace has attached every probe by then).
-  // Under emulation (a TCG guest) bpftrace's compile and attach alone can take tens of seconds.
-  const attachSeconds = insideVm() ? 120 : 30;
-  const deadline = Date.now() + attachSeconds * 1000;
-  while (!stdout.includes('tunbench-attached')) {
-    if (exited) return fail(new UserError(`bpftrace could not attach the probes: ${bpftraceError(stderr)}`, { hint: `see ${scriptFile}; run tunbench doctor; or run with --probes off` }));
-    if (Date.now() > deadline) return fail(new UserError(`bpftrace did not attach within ${attachSeconds} s`, { hint: 'the machine may be overloaded; or run with --probes off' }));
-    await sleep(25);
-  }
+  const attach = await waitAttached(() => stdout, () => exited);
+  if (!attach.ok && attach.exited) return fail(new UserError(`bpftrace could not attach the probes: ${bpftraceError(stderr)}`, { hint: `see ${scriptFile}; run tunbench doctor; or run with --probes off` }));
+  if (!attach.ok) return fail(new UserError(`bpftrace did not attach within ${attach.seconds} s`, { hint: 'the machine may be overloaded; or run with --probes off' }));
   // The handshake: the helper's task rename, which the sampler turns into each queue's tun_file.
   try {
     const touched = await runHandshake(o.target.consumerPid, o.target.tapName);
