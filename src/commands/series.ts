@@ -228,7 +228,6 @@ function crossChecked(profile: Profile, kernels: Array<{ name: string; spec: str
   return parsed.data;
 }
 
-/** Per commit of one run: every metric compared against BASE, and the gate's tests of it. */
 /** The run's Analysis and HTML/Markdown report in its run folder, as bench writes them; a report
  * that cannot be rendered is a warning (result.json and the series' verdicts are kept). */
 async function reportRun(result: Result, gate: GateOutcome, out: string, say: (l: string) => void): Promise<void> {
@@ -244,6 +243,7 @@ async function reportRun(result: Result, gate: GateOutcome, out: string, say: (l
   }
 }
 
+/** Per commit of one run: every metric compared against BASE, and the gate's tests of it. */
 function judgeGroup(result: Result, profile: Profile, kernels: SeriesKernel[], results: Map<string, CommitResult>, out: string): GateOutcome {
   const g = gateWithinRun(result, profile.gate);
   const comps = g.comparison?.comparisons ?? [];
