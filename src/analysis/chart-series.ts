@@ -115,13 +115,16 @@ export function chartSeries(vs: LabelledVariant[]): ChartSeries {
     const y = t.metrics[m];
     return typeof y === 'number' && Number.isFinite(y) ? [{ x: trialNumber(t), y }] : [];
   });
+  const drops = timeSeries(vs, (p, _lv, tMs) => ratePoints(p.series.drops, tMs));
   return {
     ppsPerTrial: vs.map((lv) => ({ label: lv.label, rx: rate(lv, 'rx_pps'), xmit: rate(lv, 'xmit_pps'), offered: rate(lv, 'offered_pps') })),
     occupancy: { ...occupancy, source: atEnqueue ? 'at-enqueue' : 'sampled' },
     occupancyByCapacity: byCapacity(vs).map((group) => ({ capacity: group[0]!.capacity, ...shares(group, occupancyOf, (lv, x) => x / lv.capacity) })),
     occupancyTime: timeSeries(vs, (p, lv, tMs) => gaugePoints(p.occupancySeries.values.map((v) => v / lv.capacity), tMs)),
     latency: hasLatency ? shares(vs, (t) => probeOf(t)?.latencyNs, (_lv, x) => x) : null,
-    dropsTime: timeSeries(vs, (p, _lv, tMs) => ratePoints(p.series.drops, tMs)),
+    // A trial whose sampler kept no drop series (counters: drops are not sampled per tick) is not a series of zeros.
+    dropsTime: drops.filter((v) => v.points.length > 0),
+    dropsUnsampled: drops.filter((v) => v.points.length === 0).map((v) => v.label),
     lockBySide: vs.map((lv) => ({
       label: lv.label, xmit: lock(lv, 'lock_contention_xmit'), read: lock(lv, 'lock_contention_read'),
       measured: measured(lv.variant).some((t) => typeof t.metrics.lock_contention_count === 'number'),

@@ -204,6 +204,9 @@ export interface ChartSeries {
   latency: HistogramShares | null;
   /** Drops at tun_net_xmit per sample interval over the window's seconds, first measured trial with probes. */
   dropsTime: { label: string; points: ChartPoint[] }[];
+  /** Variants with probes whose sampler kept no drops per tick (the counters level: drops are
+   * counted over the window from tx_dropped, sampled at full only); absent in older analyses. */
+  dropsUnsampled?: string[];
   /** Median contended acquisitions per second of the queue's locks, by side (0 when not measured);
    * `measured`: some measured trial had lock probes (absent in older analyses). */
   lockBySide: { label: string; xmit: number; read: number; measured?: boolean }[];

@@ -135,15 +135,20 @@ function lockBySide(s: ChartSeries): ChartSpec {
 /** Every chart, or the sentence that stands for it; config null = not drawn. */
 export function buildCharts(s: ChartSeries): ChartSpec[] {
   const noSampler = 'Nothing to draw over time: no variant had the interval sampler (the probes were off).';
+  const unsampled = s.dropsUnsampled ?? [];
+  const dropsWhy = 'drops per tick come from the full probe level (skb:kfree_skb at tun_net_xmit); at counters they are counted over the whole window from the tap\'s tx_dropped (the headline table and the sent/lost accounts).';
+  const notSampled = `Not sampled in ${unsampled.join(', ')}: ${dropsWhy}`;
   const allZero = s.dropsTime.length > 0 && s.dropsTime.every((v) => v.points.every((p) => p.y === 0));
   const charts: (ChartSpec | null)[] = [
     ppsPerTrial(s),
     ...occupancyHistograms(s),
     timeChart(s, s.occupancyTime, 'occupancy-time', 'Queue occupancy over time', 'Occupancy read from the queue itself at every sampler tick (ptr_ring producer - consumer_head, or sk_receive_queue qlen in skq mode), as a fraction of capacity, placed at the tick\'s own time, first measured trial of each variant (averaged down to at most 300 points).', 'fraction of capacity', noSampler),
     latency(s),
-    allZero
-      ? note('drops-time', 'Drops over time', 'No drops at tun_net_xmit in the first measured trial of any variant: the queue never refused a packet, so there is no drop series to draw.')
-      : timeChart(s, s.dropsTime, 'drops-time', 'Drops over time', 'Packets dropped by tun_net_xmit per second, each count over the real time between its sampler ticks (a late tick does not show as a burst), first measured trial of each variant.', 'drops per second', noSampler),
+    s.dropsTime.length === 0 && unsampled.length > 0
+      ? note('drops-time', 'Drops over time', `Not sampled in any variant (${unsampled.join(', ')}): ${dropsWhy}`)
+      : allZero
+        ? note('drops-time', 'Drops over time', `No drops at tun_net_xmit in the first measured trial of any variant${unsampled.length ? ' whose drops were sampled' : ''}: the queue never refused a packet, so there is no drop series to draw.${unsampled.length ? ` ${notSampled}` : ''}`)
+        : timeChart(s, s.dropsTime, 'drops-time', 'Drops over time', `Packets dropped by tun_net_xmit per second, each count over the real time between its sampler ticks (a late tick does not show as a burst), first measured trial of each variant.${unsampled.length ? ` ${notSampled}` : ''}`, 'drops per second', noSampler),
     lockBySide(s),
   ];
   return charts.filter((c): c is ChartSpec => c !== null);

@@ -101,3 +101,23 @@ test('a sentence instead of an empty chart: lock contention not measured, no dro
     assert.ok(c.caption.length > 20, id);
   }
 });
+
+test('drops over time at counters (no drop series kept) are "not sampled", never "no drops"', () => {
+  // As a real counters trial: the sampler keeps no drops per tick, while tx_dropped counted 17%.
+  const vs = labelled(['counters', 'full'], [1000, 1000]);
+  for (const t of vs[0]!.variant.trials) t.readings!.probe!.series.drops = [];
+  const mixed = buildCharts(chartSeries(vs)).find((c) => c.id === 'drops-time')!;
+  assert.ok(mixed.config, 'the variant with a drop series is drawn');
+  assert.deepEqual((mixed.config!.data.datasets as { label: string }[]).map((d) => d.label), ['full']);
+  assert.match(mixed.caption, /Not sampled in counters: .*full probe level.*tx_dropped/);
+  for (const t of vs[1]!.variant.trials) t.readings!.probe!.series.drops = [];
+  const none = buildCharts(chartSeries(vs)).find((c) => c.id === 'drops-time')!;
+  assert.equal(none.config, null);
+  assert.match(none.caption, /^Not sampled in any variant \(counters, full\): drops per tick come from the full probe level/);
+  assert.doesNotMatch(none.caption, /never refused/);
+  // Sampled and zero in one variant, not sampled in the other: both said.
+  vs[1]!.variant.trials.forEach((t) => { t.readings!.probe!.series.drops = t.readings!.probe!.series.xmit.map(() => 0); });
+  const zero = buildCharts(chartSeries(vs)).find((c) => c.id === 'drops-time')!;
+  assert.equal(zero.config, null);
+  assert.match(zero.caption, /^No drops at tun_net_xmit in the first measured trial of any variant whose drops were sampled: .* Not sampled in counters:/);
+});
