@@ -259,8 +259,13 @@ export function answerLines(cmp: Comparison, starved: Map<string, string[]> = ne
     if (off !== undefined && rx !== undefined) parts.push(`offered ${sig3(off / 1e6)} Mpps -> delivered ${sig3(rx / 1e6)} Mpps`);
     else if (rx !== undefined) parts.push(`delivered ${sig3(rx / 1e6)} Mpps`);
     const where: string[] = [];
+    // tx_dropped (drop_ratio) also counts the core's drops at a stopped queue (noqueue on a kernel
+    // that stops the queue): where they were told apart, each is said as a share of the offered rate.
     const dr = med('drop_ratio');
-    if (dr !== undefined) where.push(`${sig3(dr * 100)}% dropped at tun_net_xmit (ring full)`);
+    const sq = med('stopped_queue_drop_pps');
+    const td = med('tun_drop_pps');
+    if (sq !== undefined && sq > 0 && td !== undefined && off) where.push(`${sig3((td / off) * 100)}% dropped at tun_net_xmit (ring full)`, `${sig3((sq / off) * 100)}% dropped by the core at the stopped queue`);
+    else if (dr !== undefined) where.push(`${sig3(dr * 100)}% dropped at tun_net_xmit (ring full)`);
     const qd = med('qdisc_drop_pps');
     if (qd !== undefined && off) where.push(`${sig3((qd / off) * 100)}% dropped at the qdisc`);
     if (where.length) parts.push(where.join(', '));

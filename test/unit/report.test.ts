@@ -183,3 +183,15 @@ test('the report renders its Analysis and computes nothing: analysis.json read b
     assert.equal(md(back), md(analysis));
   }
 });
+
+test('the answer line tells tun\'s full-ring drops from the core\'s at a stopped queue where the run told them apart', () => {
+  // noqueue on a backpressure kernel: tx_dropped (drop_ratio) holds both kinds.
+  const result = fixtureResult({ variants: ['bp'] });
+  for (const t of result.variants[0]!.trials) Object.assign(t.metrics, { offered_pps: 1e6, drop_ratio: 0.3, tun_drop_pps: 50_000, stopped_queue_drop_pps: 250_000 });
+  const line = buildReportModel({ analysis: analyzeRun(result), results: [result] }).answers[0]!;
+  assert.match(line, /; 5% dropped at tun_net_xmit \(ring full\), 25% dropped by the core at the stopped queue/);
+  assert.doesNotMatch(line, /30% dropped at tun_net_xmit/);
+  // None at a stopped queue (stock tun): tx_dropped is all tun's.
+  for (const t of result.variants[0]!.trials) Object.assign(t.metrics, { tun_drop_pps: 300_000, stopped_queue_drop_pps: 0 });
+  assert.match(buildReportModel({ analysis: analyzeRun(result), results: [result] }).answers[0]!, /; 30% dropped at tun_net_xmit \(ring full\)/);
+});
