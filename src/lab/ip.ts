@@ -33,7 +33,12 @@ export async function linkShow(dev: string, netns?: string): Promise<LinkInfo> {
 
 /** A device's MAC address (aa:bb:cc:dd:ee:ff), or a UserError naming the device. */
 export async function macAddress(dev: string, netns?: string): Promise<string> {
-  const mac = (await linkShow(dev, netns)).address;
+  return macOf(await linkShow(dev, netns), dev, netns);
+}
+
+/** The MAC address in a device's link attributes already read (linkShow), checked. */
+export function macOf(info: LinkInfo, dev: string, netns?: string): string {
+  const mac = info.address;
   if (!mac || !/^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/.test(mac)) throw new UserError(`could not read the MAC address of ${dev}${netns ? ` in ${netns}` : ''}`, { hint: 'ip -j link show must report it (iproute2 with JSON output)' });
   return mac;
 }

@@ -14,7 +14,7 @@ import { execa } from 'execa';
 import { UserError } from '../../errors.ts';
 import { onCleanup } from '../../process/cleanup.ts';
 import { assertLabNamespace } from '../../lab/lab.ts';
-import { ip, linkShow, macAddress } from '../../lab/ip.ts';
+import { ip, linkShow, macOf } from '../../lab/ip.ts';
 import type { GuestOptions } from '../../profile/schema.ts';
 import type { ConsumerReport } from '../../types.ts';
 import { detectAccel } from '../../qemu/accel.ts';
@@ -204,7 +204,7 @@ export async function startGuestConsumer(o: StartGuestOptions): Promise<RunningG
   let flow: GuestFlowArgs | undefined;
   if (o.flow) {
     const link = await linkShow(o.dev, o.netns);
-    flow = { mtu: link.mtu ?? 1500, labMac: await macAddress(o.dev, o.netns), deviceProps: await offloadOffProps() };
+    flow = { mtu: link.mtu ?? 1500, labMac: macOf(link, o.dev, o.netns), deviceProps: await offloadOffProps() };
   }
   // The same TCG threading rule as the VM target's (a warning only if it ever had to fall back).
   const threading = tcgThreadingFor(accel.accel, guestCpus, (m) => process.stderr.write(`tunbench: warning: guest consumer: ${m}\n`));
