@@ -119,22 +119,25 @@ export const HANDSHAKE_FD_BASE = 200;
 export const HANDSHAKE_MAX_QUEUES = 64;
 
 /**
- * The task_rename program's body: for each queue slot, the file at fd HANDSHAKE_FD_BASE + i
- * of the renaming task (the handshake helper) -> its tun_file, the queue's locks, the tap's
- * net_device; prints "handshake QUEUE TUN_FILE".
+ * The task_rename program's body: the renaming task's fd table, then for each queue slot the
+ * file at fd HANDSHAKE_FD_BASE + i of that task (the handshake helper) -> its tun_file, the
+ * queue's locks, the tap's net_device; prints "handshake QUEUE TUN_FILE". With `fd` (BTF
+ * offsets) every load is a raw one, so bpftrace needs no kernel type; without, typed.
  */
-export function handshakeBlocks(queues: number, skq: boolean): string {
+export function handshakeBlocks(queues: number, skq: boolean, fd: TunOffsets['fdTable'] = null): string {
   if (!Number.isInteger(queues) || queues < 1 || queues > HANDSHAKE_MAX_QUEUES) throw new UserError(`invalid queue count for the probes' handshake: ${String(queues)} (1..${HANDSHAKE_MAX_QUEUES})`);
-  const out: string[] = [];
+  const out: string[] = fd
+    ? [`	$fdt = *(uint64 *)(*(uint64 *)((uint64)curtask + ${fd.taskFiles}) + ${fd.filesFdt});`]
+    : ['	$fdt = curtask->files->fdt;'];
   for (let i = 0; i < queues; i++) {
-    const fd = HANDSHAKE_FD_BASE + i;
+    const fdn = HANDSHAKE_FD_BASE + i;
     const tf = `$tf${i}`;
     const q = `$q${i}`;
     out.push(
-      `	if ($fdt->max_fds > ${fd}) {`,
-      `		$f${i} = *($fdt->fd + ${fd});`,
+      fd ? `	if (*(uint32 *)($fdt + ${fd.fdtMaxFds}) > ${fdn}) {` : `	if ($fdt->max_fds > ${fdn}) {`,
+      fd ? `		$f${i} = *(uint64 *)(*(uint64 *)($fdt + ${fd.fdtFd}) + ${fdn * 8});` : `		$f${i} = *($fdt->fd + ${fdn});`,
       `		if ($f${i} != 0) {`,
-      `			${tf} = (uint64)$f${i}->private_data;`,
+      fd ? `			${tf} = *(uint64 *)($f${i} + ${fd.filePrivateData});` : `			${tf} = (uint64)$f${i}->private_data;`,
       `			${q} = (uint64)*(uint16 *)(${tf} + {{TF_QUEUE_INDEX}});`,
       `			@tf[${q}] = ${tf};`,
       `			@lockside[${tf} + {{TF_TX_RING}} + {{RING_PRODUCER_LOCK}}] = 1;`,
@@ -168,16 +171,31 @@ export function locationFilter(ranges: TextRange[]): string {
     .join(' || ');
 }
 
-/** The xmit-side attach point of the per-packet part, per backend. */
-export function xmitAttach(backend: ProbeBackend): { probe: string; dev: string; skb: string } {
+/**
+ * The xmit-side attach point of the per-packet part, per backend: its probe, the skb's device
+ * and the skb, and the skb's queue_mapping. With `skb` (BTF offsets) through raw loads (bpftrace
+ * builds no kernel type: see handshakeBlocks), else through typed casts.
+ */
+export function xmitAttach(backend: ProbeBackend, skb: TunOffsets['skb'] = null): { probe: string; dev: string; skb: string; queue: string } {
+  // In parentheses: the dev test follows a predicate's '/', and '/*' would open a comment.
+  const raw = (ptr: string) => ({ dev: `(*(uint64 *)(${ptr} + ${skb!.dev}))`, queue: `(uint64)*(uint16 *)($skb + ${skb!.queueMapping})` });
+  const typed = { queue: '(uint64)$skb->queue_mapping' };
   switch (backend) {
     case 'tracepoint':
-      return { probe: 'tracepoint:net:net_dev_start_xmit', dev: '(uint64)((struct sk_buff *)args->skbaddr)->dev', skb: '(struct sk_buff *)args->skbaddr' };
+      return skb
+        ? { probe: 'tracepoint:net:net_dev_start_xmit', skb: '(uint64)args->skbaddr', ...raw('(uint64)args->skbaddr') }
+        : { probe: 'tracepoint:net:net_dev_start_xmit', dev: '(uint64)((struct sk_buff *)args->skbaddr)->dev', skb: '(struct sk_buff *)args->skbaddr', ...typed };
     case 'kprobe':
-      return { probe: 'kprobe:tun_net_xmit', dev: '(uint64)arg1', skb: '(struct sk_buff *)arg0' };
+      return skb ? { probe: 'kprobe:tun_net_xmit', dev: '(uint64)arg1', skb: 'arg0', queue: raw('arg0').queue } : { probe: 'kprobe:tun_net_xmit', dev: '(uint64)arg1', skb: '(struct sk_buff *)arg0', ...typed };
     case 'fentry':
-      return { probe: 'kfunc:tun_net_xmit', dev: '(uint64)args->dev', skb: 'args->skb' };
+      // kfunc's args are typed from BTF whatever the script does.
+      return { probe: 'kfunc:tun_net_xmit', dev: '(uint64)args->dev', skb: 'args->skb', ...typed };
   }
+}
+
+/** The kfree_skb program's test that the dropped skb was the lab tap's. */
+export function dropDev(skb: TunOffsets['skb']): string {
+  return skb ? `(*(uint64 *)((uint64)args->skbaddr + ${skb.dev}))` : '(uint64)((struct sk_buff *)args->skbaddr)->dev';
 }
 
 function fill(template: string, values: Record<string, string>, keep: Record<string, boolean>): string {
@@ -200,7 +218,7 @@ export function renderScript(p: RenderParams, templates = { sampler: loadTemplat
     if (!Number.isInteger(v) || v <= 0) throw new UserError(`invalid ${k} for a probe: ${String(v)}`);
   }
   const o = p.offsets;
-  for (const v of [o.tfile.tun, o.tfile.queueIndex, o.tfile.txRing, o.tfile.rxQueueQlen, o.tfile.rxQueueLock, o.tunStruct.dev, ...Object.values(o.ring), o.tfile.skq ?? 0, ...Object.values(o.txq ?? {})]) {
+  for (const v of [o.tfile.tun, o.tfile.queueIndex, o.tfile.txRing, o.tfile.rxQueueQlen, o.tfile.rxQueueLock, o.tunStruct.dev, ...Object.values(o.ring), o.tfile.skq ?? 0, ...Object.values(o.txq ?? {}), ...Object.values(o.fdTable ?? {}), ...Object.values(o.skb ?? {})]) {
     if (!Number.isInteger(v) || v < 0) throw new Error(`bad BTF offset ${String(v)}`);
   }
   const full = p.level === 'full';
@@ -221,6 +239,7 @@ export function renderScript(p: RenderParams, templates = { sampler: loadTemplat
     RING_PRODUCER_LOCK: String(o.ring.producerLock),
     RING_CONSUMER_LOCK: String(o.ring.consumerLock),
     XMIT_LOCATION: full ? locationFilter(p.xmitRanges) : '',
+    DROP_DEV: dropDev(o.skb ?? null),
     OCCUPANCY: occupancyBlocks(p.queues, o),
     BATCH: String(batch.slots),
     BATCH_STORE: batch.store,
@@ -231,10 +250,10 @@ export function renderScript(p: RenderParams, templates = { sampler: loadTemplat
   };
   const keep = { full, counters: !full, skq, noskq: !skq, txq: o.txq != null, locks: p.locks, hists: p.locks || full };
   // The handshake blocks carry placeholders of their own: filled in the same pass.
-  let script = fill(templates.sampler.replace('{{HANDSHAKE}}', handshakeBlocks(p.queues, skq)), values, keep);
+  let script = fill(templates.sampler.replace('{{HANDSHAKE}}', handshakeBlocks(p.queues, skq, o.fdTable ?? null)), values, keep);
   if (full) {
-    const x = xmitAttach(p.backend!);
-    script += '\n' + fill(templates.perPacket, { ...values, XMIT_PROBE: x.probe, XMIT_DEV: x.dev, XMIT_SKB: x.skb, OCCUPANCY_AT_ENQUEUE: occupancyLines('$tfq', '$nq', '$fq', o, '\t\t').join('\n') }, keep);
+    const x = xmitAttach(p.backend!, o.skb ?? null);
+    script += '\n' + fill(templates.perPacket, { ...values, XMIT_PROBE: x.probe, XMIT_DEV: x.dev, XMIT_SKB: x.skb, XMIT_QUEUE: x.queue, OCCUPANCY_AT_ENQUEUE: occupancyLines('$tfq', '$nq', '$fq', o, '\t\t').join('\n') }, keep);
   }
   return script;
 }
