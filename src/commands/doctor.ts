@@ -143,12 +143,14 @@ async function doctorVm(kernelSpec: string, modulesDir: string | undefined, json
   const accel = await detectAccel(kernel);
   // Removed after success; kept (with the console log) when something fails.
   const dir = mkdtempSync(join(tmpdir(), 'tunbench-doctor-'));
+  const { guestCliCommand } = await import('../qemu/guest-cli.ts');
+  const cli = await guestCliCommand((m) => process.stderr.write(`tunbench: warning: ${m}\n`));
   log(`vm: booting ${kernel.release} (${accel.accel}: ${accel.reason})`);
   const run = await runInVm({
     kernel, accel: accel.accel, cpus: 2, memoryMiB: 2048, cwd: repoRoot, outputDir: dir, timeoutSeconds: 300,
     consoleLog: join(dir, 'console.log'),
     extraModules: kernel.modulesDir ? ['pktgen'] : [],
-    command: ['sh', '-c', `${process.execPath} ${join(repoRoot, 'bin/tunbench.js')} doctor --json > ${dir}/doctor.json`],
+    command: ['sh', '-c', `${cli.join(' ')} doctor --json > ${dir}/doctor.json`],
   });
   if (run.exitCode !== 0 || !existsSync(join(dir, 'doctor.json'))) throw new UserError(`doctor inside the VM failed (exit ${run.exitCode}); console log kept in ${dir}`);
   const caps = JSON.parse(readFileSync(join(dir, 'doctor.json'), 'utf8')) as Capabilities;

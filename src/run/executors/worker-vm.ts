@@ -15,6 +15,7 @@ import type { VmKernel } from '../../qemu/kernel-fetch.ts';
 import { repoRoot } from '../../qemu/kernel-fetch.ts';
 import { connectQmp, type Qmp } from '../../qemu/qmp.ts';
 import { runInVm, VmRunError, type VmRunResult } from '../../qemu/run-in-vm.ts';
+import { guestCliCommand } from '../../qemu/guest-cli.ts';
 import { IN_VM_ENV } from '../../in-vm.ts';
 import { channelFiles, type WorkerReady, type WorkerRequest, type WorkerResponse } from './worker-channel.ts';
 
@@ -81,12 +82,13 @@ export async function bootWorkerVm(o: WorkerVmOptions): Promise<WorkerVm> {
   const switches = { count: 0, seconds: 0 };
   let tcgThreading: VmRunResult['tcgThreading'] = null;
   const state: { exit: { run: VmRunResult | null; error: Error | null } | null } = { exit: null };
+  const cli = await guestCliCommand((m) => o.log(`vm ${o.name}: warning: ${m}`));
   const exited = runInVm({
     kernel: o.kernel,
     accel: o.accel,
     cpus: o.vm.cpus,
     memoryMiB: o.vm.memoryMiB,
-    command: [process.execPath, join(repoRoot, 'bin/tunbench.js'), 'vm-worker', '--channel', channel, '--profile', o.profileFile, '--out', o.dir],
+    command: [...cli, 'vm-worker', '--channel', channel, '--profile', o.profileFile, '--out', o.dir],
     cwd: repoRoot,
     outputDir: o.dir,
     timeoutSeconds: NO_WALL_CLOCK_LIMIT,
