@@ -47,23 +47,47 @@ interface BtfType {
   members: { name: string; typeId: number; bitsOffset: number }[];
 }
 
-/** Parse `bpftool btf dump ... format raw` output into types by id. */
-export function parseBtfRaw(text: string, into = new Map<number, BtfType>()): Map<number, BtfType> {
+/** The named structs whose members the offsets need (with the anonymous ones inside them). */
+export const NEEDED_STRUCTS = new Set(['tun_file', 'sock', 'sk_buff_head', 'tun_struct', 'ptr_ring', 'net_device', 'netdev_queue', 'Qdisc', 'task_struct', 'files_struct', 'fdtable', 'file', 'sk_buff']);
+const WRAPPERS = new Set(['TYPEDEF', 'CONST', 'VOLATILE', 'RESTRICT', 'TYPE_TAG']);
+
+/**
+ * Parse `bpftool btf dump ... format raw` output into types by id. With `only`, the members of
+ * named structs and unions outside it are skipped, and so are the kinds that hold no members and
+ * lead to none (functions, enums, pointers...): vmlinux's dump is about 300,000 lines, which took
+ * 15 s to parse whole in a TCG guest.
+ */
+export function parseBtfRaw(text: string, into = new Map<number, BtfType>(), only?: Set<string>): Map<number, BtfType> {
   let current: BtfType | null = null;
-  for (const line of text.split('\n')) {
-    const head = /^\[(\d+)\] (\w+) '([^']*)'(?:.*?\btype_id=(\d+))?/.exec(line);
-    if (head) {
-      current = { kind: head[2]!, name: head[3]!, members: [] };
-      if (head[4] !== undefined) current.typeId = Number(head[4]);
-      const size = / size=(\d+)/.exec(line);
-      if (size) current.size = Number(size[1]);
-      into.set(Number(head[1]), current);
-      continue;
+  let keepMembers = false;
+  let at = 0;
+  while (at < text.length) {
+    let end = text.indexOf('\n', at);
+    if (end < 0) end = text.length;
+    const first = text.charCodeAt(at);
+    if (first === 91 /* [ */) {
+      current = null;
+      keepMembers = false;
+      const line = text.slice(at, end);
+      const head = /^\[(\d+)\] (\w+) '([^']*)'(?:.*?\btype_id=(\d+))?/.exec(line);
+      if (head) {
+        const kind = head[2]!;
+        const name = head[3]!;
+        const struct = kind === 'STRUCT' || kind === 'UNION';
+        if (!only || WRAPPERS.has(kind) || (struct && (name === '(anon)' || only.has(name)))) {
+          current = { kind, name, members: [] };
+          if (head[4] !== undefined) current.typeId = Number(head[4]);
+          const size = / size=(\d+)/.exec(line);
+          if (size) current.size = Number(size[1]);
+          into.set(Number(head[1]), current);
+          keepMembers = struct;
+        }
+      }
+    } else if (first === 9 /* tab */ && keepMembers && current) {
+      const member = /^\t'([^']*)' type_id=(\d+) bits_offset=(\d+)/.exec(text.slice(at, end));
+      if (member) current.members.push({ name: member[1]!, typeId: Number(member[2]), bitsOffset: Number(member[3]) });
     }
-    const member = /^\t'([^']*)' type_id=(\d+) bits_offset=(\d+)/.exec(line);
-    if (member && current && (current.kind === 'STRUCT' || current.kind === 'UNION')) {
-      current.members.push({ name: member[1]!, typeId: Number(member[2]), bitsOffset: Number(member[3]) });
-    }
+    at = end + 1;
   }
   return into;
 }
@@ -75,7 +99,7 @@ function findStruct(types: Map<number, BtfType>, name: string): BtfType | undefi
 
 function resolve(types: Map<number, BtfType>, id: number): BtfType | undefined {
   let t = types.get(id);
-  for (let i = 0; t && i < 10 && ['TYPEDEF', 'CONST', 'VOLATILE', 'RESTRICT', 'TYPE_TAG'].includes(t.kind); i++) t = t.typeId === undefined ? undefined : types.get(t.typeId);
+  for (let i = 0; t && i < 10 && WRAPPERS.has(t.kind); i++) t = t.typeId === undefined ? undefined : types.get(t.typeId);
   return t;
 }
 
@@ -186,11 +210,11 @@ export async function readTunOffsets(bpftool = 'bpftool'): Promise<TunOffsets | 
     return r.stdout;
   };
   try {
-    const types = parseBtfRaw(await dump(vmlinux));
+    const types = parseBtfRaw(await dump(vmlinux), new Map(), NEEDED_STRUCTS);
     if (findStruct(types, 'tun_file')) return tunOffsetsFrom(types, vmlinux);
     if (!existsSync(module)) return 'struct tun_file is in no BTF: tun is neither built in nor loaded (modprobe tun), or the kernel lacks BTF for modules';
     // A module's BTF is split: its type ids continue the base's.
-    parseBtfRaw(await dump(module, vmlinux), types);
+    parseBtfRaw(await dump(module, vmlinux), types, NEEDED_STRUCTS);
     return tunOffsetsFrom(types, module);
   } catch (e) {
     return (e as Error).message;

@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import { UserError } from '../../src/errors.ts';
 import { chooseBackend } from '../../src/probes/backends.ts';
 import { parseProgFdinfo } from '../../src/probes/bpf-stats.ts';
-import { memberOffset, parseBtfRaw, tunOffsetsFrom, type TunOffsets } from '../../src/probes/btf-offsets.ts';
+import { memberOffset, NEEDED_STRUCTS, parseBtfRaw, tunOffsetsFrom, type TunOffsets } from '../../src/probes/btf-offsets.ts';
 import { parseDropReasons } from '../../src/probes/drop-reasons.ts';
 import { functionRangesIn } from '../../src/probes/kallsyms.ts';
 import { parseProbeOutput } from '../../src/probes/parse.ts';
@@ -100,6 +100,26 @@ test('rendering refuses values that could inject code', () => {
   assert.throws(() => renderScript(params, { sampler: '//@what x', perPacket: '' }), /unknown marker/);
 });
 
+test('with the fd table and sk_buff offsets from BTF, no kernel type is named: every load is raw (bpftrace builds no types, compiles in a fraction)', () => {
+  const raw = { ...offsets, fdTable: { taskFiles: 1824, filesFdt: 32, fdtMaxFds: 0, fdtFd: 8, filePrivateData: 24 }, skb: { dev: 16, queueMapping: 124 } };
+  const code = (t: string) => t.replace(/\/\*[\s\S]*?\*\//g, '').replace(/\/\/.*$/gm, '');
+  const counters = code(renderScript({ ...params, offsets: raw }));
+  assert.match(counters, /\$fdt = \*\(uint64 \*\)\(\*\(uint64 \*\)\(\(uint64\)curtask \+ 1824\) \+ 32\);/, 'task_struct.files, then files_struct.fdt');
+  assert.match(counters, /if \(\*\(uint32 \*\)\(\$fdt \+ 0\) > 200\) \{/, 'fdtable.max_fds');
+  assert.match(counters, /\$f0 = \*\(uint64 \*\)\(\*\(uint64 \*\)\(\$fdt \+ 8\) \+ 1600\);/, 'fdtable.fd[200]: 8 bytes a pointer');
+  assert.match(counters, /\$tf0 = \*\(uint64 \*\)\(\$f0 \+ 24\);/, 'file.private_data');
+  for (const backend of ['tracepoint', 'kprobe'] as const) {
+    const full = code(renderScript({ ...params, level: 'full', backend, offsets: raw }));
+    assert.doesNotMatch(full, /struct |->(?!newcomm|skbaddr|reason|location|lock_addr)/, `${backend}: no type named, no member reached by name`);
+    assert.match(full, /@tf\[\(uint64\)\*\(uint16 \*\)\(\$skb \+ 124\)\]/, 'the queue from sk_buff.queue_mapping');
+    assert.match(full, /if \(\(\*\(uint64 \*\)\(\(uint64\)args->skbaddr \+ 16\)\) == @dev\)/, 'the dropped skb\'s device from sk_buff.dev');
+    assert.doesNotMatch(renderScript({ ...params, level: 'full', backend, offsets: raw }), /^\/\*\(/m, 'no predicate opens a comment (a raw load right after the predicate\'s slash)');
+  }
+  // Without them, typed as before.
+  assert.match(renderScript(params), /\$fdt = curtask->files->fdt;/);
+  assert.match(renderScript({ ...params, level: 'full', backend: 'tracepoint' }), /\(struct sk_buff \*\)args->skbaddr/);
+});
+
 test('occupancy buckets: about 64 linear buckets, one past capacity', () => {
   assert.deepEqual(occupancyBuckets(1000), { max: 1016, step: 16 });
   assert.deepEqual(occupancyBuckets(64), { max: 65, step: 1 });
@@ -138,6 +158,15 @@ test('BTF offsets from a bpftool raw dump, through anonymous members and typedef
   assert.deepEqual(o.ring, offsets.ring);
   const noRing = tunOffsetsFrom(parseBtfRaw(raw.replace("'tx_ring'", "'tx_array'")), 'test');
   assert.match(String(noRing), /tun_file has no member tx_ring/);
+  // Parsed for the needed structs only (as readTunOffsets does): the same offsets, and a struct
+  // outside them (with its members), a function and its parameters skipped.
+  const more = [raw, "[20] STRUCT 'unrelated' size=8 vlen=1", "\t'x' type_id=9 bits_offset=0", "[21] FUNC_PROTO '(anon)' ret_type_id=9 vlen=1", "\t'skb' type_id=9", "[22] TYPEDEF 'u32' type_id=9"].join('\n');
+  const some = parseBtfRaw(more, new Map(), NEEDED_STRUCTS);
+  assert.deepEqual(tunOffsetsFrom(some, 'test'), o);
+  assert.equal(some.has(20), false);
+  assert.equal(some.has(21), false);
+  assert.equal(some.get(22)?.typeId, 9, 'typedefs kept: anonymous members resolve through them');
+  assert.equal(some.get(2)?.members.length, 1, 'anonymous unions keep their members');
 });
 
 test('kallsyms: a function\'s ranges, cold parts included', () => {
