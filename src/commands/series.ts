@@ -8,6 +8,7 @@ import { parseArgs } from 'node:util';
 import { gateWithinRun } from '../analysis/run-gate.ts';
 import type { GateOutcome, MetricComparison } from '../analysis/types.ts';
 import { comparisonLine } from '../analysis/verdict-words.ts';
+import { renderSeriesHtml } from '../report/series-html.ts';
 import { UserError } from '../errors.ts';
 import { buildCommit, checkCleanTree, checkGitTree, checkoutDir, currentHead, resolveRange, restoreHead, seriesPlan, type SeriesKernel, type SeriesPlan } from '../kernel/series.ts';
 import { defaultTreeCache, missingBuildPackages } from '../kernel/tree-build.ts';
@@ -35,7 +36,7 @@ build is cached (tunbench kernel list), so running a series again builds nothing
 
   --profile NAME|PATH   profile to run on every kernel (default: series-check)
   --out DIR             the series folder (default: results/<UTC time>-series-<profile>):
-                        series.json, series.md, build logs of failed commits, run-N/ per run
+                        series.json, series.md, series.html, build logs of failed commits, run-N/ per run
   --max-kernels N       kernels booted at once, BASE included (default: 4); a longer series
                         runs in groups, each with BASE
   --jobs N              make -j N for the builds (default: all CPUs)
@@ -51,7 +52,7 @@ gate failed it), did not build or did not boot; 2 bad input (not a git tree, a b
 range, a bad profile or flag), missing build tools, BASE does not build or boot, or the gate
 could not judge (too few trials: it says how many).`;
 
-interface CommitResult {
+export interface CommitResult {
   index: number;
   sha: string;
   subject: string;
@@ -301,8 +302,9 @@ function finish(dir: string, plan: SeriesPlan, results: Map<string, CommitResult
   const json = { kind: 'tunbench-series', createdAt: new Date().toISOString(), profile: profile.name, gate: profile.gate, base: base, commits, groups: plan.groups.map((g) => g.map((k) => k.name)), fatal, exitCode: code };
   writeFileSync(join(dir, 'series.json'), `${JSON.stringify(json, null, 2)}\n`);
   writeFileSync(join(dir, 'series.md'), `# tunbench series\n\nprofile ${profile.name}; gate metrics ${profile.gate.metrics.join(', ')}, limit ${(profile.gate.maxRegression * 100).toFixed(1)}%\n\n${lines.map((l) => (l.startsWith('    ') ? `    ${l}` : `- ${l}`)).join('\n')}\n`);
+  writeFileSync(join(dir, 'series.html'), renderSeriesHtml({ dir, profile: profile.name, gate: profile.gate, base, commits, groups: json.groups, fatal, exitCode: code, summary }));
   for (const l of lines) console.log(l);
-  console.log(`series: ${join(dir, 'series.json')}`);
+  console.log(`series: ${join(dir, 'series.json')}; the page: ${join(dir, 'series.html')}`);
   if (fatal) console.error(`tunbench: ${fatal}\n  fix: see the build log or the console log named above`);
   return code;
 }

@@ -16,7 +16,7 @@
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { test } from 'node:test';
 import { execa } from 'execa';
 import { checkoutDir } from '../../src/kernel/series.ts';
@@ -131,6 +131,12 @@ test('series on the supported tree: a one-line change built incrementally and ru
   assert.match(readFileSync(join(out, 'series.md'), 'utf8'), new RegExp(`report ${join(tip.run, 'report.html').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
   assert.ok(tip.comparisons?.some((c) => c.metric === 'rx_pps' && c.candidate === tip.name && c.baseline === 'base'), 'rx_pps of the tip compared with BASE');
   assert.deepEqual(s.groups, [['base', tip.name, c2.name, c3.name]]);
+  // The series' one page: the answer first (the two bad commits), then a row per commit, the
+  // passing one linked to its run's report.
+  const page = readFileSync(join(out, 'series.html'), 'utf8');
+  assert.match(page, new RegExp(`id="series-answer"><b>commit 2 \\(${noBoot.slice(0, 12)} [^)]*\\): does not boot\\. commit 3 \\(${noBuild.slice(0, 12)} [^)]*\\): does not build</b>`));
+  assert.match(page, new RegExp(`<td class="improved"><b>pass</b>[\\s\\S]*?<a href="${relative(out, join(tip.run, 'report.html')).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}">`));
+  assert.match(page, /<b>does not boot<\/b>/);
   assert.match(all, new RegExp(`^commit 1 ${setup.tip.slice(0, 12)} "tun: a one-line change \\(DRV_DESCRIPTION\\)": pass`, 'm'));
   t.diagnostic(`builds: BASE ${s.base.build.cached ? 'cached' : `${s.base.build.seconds} s`}, tip ${tip.build.cached ? 'cached' : `${tip.build.seconds} s`}`);
 

@@ -144,6 +144,13 @@ test('tunbench series: a commit that does not build is a result (exit 1, its rea
   assert.ok(s.commits[0]!.build.log && existsSync(s.commits[0]!.build.log), 'the failed build\'s log is kept in the series folder');
   assert.match(readFileSync(s.commits[0]!.build.log, 'utf8'), /BROKEN/);
   assert.ok(existsSync(join(out, 'series.md')));
+  // The one page leads with the answer: which commit, and that it does not build.
+  const html = readFileSync(join(out, 'series.html'), 'utf8');
+  assert.match(html, new RegExp(`<div class="verdict fail" id="series-answer"><b>commit 1 \\(${sha.slice(0, 12)} a broken commit\\): does not build</b>`));
+  assert.match(html, /<td class="regressed"><b>does not build<\/b>/);
+  assert.match(html, /1 commit\(s\): 0 pass, 0 regression, 1 do not build/);
+  assert.doesNotMatch(html, /<script/i, 'no script: it opens anywhere');
+  assert.match(r.stdout, /the page: .*series\.html/);
 });
 
 test('buildCommit --in-place: the commits checked out in the clean tree itself, its own object folder, HEAD put back; a dirty tree refused', async () => {
