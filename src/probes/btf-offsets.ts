@@ -33,8 +33,8 @@ export interface TunOffsets {
    * script names the types (curtask->files->fdt) and bpftrace resolves them itself. */
   fdTable?: { taskFiles: number; filesFdt: number; fdtMaxFds: number; fdtFd: number; filePrivateData: number } | null;
   /** sk_buff.dev and .queue_mapping (vmlinux BTF), for the per-packet part read through raw
-   * offsets; null/absent: typed casts as before. */
-  skb?: { dev: number; queueMapping: number } | null;
+   * offsets, and .sk for the multicast owner trace; null/absent: typed casts as before. */
+  skb?: { dev: number; queueMapping: number; sk?: number } | null;
 }
 
 interface BtfType {
@@ -188,10 +188,12 @@ export function fdTableOffsets(types: Map<number, BtfType>): TunOffsets['fdTable
   return { taskFiles: task[0]!, filesFdt: files[0]!, fdtMaxFds: fdt[0]!, fdtFd: fdt[1]!, filePrivateData: file[0]! };
 }
 
-/** sk_buff.dev and .queue_mapping, or null when one is missing. */
+/** sk_buff.dev and .queue_mapping (and .sk when there), or null when one of the first two is missing. */
 export function skbOffsets(types: Map<number, BtfType>): TunOffsets['skb'] {
   const skb = membersOf(types, 'sk_buff', ['dev', 'queue_mapping']);
-  return skb ? { dev: skb[0]!, queueMapping: skb[1]! } : null;
+  if (!skb) return null;
+  const sk = membersOf(types, 'sk_buff', ['sk']);
+  return { dev: skb[0]!, queueMapping: skb[1]!, ...(sk ? { sk: sk[0]! } : {}) };
 }
 
 /** Read vmlinux's BTF and, when tun is a module, tun's, with bpftool. */

@@ -20,12 +20,15 @@ export interface RunningOwnerTrace {
 
 const DEVICE_NAME = /^[A-Za-z0-9_.-]{1,15}$/;
 
-/** The script for these device names (checked: they are written into it as string literals). */
-export function renderOwnerScript(devices: string[]): string {
+/** The script for these device names (checked: they are written into it as string literals);
+ * with sk_buff.sk's offset (BTF), skb->sk is a raw load. */
+export function renderOwnerScript(devices: string[], skbSk: number | null = null): string {
   if (devices.length === 0) throw new Error('no device to trace');
   for (const d of devices) if (!DEVICE_NAME.test(d)) throw new Error(`not a device name: ${JSON.stringify(d)}`);
+  if (skbSk !== null && (!Number.isInteger(skbSk) || skbSk < 0)) throw new Error(`bad BTF offset ${String(skbSk)}`);
   const predicate = devices.map((d) => `str(args->name) == "${d}"`).join(' || ');
-  return readFileSync(join(PROBES_DIR, 'mcast-owner.bt'), 'utf8').replace('/ {{DEVICES}} /', `/ ${predicate} /`);
+  const sk = skbSk === null ? '((struct sk_buff *)args->skbaddr)->sk' : `*(uint64 *)((uint64)args->skbaddr + ${skbSk})`;
+  return readFileSync(join(PROBES_DIR, 'mcast-owner.bt'), 'utf8').replace('/ {{DEVICES}} /', `/ ${predicate} /`).replace('{{SKB_SK}}', sk);
 }
 
 /** The counts from bpftrace's JSON lines; every device named gets an entry (0 and 0 when it saw nothing). */
@@ -47,8 +50,8 @@ export function parseOwnerOutput(text: string, devices: string[]): OwnerCounts {
 }
 
 /** Starts the trace and waits until it has attached; the rendered script and the raw output go to `rawFile` (.bt beside it). */
-export async function startOwnerTrace(o: { devices: string[]; rawFile?: string; bpftrace?: string }): Promise<RunningOwnerTrace> {
-  const script = renderOwnerScript(o.devices);
+export async function startOwnerTrace(o: { devices: string[]; rawFile?: string; bpftrace?: string; skbSk?: number | null }): Promise<RunningOwnerTrace> {
+  const script = renderOwnerScript(o.devices, o.skbSk ?? null);
   const scriptFile = `${o.rawFile ?? `/tmp/tunbench-mcast-owner-${process.pid}`}.bt`;
   writeFileSync(scriptFile, script);
   const proc = execa(o.bpftrace ?? 'bpftrace', ['-f', 'json', scriptFile], { reject: false, stdin: 'ignore', buffer: false, killSignal: 'SIGINT', forceKillAfterDelay: 10_000 });

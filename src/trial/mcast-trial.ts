@@ -112,7 +112,7 @@ export async function runMcastTrial(planned: PlannedTrial, variant: ResolvedVari
     // Whose skbs each device gets, from before the burst to its end (bpftrace's start is outside the timing).
     const ownerDevices = [L.bridge, ...(L.senderPort ? [L.senderDev, L.senderPort] : []), ...L.taps];
     const ownerFile = `${rawName(planned, variant)}.mcast-owner.jsonl`;
-    if (g.ownerTrace) owner = await startOwnerTrace({ devices: ownerDevices, rawFile: join(ctx.resultDir, 'raw', ownerFile) });
+    if (g.ownerTrace) owner = await startOwnerTrace({ devices: ownerDevices, rawFile: join(ctx.resultDir, 'raw', ownerFile), skbSk: ctx.caps.sampler?.offsets?.skb?.sk ?? null });
     // The unread taps: up, their queue attached, their reader stopped before anything is sent.
     let stoppedNs: number | null = null;
     for (const i of unread) signal(sinks[i]!.pid, 'SIGSTOP');

@@ -16,6 +16,12 @@ test('the owner script names exactly the lab devices, and refuses anything that 
   assert.throws(() => renderOwnerScript(['a" || 1 || "b']), /not a device name/);
   assert.throws(() => renderOwnerScript(['sixteen-chars-xx']), /not a device name/);
   assert.throws(() => renderOwnerScript([]), /no device/);
+  // skb->sk typed without the offset, a raw load with it (no kernel type named in the code).
+  assert.match(s, /if \(\(\(struct sk_buff \*\)args->skbaddr\)->sk != 0\) \{/);
+  const raw = renderOwnerScript(['tb1x0br'], 24);
+  assert.match(raw, /if \(\*\(uint64 \*\)\(\(uint64\)args->skbaddr \+ 24\) != 0\) \{/);
+  assert.doesNotMatch(raw.replace(/\/\*[\s\S]*?\*\//g, '').replace(/\/\/.*$/gm, ''), /struct |\{\{/);
+  assert.throws(() => renderOwnerScript(['tb1x0br'], -1), /bad BTF offset/);
 });
 
 test('bpftrace JSON output: the charged and clone maps per device; a device that saw nothing is 0 and 0', () => {
