@@ -14,7 +14,7 @@
 import { existsSync, readFileSync, realpathSync, rmSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
 import { join } from 'node:path';
-import { buildCommit, checkoutDir, objDirOf } from '../src/kernel/series.ts';
+import { buildCommit, checkoutDir, objDirOf, repositoryOf } from '../src/kernel/series.ts';
 import { defaultTreeCache, listTreeBuilds } from '../src/kernel/tree-build.ts';
 import { kernelSeriesRepo } from '../test/helpers/kernel-series-repo.ts';
 
@@ -23,7 +23,7 @@ const log = (l: string) => console.error(l);
 const fixture = await kernelSeriesRepo(undefined, log);
 if (!fixture) { console.error('bench: /usr/src/linux-source-6.1.tar.xz missing: apt-get install linux-source-6.1'); process.exit(2); }
 if (fixture.seconds) console.log(`fixture: made the two-commit repository in ${fixture.seconds.toFixed(0)} s (unpack, patch, git add; once)`);
-const dir = checkoutDir(realpathSync(fixture.repo)); // as the series command names it (the real path)
+const dir = checkoutDir(await repositoryOf(fixture.repo)); // as the series command names it (its repository's common git folder)
 
 // Cold: nothing of this checkout's builds left.
 if (existsSync(dir)) {

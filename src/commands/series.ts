@@ -10,7 +10,7 @@ import type { GateOutcome, MetricComparison } from '../analysis/types.ts';
 import { comparisonLine } from '../analysis/verdict-words.ts';
 import { renderSeriesHtml } from '../report/series-html.ts';
 import { UserError } from '../errors.ts';
-import { buildCommit, checkCleanTree, checkGitTree, checkoutDir, currentHead, resolveRange, restoreHead, seriesPlan, type SeriesKernel, type SeriesPlan } from '../kernel/series.ts';
+import { buildCommit, checkCleanTree, checkGitTree, checkoutDir, currentHead, resolveRange, restoreHead, seriesPlan, type SeriesKernel, type SeriesPlan, repositoryOf } from '../kernel/series.ts';
 import { defaultTreeCache, missingBuildPackages } from '../kernel/tree-build.ts';
 import { onCleanup } from '../process/cleanup.ts';
 import { crossKernels } from '../kernel/specs.ts';
@@ -123,7 +123,7 @@ export async function main(args: string[]): Promise<number> {
   say(`series: ${repo} ${range}: BASE ${base.sha.slice(0, 12)} and ${commits.length} commit(s); ${plan.groups.length} run(s) of at most ${maxKernels} kernels; folder ${seriesDir}`);
 
   // Builds, BASE first, then the commits in order: one checkout, one object folder.
-  const dir = inPlace ? repo : checkoutDir(repo);
+  const dir = inPlace ? repo : checkoutDir(await repositoryOf(repo));
   const results = new Map<string, CommitResult>();
   const head = inPlace ? await currentHead(repo) : null;
   // Interrupted (Ctrl-C) mid-build: TREE's HEAD is put back all the same.

@@ -13,7 +13,7 @@
 // HEAD back after: its object folder is the one `tunbench kernel build TREE` already filled.
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, realpathSync, rmSync, statSync } from 'node:fs';
-import { basename, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { execa } from 'execa';
 import { UserError } from '../errors.ts';
 import { buildKernelTree, defaultTreeCache, type TreeBuild, type TreeBuildOptions } from './tree-build.ts';
@@ -109,9 +109,26 @@ export async function resolveRange(tree: string, range: string): Promise<{ base:
   return { base: { sha: b, subject: subj.stdout.trim() }, commits };
 }
 
-/** The one checkout a repository's series builds in: <cache>/series-<hash of the repository>/<its folder name>. */
-export function checkoutDir(repo: string, cacheDir: string = defaultTreeCache()): string {
-  return join(cacheDir, `series-${createHash('sha256').update(repo).digest('hex').slice(0, 12)}`, basename(repo) || 'linux');
+/**
+ * The repository a tree belongs to, whichever of its worktrees (or the repository itself) is
+ * named: the real path of its common git folder. Every worktree of one repository gets the one
+ * series checkout, so its one object folder: a series started from a second worktree builds
+ * incrementally on the first one's objects instead of cold.
+ */
+export async function repositoryOf(tree: string): Promise<string> {
+  const r = await git(tree, ['rev-parse', '--path-format=absolute', '--git-common-dir']);
+  const dir = r.exitCode === 0 ? r.stdout.trim() : tree;
+  try {
+    return realpathSync(dir);
+  } catch {
+    return resolve(dir);
+  }
+}
+
+/** The one checkout a repository's series builds in: <cache>/series-<hash of its common git folder>/<the repository's folder name>. */
+export function checkoutDir(repository: string, cacheDir: string = defaultTreeCache()): string {
+  const name = basename(repository) === '.git' ? basename(dirname(repository)) : basename(repository).replace(/\.git$/, '');
+  return join(cacheDir, `series-${createHash('sha256').update(repository).digest('hex').slice(0, 12)}`, name || 'linux');
 }
 
 /** Check out `sha` in the series checkout of `repo` (made on first use), clean of anything else. */
@@ -157,7 +174,7 @@ export type BuildOutcome = { ok: true; build: TreeBuild } | { ok: false; reason:
 
 /** Build one commit of the series in its checkout; a failed build is an outcome, not a throw. */
 export async function buildCommit(repo: string, sha: string, o: TreeBuildOptions & { dir?: string; inPlace?: boolean } = {}): Promise<BuildOutcome> {
-  const dir = o.inPlace ? repo : o.dir ?? checkoutDir(repo, o.cacheDir);
+  const dir = o.inPlace ? repo : o.dir ?? checkoutDir(await repositoryOf(repo), o.cacheDir);
   const log = o.log ?? (() => undefined);
   if (o.inPlace) {
     const co = await git(repo, ['-c', 'advice.detachedHead=false', 'checkout', '--detach', '--quiet', sha]);

@@ -19,7 +19,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { test } from 'node:test';
 import { execa } from 'execa';
-import { checkoutDir } from '../../src/kernel/series.ts';
+import { checkoutDir, repositoryOf } from '../../src/kernel/series.ts';
 import { listTreeBuilds } from '../../src/kernel/tree-build.ts';
 import type { Result } from '../../src/types.ts';
 import { kernelSeriesRepo, TIP_LINE } from '../helpers/kernel-series-repo.ts';
@@ -86,7 +86,7 @@ test('series on the supported tree: a one-line change built incrementally and ru
     setup = { repo: src, base, tip: await tunCommit(src, base, oneLine, TIP_SUBJECT), inPlace: true, cold };
   } else {
     const fx = existsSync(join(CACHE, 'series-fixture/made')) ? await kernelSeriesRepo() : null;
-    const dir = fx ? realpathSync(checkoutDir(realpathSync(fx.repo))) : '';
+    const dir = fx ? realpathSync(checkoutDir(await repositoryOf(fx.repo))) : '';
     if (!fx || listTreeBuilds().filter((b) => b.tree === dir).length < 2) {
       return t.skip('no kernel build to reuse: run kernel/build.sh (or the kernel-build test with TUNBENCH_KERNEL_BUILD=1) or npx tsx bench/series-build.ts');
     }
@@ -144,7 +144,7 @@ test('series on the supported tree: a one-line change built incrementally and ru
   // its build, as recorded when it was made (here or by an earlier run), took a fraction of a
   // cold build of the same tree.
   const tipMeta = JSON.parse(readFileSync(join(dirname(tip.build.image!), 'meta.json'), 'utf8')) as { buildSeconds: number; tree: string };
-  assert.equal(tipMeta.tree, setup.inPlace ? setup.repo : realpathSync(checkoutDir(setup.repo)));
+  assert.equal(tipMeta.tree, setup.inPlace ? setup.repo : realpathSync(checkoutDir(await repositoryOf(setup.repo))));
   if (setup.cold) {
     t.diagnostic(`tip built in ${tipMeta.buildSeconds.toFixed(0)} s, a cold build of the tree ${setup.cold.toFixed(0)} s (${((tipMeta.buildSeconds / setup.cold) * 100).toFixed(1)}%)`);
     assert.ok(tipMeta.buildSeconds < 0.25 * setup.cold, `the tip's build (${tipMeta.buildSeconds} s) is incremental, not a cold one (${setup.cold} s)`);

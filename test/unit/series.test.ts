@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { execa } from 'execa';
 import { UserError } from '../../src/errors.ts';
-import { buildCommit, checkCleanTree, checkoutDir, checkGitTree, currentHead, kernelName, objDirOf, parseRange, resolveRange, restoreHead, seriesPlan } from '../../src/kernel/series.ts';
+import { buildCommit, checkCleanTree, checkoutDir, checkGitTree, repositoryOf, currentHead, kernelName, objDirOf, parseRange, resolveRange, restoreHead, seriesPlan } from '../../src/kernel/series.ts';
 import { missingBuildPackages } from '../../src/kernel/tree-build.ts';
 import { fakeKernelTree } from '../helpers/fake-kernel-tree.ts';
 
@@ -80,7 +80,7 @@ test('buildCommit: one checkout in turn, one object folder: the second commit bu
   const broken = (await git(repo, ['rev-parse', 'HEAD'])).stdout.trim();
   const headBefore = (await git(repo, ['rev-parse', 'HEAD'])).stdout.trim();
   const cacheDir = mkdtempSync(join(tmpdir(), 'tunbench-scache-'));
-  const dir = checkoutDir(repo, cacheDir);
+  const dir = checkoutDir(await repositoryOf(repo), cacheDir);
   const o = { cacheDir, dir, checkTools: false, jobs: 1 };
   const b0 = await buildCommit(repo, shas[0]!, o);
   const b1 = await buildCommit(repo, shas[1]!, o);
@@ -151,6 +151,25 @@ test('tunbench series: a commit that does not build is a result (exit 1, its rea
   assert.match(html, /1 commit\(s\): 0 pass, 0 regression, 1 do not build/);
   assert.doesNotMatch(html, /<script/i, 'no script: it opens anywhere');
   assert.match(r.stdout, /the page: .*series\.html/);
+});
+
+test('two worktrees of one repository share its series checkout and object folder: a series from the second builds incrementally on the first one\'s objects', async () => {
+  const { repo, shas } = await seriesRepo(2);
+  const other = join(mkdtempSync(join(tmpdir(), 'tunbench-wt-')), 'linux-wt');
+  await git(repo, ['worktree', 'add', '-q', '--detach', other, shas[2]!]);
+  assert.equal(await repositoryOf(other), await repositoryOf(repo), 'the same repository, named from either worktree');
+  assert.equal(await repositoryOf(repo), realpathSync(join(repo, '.git')));
+  const cacheDir = mkdtempSync(join(tmpdir(), 'tunbench-scache-'));
+  assert.equal(checkoutDir(await repositoryOf(other), cacheDir), checkoutDir(await repositoryOf(repo), cacheDir));
+  assert.match(checkoutDir(await repositoryOf(repo), cacheDir), /\/series-[0-9a-f]{12}\/[^/]+$/);
+  const o = { cacheDir, checkTools: false, jobs: 1 };
+  const b0 = await buildCommit(repo, shas[1]!, o);
+  const b1 = await buildCommit(other, shas[2]!, o); // named through the second worktree
+  assert.ok(b0.ok && b1.ok, JSON.stringify([b0, b1]));
+  assert.match(readFileSync(b1.build.image, 'utf8'), /change 2/);
+  const objs = (await execa('sh', ['-c', `ls -d ${cacheDir}/obj-tree-*`])).stdout.split('\n');
+  assert.equal(objs.length, 1, `one object folder for both worktrees: ${objs.join(' ')}`);
+  assert.equal(readFileSync(join(objs[0]!, 'builds.log'), 'utf8'), 'built\nbuilt\n', 'the second build ran in the first one\'s object folder');
 });
 
 test('buildCommit --in-place: the commits checked out in the clean tree itself, its own object folder, HEAD put back; a dirty tree refused', async () => {
