@@ -2,9 +2,8 @@
 // regressed, do not build or boot, or cannot be judged), then one row per commit: its build,
 // its boot, the gate's verdict and every metric that moved against BASE, with a link to the
 // run's own report.html (charts, cross-checks, every table). Self-contained, no script.
-import { relative } from 'node:path';
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { comparisonLine } from '../analysis/verdict-words.ts';
 import type { CommitResult } from '../commands/series.ts';
 import type { GateSettings } from '../profile/schema.ts';
@@ -46,7 +45,8 @@ function commitRow(p: SeriesPage, r: CommitResult): string {
       : `no metric moved beyond the noise threshold in ${r.comparisons.length} comparisons`;
   const gate = r.gate ? `${r.gate.failed.length ? `<ul>${r.gate.failed.map((f) => `<li>${e(f)}</li>`).join('')}</ul>` : ''}${r.gate.lines.map((l) => `<div class="chg">${e(l)}</div>`).join('')}` : '';
   const boot = !r.build.ok ? '' : r.boot ? (r.boot.ok ? 'boots' : `does not boot: ${r.boot.reason ?? ''}`) : '';
-  return `<tr><th scope="row">${r.index}</th><td><code>${e(r.sha.slice(0, 12))}</code> ${e(r.subject)}</td><td>${e(built(r))}</td><td>${e(boot)}</td>`
+  const log = !r.build.ok && r.build.log && existsSync(r.build.log) ? ` <a href="${e(relative(p.dir, r.build.log).split('/').map(encodeURIComponent).join('/'))}">build log</a>` : '';
+  return `<tr><th scope="row">${r.index}</th><td><code>${e(r.sha.slice(0, 12))}</code> ${e(r.subject)}</td><td>${e(built(r))}${log}</td><td>${e(boot)}</td>`
     + `<td class="${STATUS_CLASS[r.status]}"><b>${e(r.status === 'regression' ? 'REGRESSION' : r.status)}</b>${gate}</td><td>${what}</td><td>${reportLink(p.dir, r)}</td></tr>`;
 }
 

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { test } from 'node:test';
 import { execa } from 'execa';
 import { UserError } from '../../src/errors.ts';
@@ -148,6 +148,7 @@ test('tunbench series: a commit that does not build is a result (exit 1, its rea
   const html = readFileSync(join(out, 'series.html'), 'utf8');
   assert.match(html, new RegExp(`<div class="verdict fail" id="series-answer"><b>commit 1 \\(${sha.slice(0, 12)} a broken commit\\): does not build</b>`));
   assert.match(html, /<td class="regressed"><b>does not build<\/b>/);
+  assert.match(html, new RegExp(`<a href="${relative(out, s.commits[0]!.build.log!)}">build log</a>`), 'the failed build\'s log linked');
   assert.match(html, /1 commit\(s\): 0 pass, 0 regression, 1 do not build/);
   assert.doesNotMatch(html, /<script/i, 'no script: it opens anywhere');
   assert.match(r.stdout, /the page: .*series\.html/);
