@@ -8,7 +8,7 @@ import { parseArgs } from 'node:util';
 import { gateWithinRun } from '../analysis/run-gate.ts';
 import type { GateOutcome, MetricComparison } from '../analysis/types.ts';
 import { comparisonLine } from '../analysis/verdict-words.ts';
-import { renderSeriesHtml } from '../report/series-html.ts';
+import { renderSeriesHtml, type CommitResult } from '../report/series-html.ts';
 import { UserError } from '../errors.ts';
 import { buildCommit, checkCleanTree, checkGitTree, checkoutDir, currentHead, resolveRange, restoreHead, seriesPlan, type SeriesKernel, type SeriesPlan, repositoryOf } from '../kernel/series.ts';
 import { defaultTreeCache, missingBuildPackages } from '../kernel/tree-build.ts';
@@ -52,19 +52,6 @@ gate failed it), did not build or did not boot; 2 bad input (not a git tree, a b
 range, a bad profile or flag), missing build tools, BASE does not build or boot, or the gate
 could not judge (too few trials: it says how many).`;
 
-export interface CommitResult {
-  index: number;
-  sha: string;
-  subject: string;
-  name: string;
-  build: { ok: boolean; cached?: boolean; seconds?: number; release?: string; image?: string; reason?: string; log?: string };
-  boot?: { ok: boolean; reason?: string };
-  run?: string;
-  /** Every metric compared on this commit's kernel against BASE's (all variants). */
-  comparisons?: MetricComparison[];
-  gate?: { verdict: GateOutcome['verdict']; lines: string[]; failed: string[] };
-  status: 'pass' | 'regression' | 'does not build' | 'does not boot' | 'cannot judge';
-}
 
 const num = (flag: string, v: string | undefined): number | undefined => {
   if (v === undefined) return undefined;

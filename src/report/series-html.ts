@@ -5,9 +5,24 @@
 import { existsSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { comparisonLine } from '../analysis/verdict-words.ts';
-import type { CommitResult } from '../commands/series.ts';
+import type { GateOutcome, MetricComparison } from '../analysis/types.ts';
 import type { GateSettings } from '../profile/schema.ts';
 import { CSS, escapeHtml as e } from './html.ts';
+
+/** One commit of a series (BASE too): its build, boot, comparisons against BASE and the gate's verdict, as series.json keeps it. */
+export interface CommitResult {
+  index: number;
+  sha: string;
+  subject: string;
+  name: string;
+  build: { ok: boolean; cached?: boolean; seconds?: number; release?: string; image?: string; reason?: string; log?: string };
+  boot?: { ok: boolean; reason?: string };
+  run?: string;
+  /** Every metric compared on this commit's kernel against BASE's (all variants). */
+  comparisons?: MetricComparison[];
+  gate?: { verdict: GateOutcome['verdict']; lines: string[]; failed: string[] };
+  status: 'pass' | 'regression' | 'does not build' | 'does not boot' | 'cannot judge';
+}
 
 export interface SeriesPage {
   /** The series folder: links to the runs' reports are relative to it. */
