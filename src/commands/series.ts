@@ -6,9 +6,9 @@ import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { gateWithinRun } from '../analysis/run-gate.ts';
-import type { GateOutcome, MetricComparison } from '../analysis/types.ts';
+import type { GateOutcome } from '../analysis/types.ts';
 import { comparisonLine } from '../analysis/verdict-words.ts';
-import { renderSeriesHtml, type CommitResult } from '../report/series-html.ts';
+import { builtWords, movedOf, renderSeriesHtml, type CommitResult } from '../report/series-html.ts';
 import { UserError } from '../errors.ts';
 import { buildCommit, checkCleanTree, checkGitTree, checkoutDir, currentHead, resolveRange, restoreHead, seriesPlan, type SeriesKernel, type SeriesPlan, repositoryOf } from '../kernel/series.ts';
 import { defaultTreeCache, missingBuildPackages } from '../kernel/tree-build.ts';
@@ -255,16 +255,13 @@ function judgeGroup(result: Result, profile: Profile, kernels: SeriesKernel[], r
   return g;
 }
 
-/** What moved on a commit: the comparisons the analysis called improved or regressed. */
-const moved = (r: CommitResult): MetricComparison[] => (r.comparisons ?? []).filter((c) => c.verdict === 'improved' || c.verdict === 'regressed');
-
 function commitLines(r: CommitResult, alpha: number): string[] {
   const head = `commit ${r.index} ${r.sha.slice(0, 12)} ${JSON.stringify(r.subject)}`;
   if (!r.build.ok) return [`${head}: does not build: ${r.build.reason}${r.build.log ? ` (log: ${r.build.log})` : ''}`];
-  const built = r.build.cached ? 'cached build' : `built in ${Math.round(r.build.seconds ?? 0)} s`;
+  const built = builtWords(r);
   if (r.boot && !r.boot.ok) return [`${head}: does not boot: ${r.boot.reason} (${built})`];
   if (!r.comparisons) return [`${head}: ${r.status} (${built})${r.gate?.lines.length ? `: ${r.gate.lines.join('; ')}` : ''}`];
-  const m = moved(r);
+  const m = movedOf(r);
   const report = r.run && existsSync(join(r.run, 'report.html')) ? `; report ${join(r.run, 'report.html')}` : '';
   const lines = [`${head}: ${r.status === 'pass' ? 'pass' : r.status === 'regression' ? 'REGRESSION' : 'cannot judge'} (${built}; ${m.length ? `${m.length} of ${r.comparisons.length} metric comparisons moved` : `no metric moved beyond the noise threshold in ${r.comparisons.length} comparisons`}${report})`];
   for (const c of m) lines.push(`    ${c.candidate}: ${comparisonLine(c, alpha)}`);
@@ -277,7 +274,7 @@ function finish(dir: string, plan: SeriesPlan, results: Map<string, CommitResult
   const commits = plan.commits.map((k) => results.get(k.name)!);
   const base = results.get(plan.base.name)!;
   const lines: string[] = [];
-  lines.push(`BASE ${base.sha.slice(0, 12)} ${JSON.stringify(base.subject)}: ${base.build.ok ? (base.build.cached ? 'cached build' : `built in ${Math.round(base.build.seconds ?? 0)} s`) : `does not build: ${base.build.reason}`}`);
+  lines.push(`BASE ${base.sha.slice(0, 12)} ${JSON.stringify(base.subject)}: ${builtWords(base)}`);
   for (const r of commits) lines.push(...commitLines(r, profile.gate.alpha));
   const counts = (s: CommitResult['status']) => commits.filter((r) => r.status === s).length;
   const bad = counts('regression') + counts('does not build') + counts('does not boot');

@@ -40,10 +40,14 @@ export interface SeriesPage {
 
 const STATUS_CLASS: Record<CommitResult['status'], string> = { pass: 'improved', regression: 'regressed', 'does not build': 'regressed', 'does not boot': 'regressed', 'cannot judge': 'insufficient' };
 
-function built(r: CommitResult): string {
+/** "cached build", "built in 43 s" or "does not build: REASON": the series' words for a build (its text lines use them too). */
+export function builtWords(r: CommitResult): string {
   if (!r.build.ok) return `does not build: ${r.build.reason ?? ''}`;
   return r.build.cached ? 'cached build' : `built in ${Math.round(r.build.seconds ?? 0)} s`;
 }
+
+/** What moved on a commit: the comparisons the analysis called improved or regressed. */
+export const movedOf = (r: CommitResult): MetricComparison[] => (r.comparisons ?? []).filter((c) => c.verdict === 'improved' || c.verdict === 'regressed');
 
 function reportLink(dir: string, r: CommitResult): string {
   if (!r.run || !existsSync(join(r.run, 'report.html'))) return '';
@@ -52,7 +56,7 @@ function reportLink(dir: string, r: CommitResult): string {
 }
 
 function commitRow(p: SeriesPage, r: CommitResult): string {
-  const moved = (r.comparisons ?? []).filter((c) => c.verdict === 'improved' || c.verdict === 'regressed');
+  const moved = movedOf(r);
   const what = !r.comparisons
     ? ''
     : moved.length
@@ -61,7 +65,7 @@ function commitRow(p: SeriesPage, r: CommitResult): string {
   const gate = r.gate ? `${r.gate.failed.length ? `<ul>${r.gate.failed.map((f) => `<li>${e(f)}</li>`).join('')}</ul>` : ''}${r.gate.lines.map((l) => `<div class="chg">${e(l)}</div>`).join('')}` : '';
   const boot = !r.build.ok ? '' : r.boot ? (r.boot.ok ? 'boots' : `does not boot: ${r.boot.reason ?? ''}`) : '';
   const log = !r.build.ok && r.build.log && existsSync(r.build.log) ? ` <a href="${e(relative(p.dir, r.build.log).split('/').map(encodeURIComponent).join('/'))}">build log</a>` : '';
-  return `<tr><th scope="row">${r.index}</th><td><code>${e(r.sha.slice(0, 12))}</code> ${e(r.subject)}</td><td>${e(built(r))}${log}</td><td>${e(boot)}</td>`
+  return `<tr><th scope="row">${r.index}</th><td><code>${e(r.sha.slice(0, 12))}</code> ${e(r.subject)}</td><td>${e(builtWords(r))}${log}</td><td>${e(boot)}</td>`
     + `<td class="${STATUS_CLASS[r.status]}"><b>${e(r.status === 'regression' ? 'REGRESSION' : r.status)}</b>${gate}</td><td>${what}</td><td>${reportLink(p.dir, r)}</td></tr>`;
 }
 
@@ -74,7 +78,7 @@ export function renderSeriesHtml(p: SeriesPage): string {
       ? bad.map((r) => `commit ${r.index} (${r.sha.slice(0, 12)} ${r.subject}): ${r.status === 'regression' ? `REGRESSION${r.gate?.failed.length ? ` in ${r.gate.failed.join('; ')}` : ''}` : r.status}`).join('. ')
       : `Every one of ${p.commits.length} commit(s) passes the gate against BASE.`;
   const head = '<thead><tr><th scope="col">#</th><th scope="col">commit</th><th scope="col">build</th><th scope="col">boot</th><th scope="col">verdict (gate)</th><th scope="col">what moved against BASE</th><th scope="col">run</th></tr></thead>';
-  const baseRow = `<tr><th scope="row">BASE</th><td><code>${e(p.base.sha.slice(0, 12))}</code> ${e(p.base.subject)}</td><td>${e(built(p.base))}</td><td></td><td>the reference</td><td></td><td>${reportLink(p.dir, p.base)}</td></tr>`;
+  const baseRow = `<tr><th scope="row">BASE</th><td><code>${e(p.base.sha.slice(0, 12))}</code> ${e(p.base.subject)}</td><td>${e(builtWords(p.base))}</td><td></td><td>the reference</td><td></td><td>${reportLink(p.dir, p.base)}</td></tr>`;
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>tunbench series: ${e(p.profile)}</title><style>${CSS}</style></head>
